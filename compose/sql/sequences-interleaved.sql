@@ -1,0 +1,3 @@
+-- Interleaved ids: primary1 hands out 1, 3, 5 …, primary2 2, 4, 6 …
+-- Variable: node_index (1 on primary1, 2 on primary2).
+ALTER SEQUENCE test_table_id_seq INCREMENT BY 2 RESTART WITH :node_index;

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds the lab's images from Debian's packages, for machines that cannot
+# reach a container registry. Same interface as the official images:
+#
+#   pgchaos-local/postgres:18   Debian forky,  postgresql-18 (like postgres:18)
+#   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17)
+#   pgchaos-local/haproxy:3.2   Debian forky,  haproxy 3.2   (like haproxy:3.2)
+#   pgchaos-local/nettools:1    iproute2 + iptables, for network faults
+#
+# Usage: images/build.sh [postgres18] [postgres17] [haproxy] [nettools]
+#        (no argument: all of them). Images already present are not rebuilt;
+#        FORCE=1 rebuilds them. MIRROR overrides the Debian mirror.
+set -Eeuo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+mirror=${MIRROR:-http://deb.debian.org/debian}
+repo=${PGCHAOS_IMAGE_REPO:-pgchaos-local}
+start_all=$(date +%s)
+
+say() { printf '[images %3ss] %s\n' "$(($(date +%s) - start_all))" "$*" >&2; }
+die() { printf 'images: %s\n' "$*" >&2; exit 1; }
+
+have_image() { [ -z "${FORCE:-}" ] && docker image inspect "$1" >/dev/null 2>&1; }
+
+preflight() {
+	command -v docker >/dev/null || die "the docker CLI is not installed; install docker.io (Debian) or Docker Engine"
+	docker info >/dev/null 2>&1 || die "the Docker engine is not reachable (is the daemon running? is DOCKER_HOST right?)"
+	if ! command -v mmdebstrap >/dev/null; then
+		[ "$(id -u)" = 0 ] || die "mmdebstrap is missing: run 'sudo apt-get install -y mmdebstrap'"
+		say "installing mmdebstrap from Debian's packages"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
+	fi
+	[ "$(id -u)" = 0 ] || die "building a root filesystem needs root (mmdebstrap in root mode): run 'sudo make images'"
+}
+
+# rootfs SUITE PACKAGES... -> imports a trimmed Debian root filesystem as
+# $repo/rootfs:SUITE (kept, so later builds of other images reuse it).
+rootfs() {
+	local suite=$1; shift
+	local tag="$repo/rootfs:$suite"
+	if have_image "$tag"; then
+		say "$tag present"
+		return
+	fi
+	local sources="deb $mirror $suite main"
+	if [ "$suite" = trixie ]; then
+		sources+=$'\n'"deb ${mirror%/debian}/debian-security trixie-security main"
+	fi
+	local t0=$(date +%s)
+	say "building root filesystem for Debian $suite ($*)"
+	local tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	# Check-Valid-Until=false: testing's Release file can carry an expired
+	# Valid-Until; signatures are still verified with the host's keyring.
+	printf '%s\n' "$sources" | mmdebstrap --quiet --variant=minbase \
+		--aptopt='Acquire::Check-Valid-Until "false"' \
+		--aptopt='APT::Install-Recommends "false"' \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/info/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		--include="$(IFS=,; echo "$*")" \
+		--customize-hook='for v in $(chroot "$1" sh -c "ls /etc/postgresql 2>/dev/null"); do chroot "$1" pg_dropcluster "$v" main; done' \
+		--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
+		"$suite" "$tmp/rootfs.tar" - >&2
+	say "importing $tag ($(du -h "$tmp/rootfs.tar" | cut -f1) tar)"
+	docker import --message "pgchaos rootfs $suite" "$tmp/rootfs.tar" "$tag" >/dev/null
+	say "$tag done in $(($(date +%s) - t0))s"
+}
+
+build() {
+	local tag=$1 dir=$2; shift 2
+	if have_image "$tag"; then
+		say "$tag present, not rebuilt"
+		return
+	fi
+	local t0=$(date +%s) tmpl
+	tmpl=$(mktemp)
+	DOCKER_BUILDKIT=0 docker build --quiet --label org.pgchaos.built-by=images/build.sh -t "$tag" "$@" "$here/$dir" >"$tmpl" 2>&1 || { cat "$tmpl" >&2; die "docker build of $tag failed"; }
+	rm -f "$tmpl"
+	say "$tag built in $(($(date +%s) - t0))s ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(postgres18 postgres17 haproxy nettools)
+
+needed=()
+for w in "${want[@]}"; do
+	case "$w" in
+	postgres18) have_image "$repo/postgres:18" || needed+=("$w") ;;
+	postgres17) have_image "$repo/postgres:17" || needed+=("$w") ;;
+	haproxy) have_image "$repo/haproxy:3.2" || needed+=("$w") ;;
+	nettools) have_image "$repo/nettools:1" || needed+=("$w") ;;
+	*) die "unknown image '$w' (known: postgres18 postgres17 haproxy nettools)" ;;
+	esac
+done
+if [ ${#needed[@]} -eq 0 ]; then
+	say "all requested images present (${want[*]}); FORCE=1 rebuilds"
+	exit 0
+fi
+preflight
+
+for w in "${needed[@]}"; do
+	case "$w" in
+	postgres18|haproxy|nettools)
+		# One forky root filesystem serves three images, so they share a layer.
+		rootfs forky postgresql-18 haproxy iproute2 iptables procps ;;
+	postgres17)
+		rootfs trixie postgresql-17 procps ;;
+	esac
+	case "$w" in
+	postgres18) build "$repo/postgres:18" postgres --build-arg BASE="$repo/rootfs:forky" \
+		--build-arg PG_MAJOR=18 --build-arg PGDATA_DIR=/var/lib/postgresql/18/docker ;;
+	postgres17) build "$repo/postgres:17" postgres --build-arg BASE="$repo/rootfs:trixie" \
+		--build-arg PG_MAJOR=17 --build-arg PGDATA_DIR=/var/lib/postgresql/data ;;
+	haproxy) build "$repo/haproxy:3.2" haproxy --build-arg BASE="$repo/rootfs:forky" ;;
+	nettools) build "$repo/nettools:1" nettools --build-arg BASE="$repo/rootfs:forky" ;;
+	esac
+done
+say "done in $(($(date +%s) - start_all))s"
