@@ -1,0 +1,144 @@
+package lab
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+
+	"github.com/docker/docker/client"
+)
+
+// Node names inside a lab. They are also the hosts' names on the lab
+// network and each server's cluster_name.
+const (
+	Primary1 = "primary1"
+	Primary2 = "primary2"
+	HAProxy  = "haproxy"
+)
+
+// The lab's credentials, as in the tutorial.
+const (
+	User     = "postgres"
+	Password = "postgres"
+	Database = "postgres"
+)
+
+// Names of the replication objects on each node.
+const (
+	Publication = "pgchaos_pub"
+)
+
+// SubscriptionOn is the name of the subscription that node holds (to its peer).
+func SubscriptionOn(node string) string { return "sub_from_" + Peer(node) }
+
+// Peer returns the other primary.
+func Peer(node string) string {
+	if node == Primary1 {
+		return Primary2
+	}
+	return Primary1
+}
+
+// Lab is a running (or partly running) lab: what it is called, where its
+// parts listen, and the Docker objects that make it up. Find it again with
+// Open; every Docker object carries the label pgchaos.lab=<Name>.
+type Lab struct {
+	Name      string
+	Postgres  string // major version, "18"
+	Sequences string // interleaved, serial or uuid
+	Network   string // Docker network name
+	Nodes     []Node // primary1, primary2
+	Proxy     Proxy
+	Images    Images
+
+	docker *client.Client
+}
+
+// Node is one PostgreSQL primary of the lab.
+type Node struct {
+	Name      string // primary1 or primary2
+	Container string // Docker container name
+	ID        string // Docker container ID
+	Volume    string // Docker volume with its data directory
+	Host      string // address on the host, e.g. 127.0.0.1
+	Port      int    // port on the host, e.g. 5442
+	State     string // Docker state when last read: running, exited, paused, …
+}
+
+// Proxy is the lab's HAProxy.
+type Proxy struct {
+	Container string
+	ID        string
+	Host      string
+	Port      int    // PostgreSQL through the load balancer, e.g. 5020
+	StatsPort int    // HTTP stats page, e.g. 7020
+	AdminAddr string // runtime API (host:port on 127.0.0.1), admin level
+	Backend   string // the backend name in haproxy.cfg, "pg"
+	State     string
+}
+
+// Images are the images the lab runs.
+type Images struct {
+	Postgres string
+	HAProxy  string
+	NetTools string // for network faults
+}
+
+// Node returns the node called name, or false.
+func (l *Lab) Node(name string) (Node, bool) {
+	for _, n := range l.Nodes {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return Node{}, false
+}
+
+// DSN returns a libpq-style URL for a target: primary1, primary2 or haproxy.
+func (l *Lab) DSN(target string) (string, error) {
+	if target == HAProxy {
+		return dsn(l.Proxy.Host, l.Proxy.Port), nil
+	}
+	n, ok := l.Node(target)
+	if !ok {
+		return "", fmt.Errorf("lab %q has no target %q (targets: primary1, primary2, haproxy)", l.Name, target)
+	}
+	return dsn(n.Host, n.Port), nil
+}
+
+// MustDSN is DSN for the targets every lab has; it panics on any other name.
+func (l *Lab) MustDSN(target string) string {
+	d, err := l.DSN(target)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// StatsURL is the HAProxy stats page.
+func (l *Lab) StatsURL() string {
+	return "http://" + net.JoinHostPort(connectHost(l.Proxy.Host), strconv.Itoa(l.Proxy.StatsPort)) + "/"
+}
+
+func dsn(host string, port int) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(User, Password),
+		Host:     net.JoinHostPort(connectHost(host), strconv.Itoa(port)),
+		Path:     "/" + Database,
+		RawQuery: "sslmode=disable&connect_timeout=5",
+	}
+	return u.String()
+}
+
+// connectHost turns a wildcard listen address into one a client can dial.
+func connectHost(h string) string {
+	switch h {
+	case "", "0.0.0.0":
+		return "127.0.0.1"
+	case "::":
+		return "::1"
+	}
+	return h
+}
