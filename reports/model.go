@@ -6,6 +6,7 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -22,13 +23,15 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(ms)
 }
 
-// UnmarshalJSON reads milliseconds.
+// UnmarshalJSON reads milliseconds. It rounds to the nanosecond, because
+// milliseconds in binary floating point are inexact (0.29 ms is
+// 289999.99… ns) and truncating would lose a nanosecond on a round trip.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var ms float64
 	if err := json.Unmarshal(b, &ms); err != nil {
-		return fmt.Errorf("duration: want milliseconds, got %s", b)
+		return fmt.Errorf("duration: want milliseconds (a number), got %s", b)
 	}
-	*d = Duration(ms * float64(time.Millisecond))
+	*d = Duration(math.Round(ms * float64(time.Millisecond)))
 	return nil
 }
 

@@ -1,0 +1,122 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// JSON writes r as indented JSON under schema pgchaos.report/v1, whatever
+// r.Schema holds. It does not modify r. Lists the schema always carries
+// (workloads, faults, assertions, …) are written as [] when empty, never
+// null, so consumers can iterate them without a null check.
+func JSON(w io.Writer, r *Report) error {
+	if r == nil {
+		return errors.New("write report JSON: no report (nil)")
+	}
+	c := normalized(r)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(c); err != nil {
+		return fmt.Errorf("write report JSON: %w", err)
+	}
+	return nil
+}
+
+// normalized returns a shallow copy of r with the schema set and the
+// always-present lists non-nil; sections are copied before they change so
+// the caller's report stays as it was.
+func normalized(r *Report) *Report {
+	c := *r
+	c.Schema = Schema
+	c.Workloads = nonNil(c.Workloads)
+	c.Faults = nonNil(c.Faults)
+	c.Assertions = nonNil(c.Assertions)
+	if c.Lag != nil {
+		l := *c.Lag
+		l.Directions = nonNil(l.Directions)
+		c.Lag = &l
+	}
+	if c.Divergence != nil {
+		d := *c.Divergence
+		d.Tables = nonNil(d.Tables)
+		c.Divergence = &d
+	}
+	if c.Conflicts != nil {
+		k := *c.Conflicts
+		k.Counted = nonNil(k.Counted)
+		k.Logged = nonNil(k.Logged)
+		k.Stalls = nonNil(k.Stalls)
+		c.Conflicts = &k
+	}
+	return &c
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Read loads a report written by JSON. It refuses a file whose schema is
+// not pgchaos.report/v1, naming the schema found and the one expected,
+// and says where in the file malformed JSON is.
+func Read(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("read report %s: the file is empty: expected a pgchaos report (JSON, schema %q)", path, Schema)
+	}
+	var head struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, describeJSONError(b, err))
+	}
+	switch {
+	case head.Schema == nil:
+		return nil, fmt.Errorf("read report %s: no \"schema\" field: not a pgchaos report (expected schema %q)", path, Schema)
+	case *head.Schema != Schema:
+		return nil, fmt.Errorf("read report %s: schema is %q, expected %q: it was written by another pgchaos version; re-render it with that version", path, *head.Schema, Schema)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, describeJSONError(b, err))
+	}
+	return &r, nil
+}
+
+// describeJSONError adds the line and column to encoding/json's errors,
+// which only know a byte offset, and the field to type mismatches.
+func describeJSONError(b []byte, err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		line, col := lineCol(b, syn.Offset)
+		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, err)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		line, col := lineCol(b, typ.Offset)
+		return fmt.Errorf("field %q at line %d, column %d: want %s, got JSON %s: %w", typ.Field, line, col, typ.Type, typ.Value, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the JSON ends early (truncated file?): %w", err)
+	}
+	return err
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(b []byte, off int64) (line, col int) {
+	if off > int64(len(b)) {
+		off = int64(len(b))
+	}
+	line = 1 + bytes.Count(b[:off], []byte("\n"))
+	col = int(off) - bytes.LastIndexByte(b[:off], '\n')
+	return line, col
+}
