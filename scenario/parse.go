@@ -1,0 +1,380 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+)
+
+// Allowed values, in the order messages list them.
+var (
+	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
+	labKeys       = []string{"postgres", "sequences", "ports"}
+	portKeys      = []string{"primary1", "primary2", "haproxy", "stats"}
+	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows"}
+	postgresVers  = []string{"18", "17"}
+	sequenceKinds = []string{"interleaved", "serial", "uuid"}
+	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial}
+	allTargets    = []string{Primary1, Primary2, HAProxy}
+	primaries     = []string{Primary1, Primary2}
+	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover}
+	directions    = []string{DirBoth, DirOneToTwo, DirTwoToOne}
+	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts"}
+	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
+)
+
+// faultKeys lists, per fault kind, the keys that kind takes.
+func faultKeys(kind string) []string {
+	common := []string{"kind", "at", "for"}
+	switch kind {
+	case FaultStop, FaultKill, FaultPause, FaultIsolate:
+		return append(common, "node")
+	case FaultRestart:
+		return []string{"kind", "at", "node"}
+	case FaultPartition:
+		return append(common, "between", "direction")
+	case FaultDelay:
+		return append(common, "node", "between", "direction", "delay", "jitter")
+	case FaultLoss:
+		return append(common, "node", "between", "direction", "loss")
+	case FaultFailover:
+		return append(common, "from")
+	}
+	return common
+}
+
+// anyFaultKeys is the union of faultKeys over all kinds, in a readable order.
+var anyFaultKeys = []string{"kind", "at", "for", "node", "between", "direction", "delay", "jitter", "loss", "from"}
+
+// defaultRows is rows: for update-hot and bank when the file says nothing.
+const defaultRows = 10
+
+// maxConcurrency bounds concurrency: per target; more workers than this
+// measure the client machine rather than replication.
+const maxConcurrency = 256
+
+// Load reads and parses the scenario file at path. Every error it returns
+// is marked exitcode.BadInput; a problem in the file's content carries
+// Errors (get them with errors.As).
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, exitcode.BadInputErr(fmt.Errorf("read scenario: %w (check the path)", err))
+	}
+	return Parse(path, data)
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// Parse parses and validates a scenario from data; file names it in
+// messages and gives the default name. On failure the error is marked
+// exitcode.BadInput and wraps Errors holding every problem found, in file
+// order.
+func Parse(file string, data []byte) (*Scenario, error) {
+	r := &reader{file: file}
+	s := r.parse(data)
+	if len(r.errs) > 0 {
+		sort.SliceStable(r.errs, func(i, j int) bool {
+			a, b := r.errs[i].Pos, r.errs[j].Pos
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			return a.Col < b.Col
+		})
+		return nil, exitcode.BadInputErr(r.errs)
+	}
+	return s, nil
+}
+
+func (r *reader) parse(data []byte) *Scenario {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			r.errAt(Pos{Line: 1, Col: 1}, "the file is empty: a scenario needs at least duration: and workloads:")
+			return nil
+		}
+		r.yamlError(err)
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		r.errAt(Pos{Line: extra.Line, Col: extra.Column}, "a second YAML document starts here: a scenario file holds one document (remove the extra ---)")
+	} else if !errors.Is(err, io.EOF) {
+		r.yamlError(err)
+	}
+	top := &doc
+	if top.Kind == yaml.DocumentNode {
+		if len(top.Content) == 0 {
+			r.errAt(Pos{Line: 1, Col: 1}, "the file is empty: a scenario needs at least duration: and workloads:")
+			return nil
+		}
+		top = deref(top.Content[0])
+	}
+	if isNull(top) {
+		r.errAt(Pos{Line: 1, Col: 1}, "the file is empty: a scenario needs at least duration: and workloads:")
+		return nil
+	}
+	if top.Kind != yaml.MappingNode {
+		r.errorf(top, "the top level is %s, not a mapping of keys (allowed: %s)", describe(top), strings.Join(topKeys, ", "))
+		return nil
+	}
+	return r.scenario(top)
+}
+
+// yamlError turns the yaml package's own error into a positioned Error.
+// yaml reports a line but not a column, so the column is left out.
+func (r *reader) yamlError(err error) {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		for _, m := range te.Errors {
+			r.errAt(Pos{Line: 1}, "not a valid scenario: %s", m)
+		}
+		return
+	}
+	msg := err.Error()
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		if m[1] != "" {
+			if n, convErr := strconv.Atoi(m[1]); convErr == nil {
+				line = n
+			}
+		}
+		msg = m[2]
+	}
+	r.errAt(Pos{Line: line}, "not valid YAML: %s", msg)
+}
+
+func (r *reader) scenario(top *yaml.Node) *Scenario {
+	s := &Scenario{File: r.file}
+	base := filepath.Base(r.file)
+	if r.file != "" {
+		s.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	f, _ := r.mapping(top, "the top level", "at the top level", topKeys)
+
+	if v, ok := f["name"]; ok {
+		if name, ok := r.str(v.val, "name"); ok {
+			s.Name = name
+		}
+	}
+	if v, ok := f["lab"]; ok && !isNull(v.val) {
+		s.Lab = r.lab(v.val)
+	}
+	durOK := false
+	if v, ok := f["duration"]; ok {
+		if d, ok := r.duration(v.val, "duration"); ok {
+			if d <= 0 {
+				r.errorf(v.val, "duration: %s must be more than 0", show(v.val))
+			} else {
+				s.Duration, durOK = d, true
+			}
+		}
+	} else {
+		r.errorf(top, "duration is required: how long the workloads run (e.g. duration: 60s)")
+	}
+	if v, ok := f["seed"]; ok {
+		if seed, ok := r.integer(v.val, "seed", math.MinInt64, math.MaxInt64); ok {
+			s.Seed, s.SeedSet = seed, true
+		}
+	}
+	if v, ok := f["workloads"]; ok {
+		s.Workloads = r.workloads(v.val)
+	} else {
+		r.errorf(top, "workloads is required: at least one workload (e.g. workloads: [{kind: insert}])")
+	}
+	var faultPos []faultKeyPos
+	if v, ok := f["faults"]; ok && !isNull(v.val) {
+		s.Faults, faultPos = r.faults(v.val)
+	}
+	if v, ok := f["assert"]; ok && !isNull(v.val) {
+		s.Assert = r.assert(v.val)
+	}
+	if durOK {
+		r.schedule(s, faultPos)
+	}
+	return s
+}
+
+func (r *reader) lab(n *yaml.Node) LabSpec {
+	var l LabSpec
+	f, ok := r.mapping(n, "lab", "in lab", labKeys)
+	if !ok {
+		return l
+	}
+	if v, ok := f["postgres"]; ok {
+		// 18 and "18" both mean the major version; a float such as 18.0 is
+		// not accepted because 18.1 would look like a minor version.
+		if ver, ok := r.enum(v.val, "lab.postgres", "a supported PostgreSQL major version", postgresVers); ok {
+			l.Postgres = ver
+		}
+	}
+	if v, ok := f["sequences"]; ok {
+		if seq, ok := r.enum(v.val, "lab.sequences", "a sequence mode", sequenceKinds); ok {
+			l.Sequences = seq
+		}
+	}
+	if v, ok := f["ports"]; ok && !isNull(v.val) {
+		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
+		if ok {
+			dst := map[string]*int{"primary1": &l.Ports.Primary1, "primary2": &l.Ports.Primary2, "haproxy": &l.Ports.HAProxy, "stats": &l.Ports.Stats}
+			seen := map[int64]string{}
+			for _, k := range portKeys {
+				pv, ok := pf[k]
+				if !ok {
+					continue
+				}
+				p, ok := r.integer(pv.val, "lab.ports."+k, 1, 65535)
+				if !ok {
+					continue
+				}
+				if other, dup := seen[p]; dup {
+					r.errorf(pv.val, "lab.ports.%s: port %d is already lab.ports.%s: each needs its own port", k, p, other)
+					continue
+				}
+				seen[p] = k
+				*dst[k] = int(p)
+			}
+		}
+	}
+	return l
+}
+
+func (r *reader) workloads(n *yaml.Node) []Workload {
+	items, ok := r.list(n, "workloads", "[{kind: insert}]")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		r.errorf(n, "workloads is empty: a scenario needs at least one workload (kinds: %s)", strings.Join(workloadKinds, ", "))
+		return nil
+	}
+	out := make([]Workload, 0, len(items))
+	named := make(map[string]int) // explicit name -> index
+	for i, it := range items {
+		w, ok := r.workload(i, it)
+		if !ok {
+			continue
+		}
+		if w.Name != "" {
+			if j, dup := named[w.Name]; dup {
+				r.errorf(it, "workloads[%d]: name %q is already used by workloads[%d]: names must be unique", i, w.Name, j)
+			} else {
+				named[w.Name] = i
+			}
+		}
+		out = append(out, w)
+	}
+	// Default names come second so that an explicit "insert-2" later in
+	// the list is never taken by an unnamed workload before it.
+	used := make(map[string]bool, len(out))
+	for name := range named {
+		used[name] = true
+	}
+	count := map[string]int{}
+	for i := range out {
+		if out[i].Kind == "" {
+			continue
+		}
+		count[out[i].Kind]++
+		if out[i].Name != "" {
+			continue
+		}
+		for k := count[out[i].Kind]; ; k++ {
+			name := out[i].Kind
+			if k > 1 {
+				name = fmt.Sprintf("%s-%d", out[i].Kind, k)
+			}
+			if !used[name] {
+				out[i].Name, used[name] = name, true
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
+	where := fmt.Sprintf("workloads[%d]", i)
+	w := Workload{Pos: posOf(n), Concurrency: 1}
+	f, ok := r.mapping(n, where, "in "+where, workloadKeys)
+	if !ok {
+		return w, false
+	}
+	if v, ok := f["name"]; ok {
+		w.Name, _ = r.str(v.val, where+".name")
+	}
+	if v, ok := f["kind"]; ok {
+		w.Kind, _ = r.enum(v.val, where+".kind", "a workload kind", workloadKinds)
+	} else {
+		r.errorf(n, "%s: kind is required (one of: %s)", where, strings.Join(workloadKinds, ", "))
+	}
+	w.Targets = append([]string(nil), allTargets...)
+	if v, ok := f["targets"]; ok {
+		w.Targets = r.targets(v.val, where+".targets", allTargets, true)
+	}
+	if v, ok := f["concurrency"]; ok {
+		if c, ok := r.integer(v.val, where+".concurrency", 1, maxConcurrency); ok {
+			w.Concurrency = int(c)
+		}
+	}
+	if v, ok := f["rate"]; ok {
+		w.Rate, _ = r.rate(v.val, where+".rate")
+	}
+	switch w.Kind {
+	case KindUpdateHot, KindBank:
+		w.Rows = defaultRows
+		lo := int64(1)
+		if w.Kind == KindBank {
+			lo = 2 // a transfer needs two accounts
+		}
+		if v, ok := f["rows"]; ok {
+			if rows, ok := r.integer(v.val, where+".rows", lo, math.MaxInt32); ok {
+				w.Rows = int(rows)
+			}
+		}
+	default:
+		if v, ok := f["rows"]; ok && w.Kind != "" {
+			r.errorf(v.key, "%s: rows is not used by a %s workload (only by %s and %s): remove it", where, w.Kind, KindUpdateHot, KindBank)
+		}
+	}
+	return w, true
+}
+
+// targets reads a list of distinct names from allowed. A list is required
+// even for one target so that the file reads the same for one and many.
+func (r *reader) targets(n *yaml.Node, what string, allowed []string, nonEmpty bool) []string {
+	items, ok := r.list(n, what, "["+strings.Join(allowed, ", ")+"]")
+	if !ok {
+		return nil
+	}
+	if nonEmpty && len(items) == 0 {
+		r.errorf(n, "%s is empty: name at least one of %s, or remove it for all of them", what, strings.Join(allowed, ", "))
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for j, it := range items {
+		t, ok := r.enum(it, fmt.Sprintf("%s[%d]", what, j), "a target", allowed)
+		if !ok {
+			continue
+		}
+		if contains(out, t) {
+			r.errorf(it, "%s: %s is listed twice", what, t)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
