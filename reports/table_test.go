@@ -1,0 +1,49 @@
+package reports
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// update rewrites the golden files: go test ./reports -run Golden -update
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestTableGoldenFullReport(t *testing.T) {
+	var b bytes.Buffer
+	if err := Table(&b, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "full", b.Bytes())
+}
+
+func TestTableGoldenMinimalReport(t *testing.T) {
+	r := &Report{Scenario: Scenario{Name: "smoke"}, Verdict: VerdictNone}
+	var b bytes.Buffer
+	if err := Table(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "minimal", b.Bytes())
+}
