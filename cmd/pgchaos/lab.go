@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/pflag"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/lab"
+)
+
+// labFlags are the flags that describe a lab to build.
+func labFlags(fs *pflag.FlagSet, cfg *lab.Config) {
+	fs.StringVar(&cfg.Name, "name", "pgchaos", "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
+	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18 or 17")
+	fs.StringVar(&cfg.Sequences, "sequences", lab.SeqInterleaved, "test_table ids: interleaved (odd on primary1, even on primary2), serial (the tutorial's; collides across nodes) or uuid")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to")
+	fs.IntVar(&cfg.Ports.Primary1, "port-primary1", lab.DefaultPortPrimary1, "host port of primary1")
+	fs.IntVar(&cfg.Ports.Primary2, "port-primary2", lab.DefaultPortPrimary2, "host port of primary2")
+	fs.IntVar(&cfg.Ports.HAProxy, "port-haproxy", lab.DefaultPortHAProxy, "host port of HAProxy (PostgreSQL through the load balancer)")
+	fs.IntVar(&cfg.Ports.Stats, "port-stats", lab.DefaultPortStats, "host port of the HAProxy stats page")
+	fs.StringVar(&cfg.Images.Postgres, "postgres-image", "", "PostgreSQL image (default: postgres:VERSION if present or pullable, else pgchaos-local/postgres:VERSION from `make images`)")
+	fs.StringVar(&cfg.Images.HAProxy, "haproxy-image", "", "HAProxy image (default: haproxy:3.2, else pgchaos-local/haproxy:3.2)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 90*time.Second, "how long to wait for each part to become ready")
+	fs.BoolVar(&cfg.KeepOnError, "keep-on-error", false, "when up fails, keep the half-built lab for inspection instead of removing it")
+}
+
+var labUpCmd = command{
+	summary: "build a lab: two primaries replicating both ways behind HAProxy",
+	usage: `Usage: pgchaos lab up [flags]
+
+Builds the lab through the Docker Engine API: a private network, primary1 and
+primary2 (wal_level=logical, track_commit_timestamp=on), HAProxy (round robin,
+PostgreSQL health checks, stats page, admin runtime API), then a publication
+on each node and a subscription on each to the other (origin = none,
+copy_data = false). It says "ready" only after a marker row has crossed in
+both directions. The lab stays up until "pgchaos lab down"; if up fails it
+removes what it made, unless --keep-on-error.
+
+Examples:
+  pgchaos lab up
+  PGPASSWORD=postgres psql -h localhost -p 5442 -U postgres -d postgres -c "INSERT INTO test_table (name) VALUES ('test1');"
+  pgchaos lab up --name demo17 --postgres 17 --port-primary1 6442 --port-primary2 6443 --port-haproxy 6020 --port-stats 8020
+  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		var cfg lab.Config
+		fs := flags(e, "lab up", usage)
+		labFlags(fs, &cfg)
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		cfg.Log = logf(e)
+		start := time.Now()
+		l, err := lab.Up(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		fmt.Fprintf(e.stderr, "pgchaos: lab %q ready in %.1fs\n", l.Name, time.Since(start).Seconds())
+		printEndpoints(e, l)
+		return nil
+	},
+}
+
+func printEndpoints(e *env, l *lab.Lab) {
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n", l.Name, l.Postgres, l.Sequences)
+	for _, n := range l.Nodes {
+		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, lab.Password, hostFor(n.Host), n.Port, lab.User, lab.Database)
+	}
+	fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", "haproxy", lab.Password, hostFor(l.Proxy.Host), l.Proxy.Port, lab.User, lab.Database)
+	fmt.Fprintf(e.stdout, "  %-9s %s\n", "stats", l.StatsURL())
+	fmt.Fprintf(e.stdout, "remove it with: pgchaos lab down --name %s\n", l.Name)
+}
+
+func hostFor(listen string) string {
+	if listen == "127.0.0.1" || listen == "0.0.0.0" || listen == "" {
+		return "localhost"
+	}
+	return listen
+}
+
+var labDownCmd = command{
+	summary: "remove a lab and everything it made",
+	usage: `Usage: pgchaos lab down [flags]
+
+Removes every container (helpers included), network and volume labelled
+pgchaos.lab=NAME. Safe on a half-built or already-removed lab.
+
+Examples:
+  pgchaos lab down
+  pgchaos lab down --name demo17`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "lab down", usage)
+		name := fs.String("name", "pgchaos", "lab name")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		start := time.Now()
+		r, err := lab.DownCount(ctx, *name)
+		if err != nil {
+			return err
+		}
+		if r.Containers+r.Networks+r.Volumes == 0 {
+			fmt.Fprintf(e.stderr, "pgchaos: no lab %q: nothing to remove\n", *name)
+			return nil
+		}
+		fmt.Fprintf(e.stderr, "pgchaos: lab %q removed (%d containers, %d networks, %d volumes) in %.1fs\n",
+			*name, r.Containers, r.Networks, r.Volumes, time.Since(start).Seconds())
+		return nil
+	},
+}
+
+var labListCmd = command{
+	summary: "list the labs on this Docker engine",
+	usage:   "Usage: pgchaos lab list\n\nLists labs found by their pgchaos.lab label.",
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "lab list", usage)
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		cli, err := lab.Docker(ctx)
+		if err != nil {
+			return exitcode.InfraErr(err)
+		}
+		defer cli.Close()
+		cs, err := cli.ContainerList(ctx, container.ListOptions{All: true})
+		if err != nil {
+			return exitcode.InfraErr(err)
+		}
+		labs := map[string][]string{}
+		for _, c := range cs {
+			if name, ok := c.Labels[lab.LabelLab]; ok {
+				labs[name] = append(labs[name], c.Labels[lab.LabelRole]+":"+c.State)
+			}
+		}
+		names := make([]string, 0, len(labs))
+		for n := range labs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		t := tablewriter.NewTable(e.stdout)
+		t.Header("lab", "containers")
+		for _, n := range names {
+			sort.Strings(labs[n])
+			t.Append(n, fmt.Sprint(labs[n]))
+		}
+		return t.Render()
+	},
+}
+
+var labStatusCmd = command{
+	summary: "show a lab's nodes, replication and HAProxy backends",
+	usage: `Usage: pgchaos lab status [flags]
+
+Shows each node's container state, address, PostgreSQL version, its
+subscription (enabled, worker running, last message), bytes behind in each
+direction, HAProxy's backend states, and a warning in plain words when a
+subscription is failing (with the error and the LSN to skip).
+
+Examples:
+  pgchaos lab status
+  pgchaos lab status --name demo17 --format json`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "lab status", usage)
+		name := fs.String("name", "pgchaos", "lab name")
+		format := fs.String("format", "table", "output: table or json")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *format != "table" && *format != "json" {
+			return exitcode.BadInputErr(fmt.Errorf("--format %q: use table or json", *format))
+		}
+		l, err := lab.Open(ctx, *name)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		st := l.Status(ctx)
+		if *format == "json" {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		return renderStatus(e, st)
+	},
+}

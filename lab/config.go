@@ -1,0 +1,141 @@
+package lab
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Sequence strategies: how test_table hands out ids on the two nodes.
+const (
+	SeqInterleaved = "interleaved" // INCREMENT 2: odd ids on primary1, even on primary2
+	SeqSerial      = "serial"      // the tutorial's: both nodes count 1, 2, 3 … and collide
+	SeqUUID        = "uuid"        // uuid keys, never collide
+)
+
+// Default host ports, as in the tutorial.
+const (
+	DefaultPortPrimary1 = 5442
+	DefaultPortPrimary2 = 5443
+	DefaultPortHAProxy  = 5020
+	DefaultPortStats    = 7020
+)
+
+// Config says what lab to build. The zero value of every field means its
+// default; build one with New and options, or fill it in directly.
+type Config struct {
+	Name      string // lab name (default "pgchaos"); labels every Docker object
+	Postgres  string // PostgreSQL major version: "18" (default) or "17"
+	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
+	Listen    string // host address ports bind to (default 127.0.0.1)
+	Ports     Ports
+	Images    Images        // empty fields are resolved (see ResolveImages)
+	Timeout   time.Duration // for each readiness wait (default 90s)
+	// KeepOnError leaves a half-built lab in place when Up fails, for
+	// debugging; by default Up removes what it made.
+	KeepOnError bool
+	// Log receives progress lines ("primary1 ready in 1.2s"); nil: silent.
+	Log func(format string, args ...any)
+}
+
+// Ports are the lab's host ports.
+type Ports struct {
+	Primary1 int
+	Primary2 int
+	HAProxy  int
+	Stats    int
+}
+
+// Option changes a Config.
+type Option func(*Config)
+
+// WithName names the lab.
+func WithName(name string) Option { return func(c *Config) { c.Name = name } }
+
+// WithPostgres picks the PostgreSQL major version ("18" or "17").
+func WithPostgres(v string) Option { return func(c *Config) { c.Postgres = v } }
+
+// WithSequences picks the id strategy of test_table.
+func WithSequences(s string) Option { return func(c *Config) { c.Sequences = s } }
+
+// WithPorts sets the host ports (zero fields keep their defaults).
+func WithPorts(p Ports) Option { return func(c *Config) { c.Ports = p } }
+
+// WithLog sends progress lines to f.
+func WithLog(f func(format string, args ...any)) Option { return func(c *Config) { c.Log = f } }
+
+// New returns a Config with the options applied and defaults filled in.
+func New(opts ...Option) Config {
+	var c Config
+	for _, o := range opts {
+		o(&c)
+	}
+	c.defaults()
+	return c
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,40}$`)
+
+func (c *Config) defaults() {
+	if c.Name == "" {
+		c.Name = "pgchaos"
+	}
+	if c.Postgres == "" {
+		c.Postgres = "18"
+	}
+	if c.Sequences == "" {
+		c.Sequences = SeqInterleaved
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1"
+	}
+	if c.Ports.Primary1 == 0 {
+		c.Ports.Primary1 = DefaultPortPrimary1
+	}
+	if c.Ports.Primary2 == 0 {
+		c.Ports.Primary2 = DefaultPortPrimary2
+	}
+	if c.Ports.HAProxy == 0 {
+		c.Ports.HAProxy = DefaultPortHAProxy
+	}
+	if c.Ports.Stats == 0 {
+		c.Ports.Stats = DefaultPortStats
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 90 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = func(string, ...any) {}
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	if !nameRE.MatchString(c.Name) {
+		return fmt.Errorf("lab name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit, at most 41 characters", c.Name)
+	}
+	switch c.Postgres {
+	case "18", "17":
+	default:
+		return fmt.Errorf("postgres version %q is not supported: use 18 (default) or 17 (logical replication with origin = none needs 16+; pgchaos is tested on 17 and 18)", c.Postgres)
+	}
+	switch c.Sequences {
+	case SeqInterleaved, SeqSerial, SeqUUID:
+	default:
+		return fmt.Errorf("sequences %q: use interleaved (default), serial or uuid", c.Sequences)
+	}
+	seen := map[int]string{}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"primary1", c.Ports.Primary1}, {"primary2", c.Ports.Primary2}, {"haproxy", c.Ports.HAProxy}, {"stats", c.Ports.Stats}} {
+		if p.port < 1 || p.port > 65535 {
+			return fmt.Errorf("port %d for %s is out of range 1-65535", p.port, p.name)
+		}
+		if other, dup := seen[p.port]; dup {
+			return fmt.Errorf("port %d is given to both %s and %s: give each its own", p.port, other, p.name)
+		}
+		seen[p.port] = p.name
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+)
+
+// ErrNotFound is returned by Open when no Docker object carries the lab's label.
+var ErrNotFound = errors.New("lab not found")
+
+// Open finds a lab by name from its Docker labels and reads its topology
+// (ports, images, states) back from the containers. Close it when done.
+func Open(ctx context.Context, name string) (*Lab, error) {
+	cli, err := Docker(ctx)
+	if err != nil {
+		return nil, exitcode.InfraErr(err)
+	}
+	l, err := open(ctx, cli, name)
+	if err != nil {
+		cli.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(name)})
+	if err != nil {
+		return nil, exitcode.InfraErr(fmt.Errorf("list containers of lab %q: %w", name, err))
+	}
+	l := &Lab{Name: name, Network: networkName(name), docker: cli}
+	found := map[string]bool{}
+	for _, c := range cs {
+		role := c.Labels[LabelRole]
+		if role != Primary1 && role != Primary2 && role != HAProxy {
+			continue
+		}
+		ci, err := cli.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			return nil, exitcode.InfraErr(fmt.Errorf("inspect %s: %w", c.ID[:12], err))
+		}
+		found[role] = true
+		listen := c.Labels[LabelListen]
+		if role == HAProxy {
+			l.Proxy = Proxy{
+				Container: trimSlash(ci.Name), ID: ci.ID, Host: listen,
+				Port: boundPort(ci, innerProxy), StatsPort: boundPort(ci, innerStats),
+				AdminAddr: c.Labels["pgchaos.admin"], Backend: "pg", State: ci.State.Status,
+			}
+			l.Images.HAProxy = ci.Config.Image
+			continue
+		}
+		l.Postgres = c.Labels[LabelPostgres]
+		l.Sequences = c.Labels[LabelSequences]
+		l.Images.Postgres = ci.Config.Image
+		n := Node{
+			Name: role, Container: trimSlash(ci.Name), ID: ci.ID, Host: listen,
+			Port: boundPort(ci, innerPG), State: ci.State.Status,
+		}
+		for _, m := range ci.Mounts {
+			if m.Type == "volume" {
+				n.Volume = m.Name
+			}
+		}
+		l.Nodes = append(l.Nodes, n)
+	}
+	if len(cs) == 0 {
+		return nil, exitcode.InfraErr(fmt.Errorf("%w: no Docker object carries the label %s=%s (list labs with `pgchaos lab list`, or create it with `pgchaos lab up --name %s`)", ErrNotFound, LabelLab, name, name))
+	}
+	for _, role := range []string{Primary1, Primary2, HAProxy} {
+		if !found[role] {
+			return nil, exitcode.InfraErr(fmt.Errorf("lab %q is incomplete: its %s container is missing (rebuild it: `pgchaos lab down --name %s` then `pgchaos lab up --name %s`)", name, role, name, name))
+		}
+	}
+	if l.Nodes[0].Name != Primary1 {
+		l.Nodes[0], l.Nodes[1] = l.Nodes[1], l.Nodes[0]
+	}
+	l.Images.NetTools = imageCandidates("nettools", l.Postgres)[0]
+	return l, nil
+}
+
+// boundPort reads the host port a container port is published on, from the
+// host config, which holds it even while the container is stopped.
+func boundPort(ci container.InspectResponse, inner string) int {
+	if ci.HostConfig == nil {
+		return 0
+	}
+	for p, bs := range ci.HostConfig.PortBindings {
+		if string(p) == inner && len(bs) > 0 {
+			n, _ := strconv.Atoi(bs[0].HostPort)
+			return n
+		}
+	}
+	return 0
+}
+
+func trimSlash(s string) string {
+	if len(s) > 0 && s[0] == '/' {
+		return s[1:]
+	}
+	return s
+}
+
+// Docker is the lab's Docker client, for packages that act on its
+// containers (faults). It stays owned by the Lab.
+func (l *Lab) Docker() *client.Client { return l.docker }
+
+// Close releases the Docker client. Safe on nil.
+func (l *Lab) Close() error {
+	if l == nil || l.docker == nil {
+		return nil
+	}
+	return l.docker.Close()
+}
+
+// Refresh re-reads container states from Docker.
+func (l *Lab) Refresh(ctx context.Context) error {
+	fresh, err := open(ctx, l.docker, l.Name)
+	if err != nil {
+		return err
+	}
+	l.Nodes, l.Proxy = fresh.Nodes, fresh.Proxy
+	return nil
+}

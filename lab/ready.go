@@ -1,0 +1,171 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/jackc/pgx/v5"
+)
+
+// Connect opens one connection to a target (primary1, primary2, haproxy).
+func (l *Lab) Connect(ctx context.Context, target string) (*pgx.Conn, error) {
+	dsn, err := l.DSN(target)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.Connect(ctx, dsn)
+}
+
+// WaitReady waits until a node answers a query over its host port. It polls
+// (every 100 ms) rather than sleeping a fixed time, gives up early when the
+// container exits, and on timeout quotes the container's last log lines.
+func (l *Lab) WaitReady(ctx context.Context, node string, timeout time.Duration) error {
+	n, ok := l.Node(node)
+	if !ok {
+		return fmt.Errorf("wait for %s: no such node", node)
+	}
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := l.Connect(cctx, node)
+		if err == nil {
+			var one int
+			err = conn.QueryRow(cctx, "SELECT 1").Scan(&one)
+			conn.Close(cctx)
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ci, ierr := l.docker.ContainerInspect(ctx, n.ID)
+		if ierr == nil && ci.State != nil && (ci.State.Status == "exited" || ci.State.Status == "dead") {
+			return fmt.Errorf("%s exited (code %d) before it was ready; its last log lines:\n%s",
+				n.Container, ci.State.ExitCode, l.LogTail(ctx, n.ID, 20))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("PostgreSQL on %s was not ready within %s (last error: %v); its last log lines:\n%s",
+				n.Container, timeout, lastErr, l.LogTail(ctx, n.ID, 20))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// LogTail returns a container's last n log lines (stdout and stderr),
+// indented for quoting in an error; a note when they cannot be read.
+func (l *Lab) LogTail(ctx context.Context, containerID string, n int) string {
+	rc, err := l.docker.ContainerLogs(ctx, containerID, container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(n),
+	})
+	if err != nil {
+		return "    (logs unavailable: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
+		return "    (logs unreadable: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	return "    " + strings.Join(lines, "\n    ")
+}
+
+// proveReplication writes a heartbeat row on each node and waits until the
+// peer has applied it: the lab is "ready" only once both directions work.
+func (l *Lab) proveReplication(ctx context.Context, timeout time.Duration) error {
+	for _, from := range []string{Primary1, Primary2} {
+		to := Peer(from)
+		src, err := l.Connect(ctx, from)
+		if err != nil {
+			return fmt.Errorf("prove replication: connect %s: %w", from, err)
+		}
+		seq := time.Now().UnixNano()
+		_, err = src.Exec(ctx, "INSERT INTO pgchaos_heartbeat (origin, seq) VALUES ($1, $2)", from, seq)
+		src.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("prove replication: write marker on %s: %w", from, err)
+		}
+		dst, err := l.Connect(ctx, to)
+		if err != nil {
+			return fmt.Errorf("prove replication: connect %s: %w", to, err)
+		}
+		deadline := time.Now().Add(timeout)
+		for {
+			var n int
+			err = dst.QueryRow(ctx, "SELECT count(*) FROM pgchaos_heartbeat WHERE origin = $1 AND seq = $2", from, seq).Scan(&n)
+			if err == nil && n == 1 {
+				break
+			}
+			if err == nil && time.Now().After(deadline) {
+				err = fmt.Errorf("a marker row written on %s did not reach %s within %s: check `pgchaos lab status --name %s` and the logs of %s", from, to, timeout, l.Name, l.Nodes[0].Container)
+			}
+			if err != nil {
+				dst.Close(ctx)
+				return fmt.Errorf("prove replication %s->%s: %w", from, to, err)
+			}
+			select {
+			case <-ctx.Done():
+				dst.Close(ctx)
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		dst.Close(ctx)
+	}
+	return nil
+}
+
+// waitProxy waits until HAProxy reports both backends UP and a query
+// through it succeeds.
+func (l *Lab) waitProxy(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		bs, err := l.Backends(ctx)
+		up := 0
+		if err == nil {
+			last = ""
+			for _, b := range bs {
+				last += fmt.Sprintf(" %s=%s", b.Server, b.Status)
+				if b.Status == "UP" {
+					up++
+				}
+			}
+		} else {
+			last = err.Error()
+		}
+		if up == 2 {
+			conn, err := l.Connect(ctx, HAProxy)
+			if err == nil {
+				var node string
+				err = conn.QueryRow(ctx, "SELECT current_setting('cluster_name')").Scan(&node)
+				conn.Close(ctx)
+			}
+			if err == nil {
+				return nil
+			}
+			last = "query through haproxy: " + err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("haproxy did not serve both primaries within %s (last seen:%s); its last log lines:\n%s",
+				timeout, last, l.LogTail(ctx, l.Proxy.ID, 20))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

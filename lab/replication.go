@@ -1,0 +1,71 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/pgchaos/pgchaos/compose"
+)
+
+// PeerConninfo is the connection string a node's subscription uses to reach
+// its peer over the lab network.
+func PeerConninfo(peer string) string {
+	return fmt.Sprintf("host=%s port=5432 user=%s password=%s dbname=%s", peer, User, Password, Database)
+}
+
+// setupReplication runs the compose/sql files on each node, as
+// setup-replication.sh does: tutorial table, sequence strategy, heartbeat
+// table, publication; then the subscriptions once both publications exist.
+func setupReplication(ctx context.Context, l *Lab) error {
+	table := compose.TestTableSerial
+	if l.Sequences == SeqUUID {
+		table = compose.TestTableUUID
+	}
+	for i, n := range l.Nodes {
+		steps := []struct {
+			what, sql string
+			vars      map[string]string
+		}{
+			{"test_table", table, nil},
+			{"heartbeat table", compose.Heartbeat, nil},
+			{"publication", compose.Publication, nil},
+		}
+		if l.Sequences == SeqInterleaved {
+			steps = append(steps, struct {
+				what, sql string
+				vars      map[string]string
+			}{"interleaved sequence", compose.SequencesInterleaved, map[string]string{"node_index": strconv.Itoa(i + 1)}})
+		}
+		for _, s := range steps {
+			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {
+				return fmt.Errorf("set up %s on %s: %w", s.what, n.Name, err)
+			}
+		}
+	}
+	for _, n := range l.Nodes {
+		peer := Peer(n.Name)
+		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer)}
+		if err := l.execSQL(ctx, n.Name, compose.Subscription, vars); err != nil {
+			return fmt.Errorf("subscribe %s to %s: %w", n.Name, peer, err)
+		}
+	}
+	return nil
+}
+
+// execSQL runs a (multi-statement) SQL file on a node, psql variables
+// substituted.
+func (l *Lab) execSQL(ctx context.Context, node, sql string, vars map[string]string) error {
+	q, err := compose.Interpolate(sql, vars)
+	if err != nil {
+		return err
+	}
+	conn, err := l.Connect(ctx, node)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	// No arguments: pgx uses the simple protocol, which runs several statements.
+	_, err = conn.Exec(ctx, q)
+	return err
+}

@@ -1,0 +1,183 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Status is a lab's state as `pgchaos lab status` shows it.
+type Status struct {
+	Name       string       `json:"name"`
+	Postgres   string       `json:"postgres"`
+	Sequences  string       `json:"sequences"`
+	Nodes      []NodeStatus `json:"nodes"`
+	Directions []Direction  `json:"replication"`
+	Proxy      ProxyStatus  `json:"haproxy"`
+	Warnings   []string     `json:"warnings"`
+}
+
+// NodeStatus is one primary's container and server state.
+type NodeStatus struct {
+	Name          string        `json:"name"`
+	Container     string        `json:"container"`
+	State         string        `json:"state"` // Docker: running, exited, paused, …
+	Address       string        `json:"address"`
+	ServerVersion string        `json:"server_version,omitempty"`
+	Error         string        `json:"error,omitempty"` // why the server could not be queried
+	Subscription  *Subscription `json:"subscription,omitempty"`
+}
+
+// Subscription is the node's subscription to its peer.
+type Subscription struct {
+	Name          string     `json:"name"`
+	Enabled       bool       `json:"enabled"`
+	WorkerRunning bool       `json:"worker_running"`
+	LastMessage   *time.Time `json:"last_message,omitempty"`
+	ApplyErrors   int64      `json:"apply_errors"`
+	// LastError and SkipLSN are read from the node's log when the
+	// subscription is failing: the error the apply worker keeps hitting and
+	// the LSN ALTER SUBSCRIPTION … SKIP takes to get past it.
+	LastError string `json:"last_error,omitempty"`
+	SkipLSN   string `json:"skip_lsn,omitempty"`
+}
+
+// Direction is replication from one node to the other.
+type Direction struct {
+	From        string `json:"from"`
+	To          string `json:"to"`
+	BytesBehind *int64 `json:"bytes_behind"` // nil: unknown (publisher unreachable)
+	SlotActive  bool   `json:"slot_active"`
+	WALStatus   string `json:"wal_status,omitempty"`
+}
+
+// ProxyStatus is HAProxy's state.
+type ProxyStatus struct {
+	Container string    `json:"container"`
+	State     string    `json:"state"`
+	Address   string    `json:"address"`
+	StatsURL  string    `json:"stats_url"`
+	Backends  []Backend `json:"backends"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Status reads the lab's state. It never fails as a whole: what cannot be
+// read is said in the Error fields and in Warnings.
+func (l *Lab) Status(ctx context.Context) Status {
+	_ = l.Refresh(ctx)
+	st := Status{Name: l.Name, Postgres: l.Postgres, Sequences: l.Sequences}
+	for _, n := range l.Nodes {
+		ns := NodeStatus{Name: n.Name, Container: n.Container, State: n.State, Address: fmt.Sprintf("%s:%d", connectHost(n.Host), n.Port)}
+		if n.State != "running" {
+			ns.Error = "container is " + n.State
+			st.Warnings = append(st.Warnings, fmt.Sprintf("%s is %s: start it with `docker start %s` or rebuild the lab", n.Name, n.State, n.Container))
+		} else if err := l.nodeStatus(ctx, n, &ns); err != nil {
+			ns.Error = err.Error()
+			st.Warnings = append(st.Warnings, fmt.Sprintf("%s does not answer: %v", n.Name, err))
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	for _, from := range []string{Primary1, Primary2} {
+		d := Direction{From: from, To: Peer(from)}
+		l.directionStatus(ctx, &d)
+		st.Directions = append(st.Directions, d)
+	}
+	st.Proxy = ProxyStatus{Container: l.Proxy.Container, State: l.Proxy.State,
+		Address: fmt.Sprintf("%s:%d", connectHost(l.Proxy.Host), l.Proxy.Port), StatsURL: l.StatsURL()}
+	if bs, err := l.Backends(ctx); err != nil {
+		st.Proxy.Error = err.Error()
+	} else {
+		st.Proxy.Backends = bs
+		for _, b := range bs {
+			if b.Status != "UP" {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("haproxy backend %s is %s: clients through haproxy reach only the other primary", b.Server, b.Status))
+			}
+		}
+	}
+	for _, ns := range st.Nodes {
+		s := ns.Subscription
+		if s == nil {
+			continue
+		}
+		switch {
+		case !s.Enabled:
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (ALTER SUBSCRIPTION %s ENABLE)", s.Name, ns.Name, Peer(ns.Name), s.Name))
+		case s.LastError != "" || (!s.WorkerRunning && s.ApplyErrors > 0):
+			w := fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving", s.Name, ns.Name, Peer(ns.Name))
+			if s.LastError != "" {
+				w += ". The apply worker keeps failing with: " + s.LastError
+			}
+			if s.SkipLSN != "" {
+				w += fmt.Sprintf(". To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')", s.Name, s.SkipLSN)
+			}
+			st.Warnings = append(st.Warnings, w)
+		case !s.WorkerRunning:
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s has no apply worker running (is %s reachable?)", s.Name, ns.Name, Peer(ns.Name)))
+		}
+	}
+	return st
+}
+
+func (l *Lab) nodeStatus(ctx context.Context, n Node, ns *NodeStatus) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := l.Connect(ctx, n.Name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version')").Scan(&ns.ServerVersion); err != nil {
+		return err
+	}
+	s := &Subscription{}
+	err = conn.QueryRow(ctx, `
+		SELECT s.subname, s.subenabled, st.pid IS NOT NULL, st.last_msg_receipt_time,
+		       coalesce(ss.apply_error_count, 0)
+		FROM pg_subscription s
+		LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL AND st.worker_type = 'apply'
+		LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
+		WHERE s.subname = $1`, SubscriptionOn(n.Name)).Scan(&s.Name, &s.Enabled, &s.WorkerRunning, &s.LastMessage, &s.ApplyErrors)
+	if err == pgx.ErrNoRows {
+		return nil // replication not set up (yet)
+	}
+	if err != nil {
+		return fmt.Errorf("read subscription: %w", err)
+	}
+	if s.ApplyErrors > 0 || !s.WorkerRunning {
+		s.LastError, s.SkipLSN = l.lastApplyError(ctx, n)
+	}
+	ns.Subscription = s
+	return nil
+}
+
+// directionStatus reads, on the publisher, how far the peer's subscription
+// is behind: replay position while its walsender runs (reliable once caught
+// up), else the slot's confirmed flush position.
+func (l *Lab) directionStatus(ctx context.Context, d *Direction) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := l.Connect(ctx, d.From)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	slot := SubscriptionOn(d.To)
+	var behind *int64
+	var status *string
+	err = conn.QueryRow(ctx, `
+		SELECT s.active, s.wal_status,
+		       coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn),
+		                pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn))::bigint
+		FROM pg_replication_slots s
+		LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+		WHERE s.slot_name = $1`, slot).Scan(&d.SlotActive, &status, &behind)
+	if err != nil {
+		return
+	}
+	d.BytesBehind = behind
+	if status != nil {
+		d.WALStatus = *status
+	}
+}
