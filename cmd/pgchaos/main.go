@@ -41,7 +41,7 @@ func commands() map[string]command {
 		"lab down":   labDownCmd,
 		"lab status": labStatusCmd,
 		"lab list":   labListCmd,
-		"version":    {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, _ string, _ []string) error {
+		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, _ string, _ []string) error {
 			fmt.Fprintln(e.stdout, "pgchaos", version)
 			return nil
 		}},

@@ -1,0 +1,88 @@
+// Package labtest starts real labs for integration tests: unique names, free
+// ports (so they never collide with a lab a user left running on the
+// defaults), torn down by t.Cleanup.
+package labtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/lab"
+)
+
+// RequireDocker skips the test when no Docker engine answers — except under
+// CI (the CI environment variable set), where a missing engine fails it.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cli, err := lab.Docker(ctx)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("integration test needs Docker, and CI is set: %v", err)
+		}
+		t.Skipf("skipping integration test: no Docker engine (%v); set CI=1 to make this a failure", err)
+	}
+	cli.Close()
+}
+
+// Config returns a lab configuration for t: a unique name and free ports.
+func Config(t testing.TB, opts ...lab.Option) lab.Config {
+	t.Helper()
+	var suffix [3]byte
+	rand.Read(suffix[:])
+	base := strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-"))
+	if len(base) > 24 {
+		base = base[:24]
+	}
+	cfg := lab.New(append([]lab.Option{
+		lab.WithName("t-" + strings.Trim(base, "-") + "-" + hex.EncodeToString(suffix[:])),
+		lab.WithPorts(lab.Ports{Primary1: FreePort(t), Primary2: FreePort(t), HAProxy: FreePort(t), Stats: FreePort(t)}),
+		lab.WithLog(func(f string, a ...any) { t.Logf("lab: "+f, a...) }),
+	}, opts...)...)
+	return cfg
+}
+
+// Start brings up a lab for t and removes it when the test ends.
+func Start(t testing.TB, opts ...lab.Option) *lab.Lab {
+	t.Helper()
+	RequireDocker(t)
+	cfg := Config(t, opts...)
+	t.Cleanup(func() { Remove(t, cfg.Name) })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, cfg)
+	if err != nil {
+		t.Fatalf("lab up: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// Remove tears a lab down, failing the test if that does not work.
+func Remove(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := lab.Down(ctx, name); err != nil {
+		t.Errorf("lab down %s: %v", name, err)
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
