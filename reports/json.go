@@ -97,25 +97,27 @@ func Read(path string) (*Report, error) {
 func describeJSONError(b []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
+		if syn.Offset >= int64(len(bytes.TrimRight(b, " \t\r\n"))) {
+			return fmt.Errorf("the JSON ends early (truncated file?): %w", err)
+		}
 		line, col := lineCol(b, syn.Offset)
 		return fmt.Errorf("invalid JSON at line %d, column %d: %w", line, col, err)
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
+		if typ.Field == "" {
+			return fmt.Errorf("the top level is a JSON %s, expected an object (a pgchaos report, schema %q)", typ.Value, Schema)
+		}
 		line, col := lineCol(b, typ.Offset)
 		return fmt.Errorf("field %q at line %d, column %d: want %s, got JSON %s: %w", typ.Field, line, col, typ.Type, typ.Value, err)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("the JSON ends early (truncated file?): %w", err)
 	}
 	return err
 }
 
-// lineCol turns a byte offset into a 1-based line and column.
+// lineCol turns encoding/json's offset, the count of bytes read up to and
+// including the offending one, into that byte's 1-based line and column.
 func lineCol(b []byte, off int64) (line, col int) {
-	if off > int64(len(b)) {
-		off = int64(len(b))
-	}
+	off = min(max(off-1, 0), int64(len(b)))
 	line = 1 + bytes.Count(b[:off], []byte("\n"))
 	col = int(off) - bytes.LastIndexByte(b[:off], '\n')
 	return line, col
