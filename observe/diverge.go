@@ -1,0 +1,617 @@
+package observe
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/reports"
+)
+
+// DefaultRowLimit is how many divergent rows a table lists when
+// DiffOptions.RowLimit is zero. Counts are exact whatever the limit.
+const DefaultRowLimit = 100
+
+// The shape of the bisection: each differing range is cut into divFanout
+// equal parts (by one node's key order) until it holds at most divLeafRows
+// rows on either node, then compared row by row. Memory is bounded by these,
+// never by the table: a few ranges per level, one leaf at a time.
+const (
+	divFanout   = 64
+	divLeafRows = 256
+)
+
+// DiffOptions chooses what Diff compares.
+type DiffOptions struct {
+	// Tables names the tables of schema public to compare. Empty means
+	// every ordinary (or partitioned) table of public that has a primary
+	// key on either node, except pgchaos's own pgchaos_* tables (the
+	// heartbeat differs by design: the peer stamps its apply time).
+	Tables []string
+	// RowLimit caps the DivergentRow entries listed per table: 0 means
+	// DefaultRowLimit, negative lists none. Counts stay exact beyond it
+	// and TableDivergence.Truncated says rows were left out.
+	RowLimit int
+}
+
+// Diff compares tables row by row across primary1 (p1) and primary2 (p2)
+// and names every row that is missing on one node or different on the two.
+// Each table is read at one snapshot per node (a REPEATABLE READ, READ ONLY
+// transaction on each). Hashes of primary-key ranges are computed inside
+// PostgreSQL and only ranges whose hashes differ are bisected, so the
+// client's memory does not grow with the tables. A table present on one
+// node only is compared as empty on the other (all its rows are missing
+// there). Diff fills DivergentRows and Tables; whether and how fast the
+// nodes converged is for the caller that waited for them.
+func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions) (*reports.Divergence, error) {
+	limit := opts.RowLimit
+	if limit == 0 {
+		limit = DefaultRowLimit
+	}
+	if limit < 0 {
+		limit = 0
+	}
+	var cat1, cat2 map[string]divTable
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { cat1, err = divCatalog(gctx, p1, lab.Primary1); return err })
+	g.Go(func() (err error) { cat2, err = divCatalog(gctx, p2, lab.Primary2); return err })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	names, err := divChooseTables(opts.Tables, cat1, cat2)
+	if err != nil {
+		return nil, err
+	}
+	out := &reports.Divergence{Tables: []reports.TableDivergence{}}
+	for _, name := range names {
+		t1, ok1 := cat1[name]
+		t2, ok2 := cat2[name]
+		t := t1
+		if !ok1 {
+			t = t2
+		}
+		if ok1 && ok2 && (!slices.Equal(t1.cols, t2.cols) || !slices.Equal(t1.types, t2.types)) {
+			return nil, fmt.Errorf("diff %s: the primary keys differ: primary1 (%s) vs primary2 (%s): the schemas diverged, align them before comparing rows",
+				name, divDescribeKey(t1), divDescribeKey(t2))
+		}
+		var pool1, pool2 *pgxpool.Pool
+		if ok1 {
+			pool1 = p1
+		}
+		if ok2 {
+			pool2 = p2
+		}
+		td, err := divCompareTable(ctx, pool1, pool2, t, limit)
+		if err != nil {
+			return nil, err
+		}
+		out.DivergentRows += td.MissingOnPrimary1 + td.MissingOnPrimary2 + td.Different
+		out.Tables = append(out.Tables, td)
+	}
+	return out, nil
+}
+
+// DiffLab is Diff on a running lab's two primaries, for "pgchaos lab diff".
+func DiffLab(ctx context.Context, l *lab.Lab, opts DiffOptions) (*reports.Divergence, error) {
+	open := func(node string) (*pgxpool.Pool, error) {
+		dsn, err := l.DSN(node)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("diff: lab %q %s DSN: %w", l.Name, node, err)
+		}
+		cfg.MaxConns = 2
+		p, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("diff: connect to lab %q %s: %w", l.Name, node, err)
+		}
+		return p, nil
+	}
+	p1, err := open(lab.Primary1)
+	if err != nil {
+		return nil, err
+	}
+	defer p1.Close()
+	p2, err := open(lab.Primary2)
+	if err != nil {
+		return nil, err
+	}
+	defer p2.Close()
+	return Diff(ctx, p1, p2, opts)
+}
+
+func divDescribeKey(t divTable) string {
+	q := make([]string, len(t.cols))
+	for i := range t.cols {
+		q[i] = t.cols[i] + " " + t.types[i]
+	}
+	return strings.Join(q, ", ")
+}
+
+// divCatalog lists the tables of schema public with their primary keys
+// (tables without one have no cols).
+func divCatalog(ctx context.Context, p *pgxpool.Pool, node string) (map[string]divTable, error) {
+	const q = `
+SELECT c.relname::text,
+       coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}'),
+       coalesce(array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}')
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+LEFT JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON TRUE
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+GROUP BY c.relname`
+	rows, err := p.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
+	}
+	out := map[string]divTable{}
+	for rows.Next() {
+		var t divTable
+		if err := rows.Scan(&t.name, &t.cols, &t.types); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
+		}
+		out[t.name] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
+	}
+	return out, nil
+}
+
+// divChooseTables picks the tables to compare, sorted by name: the named
+// ones (each must exist with a primary key on at least one node, and have
+// one wherever it exists) or, by default, every table with a primary key.
+func divChooseTables(named []string, cat1, cat2 map[string]divTable) ([]string, error) {
+	var names []string
+	if len(named) == 0 {
+		seen := map[string]bool{}
+		for _, cat := range []map[string]divTable{cat1, cat2} {
+			for name, t := range cat {
+				if len(t.cols) > 0 && !strings.HasPrefix(name, "pgchaos_") && !seen[name] {
+					seen[name] = true
+					names = append(names, name)
+				}
+			}
+		}
+	} else {
+		names = slices.Clone(named)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	for _, name := range names {
+		t1, ok1 := cat1[name]
+		t2, ok2 := cat2[name]
+		switch {
+		case !ok1 && !ok2:
+			return nil, fmt.Errorf("diff: table %q is on neither primary1 nor primary2 (schema public): check the name", name)
+		case ok1 && len(t1.cols) == 0:
+			return nil, fmt.Errorf("diff: table %q has no primary key on primary1: rows cannot be matched across nodes without one", name)
+		case ok2 && len(t2.cols) == 0:
+			return nil, fmt.Errorf("diff: table %q has no primary key on primary2: rows cannot be matched across nodes without one", name)
+		}
+	}
+	return names, nil
+}
+
+// divSide is one node's view of one table: a snapshot transaction, or nil
+// when the table does not exist there (it then reads as empty).
+type divSide struct {
+	node string
+	tx   pgx.Tx
+	ts   bool // track_commit_timestamp is on: commit times can be asked
+}
+
+// divHash is a range's row count and sum of row hashes on one node.
+type divHash struct {
+	n int64
+	h string
+}
+
+// divCompare holds one table's comparison in progress.
+type divCompare struct {
+	t      divTable
+	s1, s2 *divSide
+	limit  int
+	td     *reports.TableDivergence
+}
+
+func divBegin(ctx context.Context, p *pgxpool.Pool, node string) (*divSide, error) {
+	s := &divSide{node: node}
+	if p == nil {
+		return s, nil
+	}
+	tx, err := p.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("diff: begin snapshot on %s: %w", node, err)
+	}
+	// Row text (hashed, and compared across nodes) depends on these
+	// settings; pin them so two nodes configured differently still agree.
+	var tsSetting string
+	err = tx.QueryRow(ctx, `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
+		set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '1', true),
+		set_config('bytea_output', 'hex', true), current_setting('track_commit_timestamp')`).
+		Scan(nil, nil, nil, nil, nil, &tsSetting)
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("diff: set session on %s: %w", node, err)
+	}
+	s.tx = tx
+	s.ts = tsSetting == "on"
+	return s, nil
+}
+
+func (s *divSide) end(ctx context.Context) {
+	if s != nil && s.tx != nil {
+		// Read-only: nothing to keep, and a failed rollback only returns
+		// the connection broken to the pool.
+		_ = s.tx.Rollback(context.WithoutCancel(ctx))
+	}
+}
+
+func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limit int) (reports.TableDivergence, error) {
+	td := reports.TableDivergence{Table: t.name}
+	var s1, s2 *divSide
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { s1, err = divBegin(gctx, p1, lab.Primary1); return err })
+	g.Go(func() (err error) { s2, err = divBegin(gctx, p2, lab.Primary2); return err })
+	err := g.Wait()
+	defer s1.end(ctx)
+	defer s2.end(ctx)
+	if err != nil {
+		return td, err
+	}
+	c := &divCompare{t: t, s1: s1, s2: s2, limit: limit, td: &td}
+	all := []divRange{{}}
+	h1, h2, err := c.hashBoth(ctx, all)
+	if err != nil {
+		return td, err
+	}
+	td.RowsPrimary1, td.RowsPrimary2 = h1[0].n, h2[0].n
+	if h1[0] != h2[0] {
+		if err := c.walk(ctx, all[0], h1[0].n, h2[0].n); err != nil {
+			return td, err
+		}
+	}
+	return td, nil
+}
+
+// both runs f on the two nodes at once: each has its own connection.
+func (c *divCompare) both(ctx context.Context, f func(ctx context.Context, s *divSide) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return f(gctx, c.s1) })
+	g.Go(func() error { return f(gctx, c.s2) })
+	return g.Wait()
+}
+
+func (c *divCompare) hashBoth(ctx context.Context, rs []divRange) (h1, h2 []divHash, err error) {
+	err = c.both(ctx, func(ctx context.Context, s *divSide) error {
+		h, err := c.hash(ctx, s, rs)
+		if s == c.s1 {
+			h1 = h
+		} else {
+			h2 = h
+		}
+		return err
+	})
+	return h1, h2, err
+}
+
+func (c *divCompare) hash(ctx context.Context, s *divSide, rs []divRange) ([]divHash, error) {
+	out := make([]divHash, len(rs))
+	if s.tx == nil {
+		for i := range out {
+			out[i] = divHash{h: "0"}
+		}
+		return out, nil
+	}
+	q, args := c.t.divHashSQL(rs)
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var h divHash
+		if err := rows.Scan(&i, &h.n, &h.h); err != nil {
+			return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
+		}
+		out[i] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
+	}
+	return out, nil
+}
+
+// walk finds the divergent rows of a range known to differ, holding n1 rows
+// on primary1 and n2 on primary2.
+func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
+	if max(n1, n2) <= divLeafRows {
+		return c.leaf(ctx, r)
+	}
+	// Split by the node that holds more rows here, so the parts shrink
+	// even when the other node lacks most of them.
+	s, n := c.s1, n1
+	if n2 > n1 {
+		s, n = c.s2, n2
+	}
+	step := (n + divFanout - 1) / divFanout
+	q, args := c.t.divSplitSQL(r, step)
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
+	}
+	var cuts []divBound
+	for rows.Next() {
+		b := make(divBound, len(c.t.cols))
+		dst := make([]any, len(b))
+		for i := range b {
+			dst[i] = &b[i]
+		}
+		if err := rows.Scan(dst...); err != nil {
+			rows.Close()
+			return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
+		}
+		cuts = append(cuts, b)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
+	}
+	if len(cuts) == 0 {
+		// Cannot happen within one snapshot (n > step); refuse rather than
+		// fetch an unbounded range row by row.
+		return fmt.Errorf("diff %s: %s counted %d rows in a range but found no split point: a bug in pgchaos, please report it", c.t.name, s.node, n)
+	}
+	parts := divSplit(r, cuts)
+	h1, h2, err := c.hashBoth(ctx, parts)
+	if err != nil {
+		return err
+	}
+	for i, p := range parts {
+		if h1[i] != h2[i] {
+			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// divSplit cuts r at the cuts (in key order, inside r) into len(cuts)+1
+// adjacent ranges that cover r exactly.
+func divSplit(r divRange, cuts []divBound) []divRange {
+	out := make([]divRange, 0, len(cuts)+1)
+	lo := r.lo
+	for _, c := range cuts {
+		out = append(out, divRange{lo: lo, hi: c})
+		lo = c
+	}
+	return append(out, divRange{lo: lo, hi: r.hi})
+}
+
+// divLeafRow is one row of a small range on one node.
+type divLeafRow struct {
+	key  string   // the key as text, for the report and for matching
+	hash int64    // the row hash
+	cols divBound // the key columns as text, to fetch the row again
+}
+
+// divFinding is one divergent row of a leaf.
+type divFinding struct {
+	kind string
+	key  string
+	cols divBound
+}
+
+func (c *divCompare) leafRows(ctx context.Context, s *divSide, r divRange) ([]divLeafRow, error) {
+	if s.tx == nil {
+		return nil, nil
+	}
+	q, args := c.t.divLeafSQL(r)
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
+	}
+	defer rows.Close()
+	var out []divLeafRow
+	for rows.Next() {
+		lr := divLeafRow{cols: make(divBound, len(c.t.cols))}
+		dst := []any{&lr.key, &lr.hash}
+		for i := range lr.cols {
+			dst = append(dst, &lr.cols[i])
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
+		}
+		out = append(out, lr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
+	}
+	return out, nil
+}
+
+// divMerge compares one range's rows from both nodes, each in key order,
+// and returns the divergent ones in key order. Keys are matched by their
+// text, so Go never has to know PostgreSQL's ordering: rows present on both
+// appear in the same relative order in both lists and anchor the merge.
+func divMerge(a, b []divLeafRow) []divFinding {
+	inA := make(map[string]int, len(a))
+	for i, r := range a {
+		inA[r.key] = i
+	}
+	inB := make(map[string]int, len(b))
+	for i, r := range b {
+		inB[r.key] = i
+	}
+	var out []divFinding
+	used := make([]bool, len(b)) // b rows already matched to an a row
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j < len(b) && used[j]:
+			j++
+		case i < len(a) && !divHas(inB, a[i].key):
+			out = append(out, divFinding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols})
+			i++
+		case j < len(b) && !divHas(inA, b[j].key):
+			out = append(out, divFinding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
+			j++
+		case i < len(a):
+			// On both nodes: in a consistent order this is b[j] itself;
+			// matching through the map keeps a confused order from
+			// misreporting a row.
+			k := inB[a[i].key]
+			used[k] = true
+			if a[i].hash != b[k].hash {
+				out = append(out, divFinding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+			}
+			i++
+		default:
+			j++ // unreachable: b[j] is in a, so it was matched already
+		}
+	}
+	return out
+}
+
+func divHas(m map[string]int, k string) bool { _, ok := m[k]; return ok }
+
+// divDetail is a row in full on one node and who last wrote it there.
+type divDetail struct {
+	json   string
+	ts     *time.Time
+	origin *int64
+}
+
+func (c *divCompare) leaf(ctx context.Context, r divRange) error {
+	var a, b []divLeafRow
+	err := c.both(ctx, func(ctx context.Context, s *divSide) error {
+		rows, err := c.leafRows(ctx, s, r)
+		if s == c.s1 {
+			a = rows
+		} else {
+			b = rows
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var listed []divFinding
+	for _, f := range divMerge(a, b) {
+		switch f.kind {
+		case reports.MissingOnPrimary1:
+			c.td.MissingOnPrimary1++
+		case reports.MissingOnPrimary2:
+			c.td.MissingOnPrimary2++
+		case reports.Different:
+			c.td.Different++
+		}
+		if len(c.td.Rows)+len(listed) < c.limit {
+			listed = append(listed, f)
+		} else {
+			c.td.Truncated = true
+		}
+	}
+	if len(listed) == 0 {
+		return nil
+	}
+	var d1, d2 map[string]divDetail
+	err = c.both(ctx, func(ctx context.Context, s *divSide) error {
+		d, err := c.details(ctx, s, listed)
+		if s == c.s1 {
+			d1 = d
+		} else {
+			d2 = d
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range listed {
+		row := reports.DivergentRow{Key: f.key, Kind: f.kind, Primary1: d1[f.key].json, Primary2: d2[f.key].json}
+		if f.kind == reports.Different {
+			x, y := d1[f.key], d2[f.key]
+			row.LastWriter = divLastWriter(x.ts, x.origin, y.ts, y.origin)
+		}
+		c.td.Rows = append(c.td.Rows, row)
+	}
+	return nil
+}
+
+// details fetches, on one node, the listed rows that exist there.
+func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (map[string]divDetail, error) {
+	out := map[string]divDetail{}
+	if s.tx == nil {
+		return out, nil
+	}
+	absent := reports.MissingOnPrimary1
+	if s == c.s2 {
+		absent = reports.MissingOnPrimary2
+	}
+	var keys []divBound
+	for _, f := range fs {
+		if f.kind != absent {
+			keys = append(keys, f.cols)
+		}
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	q, args := c.t.divDetailSQL(keys, s.ts)
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var d divDetail
+		if err := rows.Scan(&key, &d.json, &d.ts, &d.origin); err != nil {
+			return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
+		}
+		out[key] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
+	}
+	return out, nil
+}
+
+// divLastWriter names the node whose commit of a row was last, from each
+// node's commit timestamp and replication origin for its version of the
+// row. On the receiving node a replicated row carries the sender's commit
+// time and a non-zero origin, so the later version's writer is the node
+// holding it when written locally (origin 0), else its peer. Empty when a
+// timestamp is unknown (track_commit_timestamp off, a frozen row) or the
+// two are equal.
+func divLastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64) string {
+	if ts1 == nil || ts2 == nil || ts1.Equal(*ts2) {
+		return ""
+	}
+	node, origin := lab.Primary1, origin1
+	if ts2.After(*ts1) {
+		node, origin = lab.Primary2, origin2
+	}
+	if origin == nil {
+		return ""
+	}
+	if *origin != 0 {
+		return lab.Peer(node)
+	}
+	return node
+}
