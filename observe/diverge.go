@@ -51,6 +51,17 @@ type DiffOptions struct {
 // there). Diff fills DivergentRows and Tables; whether and how fast the
 // nodes converged is for the caller that waited for them.
 func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions) (*reports.Divergence, error) {
+	return divDiff(ctx, p1, p2, opts, divShape{fanout: divFanout, leaf: divLeafRows})
+}
+
+// divShape is the bisection's fan-out and leaf size; tests shrink it to
+// drive several levels of bisection through small tables.
+type divShape struct {
+	fanout int64
+	leaf   int64
+}
+
+func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape divShape) (*reports.Divergence, error) {
 	limit := opts.RowLimit
 	if limit == 0 {
 		limit = DefaultRowLimit
@@ -88,7 +99,7 @@ func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions) (*reports
 		if ok2 {
 			pool2 = p2
 		}
-		td, err := divCompareTable(ctx, pool1, pool2, t, limit)
+		td, err := divCompareTable(ctx, pool1, pool2, t, limit, shape)
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +235,7 @@ type divCompare struct {
 	t      divTable
 	s1, s2 *divSide
 	limit  int
+	shape  divShape
 	td     *reports.TableDivergence
 }
 
@@ -260,7 +272,7 @@ func (s *divSide) end(ctx context.Context) {
 	}
 }
 
-func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limit int) (reports.TableDivergence, error) {
+func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limit int, shape divShape) (reports.TableDivergence, error) {
 	td := reports.TableDivergence{Table: t.name}
 	var s1, s2 *divSide
 	g, gctx := errgroup.WithContext(ctx)
@@ -272,7 +284,7 @@ func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limi
 	if err != nil {
 		return td, err
 	}
-	c := &divCompare{t: t, s1: s1, s2: s2, limit: limit, td: &td}
+	c := &divCompare{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
 	all := []divRange{{}}
 	h1, h2, err := c.hashBoth(ctx, all)
 	if err != nil {
@@ -339,7 +351,7 @@ func (c *divCompare) hash(ctx context.Context, s *divSide, rs []divRange) ([]div
 // walk finds the divergent rows of a range known to differ, holding n1 rows
 // on primary1 and n2 on primary2.
 func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
-	if max(n1, n2) <= divLeafRows {
+	if max(n1, n2) <= c.shape.leaf {
 		return c.leaf(ctx, r)
 	}
 	// Split by the node that holds more rows here, so the parts shrink
@@ -348,7 +360,7 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	if n2 > n1 {
 		s, n = c.s2, n2
 	}
-	step := (n + divFanout - 1) / divFanout
+	step := (n + c.shape.fanout - 1) / c.shape.fanout
 	q, args := c.t.divSplitSQL(r, step)
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
