@@ -50,7 +50,8 @@ func Docker(ctx context.Context) (*client.Client, error) {
 	return cli, nil
 }
 
-func labFilter(name string) filters.Args {
+// LabelFilter selects every Docker object of the lab called name.
+func LabelFilter(name string) filters.Args {
 	return filters.NewArgs(filters.Arg("label", LabelLab+"="+name))
 }
 

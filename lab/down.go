@@ -34,7 +34,7 @@ func DownCount(ctx context.Context, name string) (Removed, error) {
 		return r, exitcode.InfraErr(fmt.Errorf("lab down: %w", err))
 	}
 	defer cli.Close()
-	f := labFilter(name)
+	f := LabelFilter(name)
 	var errs []error
 	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {

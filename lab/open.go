@@ -31,7 +31,7 @@ func Open(ctx context.Context, name string) (*Lab, error) {
 }
 
 func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(name)})
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: LabelFilter(name)})
 	if err != nil {
 		return nil, exitcode.InfraErr(fmt.Errorf("list containers of lab %q: %w", name, err))
 	}

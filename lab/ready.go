@@ -64,21 +64,31 @@ func (l *Lab) WaitReady(ctx context.Context, node string, timeout time.Duration)
 	}
 }
 
-// LogTail returns a container's last n log lines (stdout and stderr),
-// indented for quoting in an error; a note when they cannot be read.
-func (l *Lab) LogTail(ctx context.Context, containerID string, n int) string {
+// Logs returns a container's last tail log lines (stdout and stderr
+// together, as PostgreSQL and HAProxy log to stderr).
+func (l *Lab) Logs(ctx context.Context, containerID string, tail int) (string, error) {
 	rc, err := l.docker.ContainerLogs(ctx, containerID, container.LogsOptions{
-		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(n),
+		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(tail),
 	})
 	if err != nil {
-		return "    (logs unavailable: " + err.Error() + ")"
+		return "", err
 	}
 	defer rc.Close()
 	var out bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
-		return "    (logs unreadable: " + err.Error() + ")"
+		return "", err
 	}
-	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	return out.String(), nil
+}
+
+// LogTail returns a container's last n log lines indented for quoting in an
+// error, or a note when they cannot be read.
+func (l *Lab) LogTail(ctx context.Context, containerID string, n int) string {
+	out, err := l.Logs(ctx, containerID, n)
+	if err != nil {
+		return "    (logs unavailable: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	return "    " + strings.Join(lines, "\n    ")
 }
 

@@ -64,7 +64,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, exitcode.InfraErr(fmt.Errorf("lab up: %w", err))
 	}
-	existing, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(cfg.Name)})
+	existing, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: LabelFilter(cfg.Name)})
 	if err != nil {
 		cli.Close()
 		return nil, exitcode.InfraErr(fmt.Errorf("lab up: list containers: %w", err))

@@ -1,0 +1,91 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseShowStatKeepsTheBackendServers(t *testing.T) {
+	out := "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status,\n" +
+		"postgres,FRONTEND,,,1,2,2000,5,,,,,,,,,,OPEN,,,,,,,,,1,2,0,,,,0,0,0,1,,\n" +
+		"pg,primary1,0,0,3,4,,9,,,,,,0,0,0,0,UP,1,1,0,0,0,12,0,,1,3,1,,9,,2,0,,1,L7OK,\n" +
+		"pg,primary2,0,0,0,1,,4,,,,,,0,0,0,0,MAINT,1,1,0,0,0,12,0,,1,3,2,,4,,2,0,,1,L7OK,\n" +
+		"pg,BACKEND,0,0,3,4,200,13,,,,,,,,,,UP,2,2,0,,0,12,0,,1,3,0,,13,,1,0,,2,,\n" +
+		"stats,FRONTEND,,,0,1,2000,1,,,,,,,,,,OPEN,,,,,,,,,1,4,0,,,,0,0,0,1,,\n"
+	bs, err := parseShowStat(out, "pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Backend{{"primary1", "UP", "L7OK", 3}, {"primary2", "MAINT", "L7OK", 0}}
+	if len(bs) != len(want) {
+		t.Fatalf("got %+v, want %+v", bs, want)
+	}
+	for i := range want {
+		if bs[i] != want[i] {
+			t.Errorf("backend %d: got %+v, want %+v", i, bs[i], want[i])
+		}
+	}
+}
+
+func TestParseShowStatRejectsGarbage(t *testing.T) {
+	for _, out := range []string{"", "Unknown command.\n", "# a,b\n1,2\n"} {
+		if _, err := parseShowStat(out, "pg"); err == nil {
+			t.Errorf("parseShowStat(%q): no error", out)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		name    string
+		mod     func(*Config)
+		wantErr string
+	}{
+		{"defaults are valid", func(*Config) {}, ""},
+		{"postgres 16 is refused", func(c *Config) { c.Postgres = "16" }, "use 18 (default) or 17"},
+		{"unknown sequences", func(c *Config) { c.Sequences = "random" }, "interleaved (default), serial or uuid"},
+		{"bad name", func(c *Config) { c.Name = "My Lab" }, "lab name"},
+		{"same port twice", func(c *Config) { c.Ports.HAProxy = c.Ports.Primary1 }, "given to both primary1 and haproxy"},
+		{"port out of range", func(c *Config) { c.Ports.Stats = 70000 }, "out of range"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := New()
+			c.mod(&cfg)
+			err := cfg.Validate()
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("error %v, want it to contain %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestDSNAndNames(t *testing.T) {
+	l := &Lab{Name: "x", Nodes: []Node{{Name: Primary1, Host: "0.0.0.0", Port: 5442}, {Name: Primary2, Host: "127.0.0.1", Port: 5443}},
+		Proxy: Proxy{Host: "127.0.0.1", Port: 5020, StatsPort: 7020}}
+	cases := map[string]string{
+		Primary1: "postgres://postgres:postgres@127.0.0.1:5442/postgres?sslmode=disable&connect_timeout=5",
+		Primary2: "postgres://postgres:postgres@127.0.0.1:5443/postgres?sslmode=disable&connect_timeout=5",
+		HAProxy:  "postgres://postgres:postgres@127.0.0.1:5020/postgres?sslmode=disable&connect_timeout=5",
+	}
+	for target, want := range cases {
+		if got := l.MustDSN(target); got != want {
+			t.Errorf("DSN(%s) = %s, want %s", target, got, want)
+		}
+	}
+	if _, err := l.DSN("primary3"); err == nil {
+		t.Error("DSN(primary3): no error")
+	}
+	if SubscriptionOn(Primary1) != "sub_from_primary2" || SubscriptionOn(Primary2) != "sub_from_primary1" {
+		t.Error("subscription names")
+	}
+	if l.StatsURL() != "http://127.0.0.1:7020/" {
+		t.Errorf("stats url %s", l.StatsURL())
+	}
+}
