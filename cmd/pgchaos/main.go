@@ -37,10 +37,12 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"lab up":     labUpCmd,
-		"lab down":   labDownCmd,
-		"lab status": labStatusCmd,
-		"lab list":   labListCmd,
+		"lab up":      labUpCmd,
+		"lab down":    labDownCmd,
+		"lab status":  labStatusCmd,
+		"lab list":    labListCmd,
+		"validate":    validateCmd,
+		"report show": reportShowCmd,
 		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, _ string, _ []string) error {
 			fmt.Fprintln(e.stdout, "pgchaos", version)
 			return nil

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/reports"
+)
+
+var reportShowCmd = command{
+	summary: "re-render a saved report.json",
+	usage: `Usage: pgchaos report show FILE [--format table|json|junit]
+
+Renders a report written by "pgchaos run" (report.json in its report
+directory) again, as the terminal table, as JSON or as JUnit XML.
+
+Examples:
+  pgchaos report show pgchaos-reports/20261126-142000-quickstart/report.json
+  pgchaos report show out/report.json --format junit > junit.xml`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "report show", usage)
+		format := fs.String("format", "table", "output: table, json or junit")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			fs.Usage()
+			return exitcode.BadInputErr(fmt.Errorf("name one report file"))
+		}
+		r, err := reports.Read(fs.Arg(0))
+		if err != nil {
+			return exitcode.BadInputErr(err)
+		}
+		switch *format {
+		case "table":
+			return reports.Table(e.stdout, r)
+		case "json":
+			return reports.JSON(e.stdout, r)
+		case "junit":
+			return reports.JUnit(e.stdout, r)
+		}
+		return exitcode.BadInputErr(fmt.Errorf("--format %q: use table, json or junit", *format))
+	},
+}

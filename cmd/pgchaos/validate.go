@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/scenario"
+)
+
+var validateCmd = command{
+	summary: "check scenario files without touching Docker",
+	usage: `Usage: pgchaos validate FILE...
+
+Checks each scenario file: schema, types, durations, rates, targets and the
+fault schedule. Every problem is reported as file:line:col: message. Exits 0
+when all files are valid, 2 otherwise. Nothing is started.
+
+Examples:
+  pgchaos validate scenarios/quickstart.yaml
+  pgchaos validate scenarios/*.yaml`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "validate", usage)
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			fs.Usage()
+			return exitcode.BadInputErr(fmt.Errorf("name at least one scenario file"))
+		}
+		bad := 0
+		for _, path := range fs.Args() {
+			s, err := scenario.Load(path)
+			if err != nil {
+				bad++
+				fmt.Fprintln(e.stderr, err)
+				continue
+			}
+			fmt.Fprintf(e.stdout, "%s: ok (%s: %s, %d workloads, %d faults, %d assertions)\n",
+				path, s.Name, s.Duration, len(s.Workloads), len(s.Faults), countAsserts(s.Assert))
+		}
+		if bad > 0 {
+			return exitcode.With(exitcode.BadInput, fmt.Errorf("%d of %d files invalid", bad, fs.NArg()))
+		}
+		return nil
+	},
+}
+
+func countAsserts(a scenario.Assert) int {
+	n := len(a.Conflicts)
+	for _, set := range []bool{a.LagP50 != nil, a.LagP95 != nil, a.LagP99 != nil, a.LagMax != nil,
+		a.DivergentRows != nil, a.LostWrites != nil, a.LostUpdates != nil, a.Stalls != nil, a.Errors != nil,
+		a.Unavailability != nil, a.Converged != nil, a.BankInvariant != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
