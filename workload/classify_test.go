@@ -81,3 +81,5 @@ func TestClassifySafeToRetryIsFail(t *testing.T) {
 		t.Fatalf("got %s %s, want fail connection: pgx said nothing was sent", o, c)
 	}
 }
+
+func errUnexpectedEOF() error { return fmt.Errorf("read: %w", io.ErrUnexpectedEOF) }

@@ -1,0 +1,366 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+)
+
+// Spec is one workload of a run.
+type Spec struct {
+	Name        string   // unique within the run; keys and rows carry it
+	Kind        string   // KindInsert, KindUpdateHot, KindBank or KindTutorial
+	Targets     []string // primary1, primary2, haproxy: each must have a DSN
+	Concurrency int      // workers per target (at least 1)
+	Rate        float64  // ops/s per target, all its workers together; 0 = unlimited
+	Rows        int      // update-hot's hot rows, bank's accounts (default 10)
+}
+
+// Config is a run of workloads.
+type Config struct {
+	Workloads []Spec
+	DSN       map[string]string // target → DSN; primary1 and primary2 get the tables
+	Seed      int64             // every worker's random source derives from it (NewWorker)
+	RunID     string            // prefix of insert keys; default: the start time in base 36
+	OpTimeout time.Duration     // per operation; default DefaultOpTimeout
+	// OnStart, when set, is called once the tables are ready, just before
+	// the workers start: t is second 0 of the recorder's timeline.
+	OnStart func(t time.Time)
+}
+
+// DefaultOpTimeout bounds one operation when Config.OpTimeout is 0.
+const DefaultOpTimeout = 5 * time.Second
+
+// Default rows of update-hot and accounts of bank.
+const DefaultRows = 10
+
+// Backoff after a lost connection: doubling from backoffMin to backoffMax,
+// reset by the next ok op.
+const (
+	backoffMin = 50 * time.Millisecond
+	backoffMax = time.Second
+)
+
+// ApplicationName is the application_name of pgchaos's sessions on a target:
+// pg_stat_activity tells them apart, and faults can end them.
+func ApplicationName(target string) string { return "pgchaos-" + target }
+
+// New returns the workload a spec describes.
+func New(s Spec) (Workload, error) {
+	rows := s.Rows
+	if rows == 0 {
+		rows = DefaultRows
+	}
+	switch s.Kind {
+	case KindInsert:
+		return Insert{Name: s.Name}, nil
+	case KindUpdateHot:
+		return UpdateHot{Name: s.Name, Rows: rows}, nil
+	case KindBank:
+		if rows < 2 {
+			return nil, fmt.Errorf("workload %q: bank needs at least 2 accounts, got rows: %d", s.Name, rows)
+		}
+		return Bank{Name: s.Name, Accounts: rows}, nil
+	case KindTutorial:
+		return Tutorial{Name: s.Name}, nil
+	}
+	return nil, fmt.Errorf("workload %q: unknown kind %q (kinds: insert, update-hot, bank, tutorial)", s.Name, s.Kind)
+}
+
+func (c *Config) check() error {
+	if len(c.Workloads) == 0 {
+		return errors.New("workloads: none to run")
+	}
+	names := make(map[string]bool)
+	for _, s := range c.Workloads {
+		if s.Name == "" || names[s.Name] {
+			return fmt.Errorf("workload names must be unique and not empty, got %q twice or empty", s.Name)
+		}
+		names[s.Name] = true
+		if s.Concurrency < 1 {
+			return fmt.Errorf("workload %q: concurrency must be at least 1, got %d", s.Name, s.Concurrency)
+		}
+		if s.Rate < 0 {
+			return fmt.Errorf("workload %q: rate must be >= 0 (0 = unlimited), got %v", s.Name, s.Rate)
+		}
+		if len(s.Targets) == 0 {
+			return fmt.Errorf("workload %q: no targets", s.Name)
+		}
+		for _, t := range s.Targets {
+			if c.DSN[t] == "" {
+				return fmt.Errorf("workload %q: target %q has no DSN", s.Name, t)
+			}
+		}
+	}
+	return nil
+}
+
+// Setup creates every workload's tables on each primary named in cfg.DSN,
+// refreshes the subscriptions so the new tables replicate, and seeds the
+// workloads' rows. It is idempotent: a reused lab is reset, not duplicated.
+// Run calls it; call it alone to prepare a lab without running.
+func Setup(ctx context.Context, cfg Config) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	wls := make([]Workload, len(cfg.Workloads))
+	for i, s := range cfg.Workloads {
+		w, err := New(s)
+		if err != nil {
+			return err
+		}
+		wls[i] = w
+	}
+	return setup(ctx, cfg, wls)
+}
+
+func setup(ctx context.Context, cfg Config, wls []Workload) error {
+	nodes := make(map[string]*pgx.Conn)
+	defer func() {
+		for _, c := range nodes {
+			c.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	for _, n := range []string{"primary1", "primary2"} {
+		dsn, ok := cfg.DSN[n]
+		if !ok {
+			continue
+		}
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return fmt.Errorf("workload setup: connect to %s: %w (is the lab up? pgchaos lab status)", n, err)
+		}
+		nodes[n] = c
+	}
+	if len(nodes) == 0 {
+		return errors.New("workload setup: no primary in the DSN map (want primary1 and/or primary2)")
+	}
+	for _, n := range []string{"primary1", "primary2"} {
+		c := nodes[n]
+		if c == nil {
+			continue
+		}
+		seen := make(map[string]bool)
+		for _, w := range wls {
+			ddl := w.Schema()
+			if seen[ddl] {
+				continue
+			}
+			seen[ddl] = true
+			if _, err := c.Exec(ctx, ddl); err != nil {
+				return fmt.Errorf("workload setup: create tables on %s: %w", n, err)
+			}
+		}
+	}
+	// New tables replicate only once each subscriber refreshes; before
+	// that, their changes are skipped by the apply worker.
+	for _, n := range []string{"primary1", "primary2"} {
+		c := nodes[n]
+		if c == nil {
+			continue
+		}
+		sub := "sub_from_" + peer(n)
+		var exists bool
+		if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1)`, sub).Scan(&exists); err != nil {
+			return fmt.Errorf("workload setup: look up subscription %s on %s: %w", sub, n, err)
+		}
+		if !exists {
+			continue // a single database, not a lab: nothing to refresh
+		}
+		if _, err := c.Exec(ctx, `ALTER SUBSCRIPTION `+pgx.Identifier{sub}.Sanitize()+` REFRESH PUBLICATION WITH (copy_data = false)`); err != nil {
+			return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is %s up?)", sub, n, err, peer(n))
+		}
+	}
+	for _, w := range wls {
+		if err := w.Seed(ctx, nodes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// peer mirrors lab.Peer; workload does not import lab, which pulls in the
+// Docker client.
+func peer(node string) string {
+	if node == "primary1" {
+		return "primary2"
+	}
+	return "primary1"
+}
+
+// Run sets the workloads up, then runs their workers until ctx is done,
+// recording every op in rec. Database errors, lost connections and
+// timeouts are recorded, never returned: Run returns an error only for a
+// bad config or a failed setup. The caller closes rec.
+func Run(ctx context.Context, cfg Config, rec *Recorder) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = DefaultOpTimeout
+	}
+	wls := make([]Workload, len(cfg.Workloads))
+	for i, s := range cfg.Workloads {
+		w, err := New(s)
+		if err != nil {
+			return err
+		}
+		wls[i] = w
+	}
+	if err := setup(ctx, cfg, wls); err != nil {
+		return err
+	}
+
+	perTarget := make(map[string]int)
+	for _, s := range cfg.Workloads {
+		for _, t := range s.Targets {
+			perTarget[t] += s.Concurrency
+		}
+	}
+	pools := make(map[string]*pgxpool.Pool)
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	for t, n := range perTarget {
+		pc, err := pgxpool.ParseConfig(cfg.DSN[t])
+		if err != nil {
+			return fmt.Errorf("target %s: bad DSN: %w", t, err)
+		}
+		pc.MaxConns = int32(n)
+		pc.MinConns = 0
+		pc.ConnConfig.RuntimeParams["application_name"] = ApplicationName(t)
+		p, err := pgxpool.NewWithConfig(ctx, pc)
+		if err != nil {
+			return fmt.Errorf("target %s: pool: %w", t, err)
+		}
+		pools[t] = p
+	}
+
+	runID := cfg.RunID
+	start := time.Now()
+	if runID == "" {
+		runID = strconv.FormatInt(start.UnixMilli(), 36)
+	}
+	rec.SetOrigin(start)
+	if cfg.OnStart != nil {
+		cfg.OnStart(start)
+	}
+	var g errgroup.Group
+	for i, s := range cfg.Workloads {
+		targets := slices.Clone(s.Targets)
+		for _, t := range targets {
+			var pace *pacer
+			if s.Rate > 0 {
+				pace = newPacer(start, s.Rate)
+			}
+			for id := range s.Concurrency {
+				w := NewWorker(cfg.Seed, runID, s.Name, s.Kind, t, id)
+				loop := workerLoop{wl: wls[i], w: w, pool: pools[t], pace: pace, rec: rec, timeout: cfg.OpTimeout}
+				g.Go(func() error { loop.run(ctx); return nil })
+			}
+		}
+	}
+	return g.Wait()
+}
+
+// workerLoop is one worker's life: hold a connection, run ops on it at the
+// schedule's pace, drop it and back off when it breaks.
+type workerLoop struct {
+	wl      Workload
+	w       *Worker
+	pool    *pgxpool.Pool
+	pace    *pacer
+	rec     *Recorder
+	timeout time.Duration
+}
+
+func (l *workerLoop) run(ctx context.Context) {
+	var conn *pgxpool.Conn
+	defer func() {
+		if conn != nil {
+			conn.Release()
+		}
+	}()
+	var backoff time.Duration
+	for {
+		if err := l.pace.wait(ctx); err != nil {
+			return
+		}
+		if conn == nil {
+			op := l.w.begin()
+			actx, cancel := context.WithTimeout(ctx, l.timeout)
+			c, err := l.pool.Acquire(actx)
+			cancel()
+			if err != nil {
+				if ctx.Err() != nil {
+					return // stopped while connecting: nothing was attempted
+				}
+				l.w.finish(&op, err, false)
+				l.rec.Record(op)
+				backoff = nextBackoff(backoff)
+				if !sleep(ctx, backoff) {
+					return
+				}
+				continue
+			}
+			conn = c
+		}
+		octx, cancel := context.WithTimeout(ctx, l.timeout)
+		op := l.wl.Op(octx, conn.Conn(), l.w)
+		cancel()
+		if op.Outcome != OK && ctx.Err() != nil && !definiteServerError(op) {
+			// The run stopped under this op: whatever it did is unknown,
+			// and it is not a failure of the database.
+			op.Outcome, op.Class = Unknown, ClassCanceled
+		}
+		l.rec.Record(op)
+		if op.Outcome == OK {
+			backoff = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if connectionLost(op.Class) || conn.Conn().IsClosed() {
+			conn.Release() // the pool destroys a closed or busy connection
+			conn = nil
+			backoff = nextBackoff(backoff)
+			if !sleep(ctx, backoff) {
+				return
+			}
+		}
+	}
+}
+
+// definiteServerError is an ERROR reply: the server rolled the op back.
+func definiteServerError(op Op) bool {
+	return op.SQLState != "" && op.Outcome == Fail
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return backoffMin
+	}
+	return min(2*d, backoffMax)
+}
+
+// sleep waits d or until ctx is done; false means ctx is done.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
