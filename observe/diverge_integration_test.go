@@ -1,0 +1,339 @@
+package observe
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgchaos/pgchaos/internal/labtest"
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/reports"
+)
+
+// divExec runs statements on a pool, failing the test on any error.
+func divExec(t *testing.T, p *pgxpool.Pool, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := p.Exec(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// divWaitFor polls a query on a pool until it returns want.
+func divWaitFor(t *testing.T, p *pgxpool.Pool, q, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		if err := p.QueryRow(context.Background(), q).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if got == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: got %q, want %q after 30s", q, got, want)
+}
+
+// divKinds returns "kind:key" for each listed row, sorted.
+func divKinds(td reports.TableDivergence) []string {
+	var out []string
+	for _, r := range td.Rows {
+		out = append(out, r.Kind+":"+r.Key)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func divTableOf(t *testing.T, d *reports.Divergence, name string) reports.TableDivergence {
+	t.Helper()
+	for _, td := range d.Tables {
+		if td.Table == name {
+			return td
+		}
+	}
+	t.Fatalf("table %s not in the report: %+v", name, d.Tables)
+	return reports.TableDivergence{}
+}
+
+func divExpect(kind string, keys ...string) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, kind+":"+k)
+	}
+	return out
+}
+
+func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
+	l := labtest.Start(t)
+	ctx := context.Background()
+	p1, err := pgxpool.New(ctx, l.MustDSN(lab.Primary1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p1.Close()
+	p2, err := pgxpool.New(ctx, l.MustDSN(lab.Primary2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+
+	schema := []string{
+		`CREATE TABLE div_simple (id int PRIMARY KEY, name text, v int)`,
+		`CREATE TABLE div_comp (a int, b text, v text, PRIMARY KEY (a, b))`,
+		`CREATE TABLE div_text (k text PRIMARY KEY, v int)`,
+		`CREATE TABLE div_swap (id int PRIMARY KEY, v text)`,
+	}
+	divExec(t, p1, schema...)
+	divExec(t, p2, schema...)
+	for _, p := range []*pgxpool.Pool{p1, p2} {
+		node := lab.Primary1
+		if p == p2 {
+			node = lab.Primary2
+		}
+		divExec(t, p, fmt.Sprintf(`ALTER SUBSCRIPTION %s REFRESH PUBLICATION WITH (copy_data = false)`, lab.SubscriptionOn(node)))
+	}
+	// Written on primary1 only; replication brings them to primary2.
+	divExec(t, p1,
+		`INSERT INTO div_simple SELECT g, 'row ' || g, g * 10 FROM generate_series(1, 1000) g`,
+		`INSERT INTO div_comp SELECT g / 10, 'b' || (g % 10), 'v' || g FROM generate_series(0, 599) g`,
+		`INSERT INTO div_text SELECT md5(g::text), g FROM generate_series(1, 400) g`,
+		`INSERT INTO div_swap VALUES (1, 'start'), (2, 'same')`)
+	for q, want := range map[string]string{
+		`SELECT count(*)::text FROM div_simple`: "1000",
+		`SELECT count(*)::text FROM div_comp`:   "600",
+		`SELECT count(*)::text FROM div_text`:   "400",
+		`SELECT count(*)::text FROM div_swap`:   "2",
+	} {
+		divWaitFor(t, p2, q, want)
+	}
+	tables := []string{"div_simple", "div_comp", "div_text", "div_swap"}
+	// Small shapes force several levels of bisection on these tables.
+	shapes := []divShape{{fanout: divFanout, leaf: divLeafRows}, {fanout: 4, leaf: 8}, {fanout: 2, leaf: 1}}
+
+	t.Run("identical tables show no divergence", func(t *testing.T) {
+		for _, sh := range shapes {
+			d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: tables}, sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.DivergentRows != 0 || len(d.Tables) != 4 {
+				t.Fatalf("shape %+v: %+v", sh, d)
+			}
+			for _, td := range d.Tables {
+				if td.MissingOnPrimary1+td.MissingOnPrimary2+td.Different != 0 || len(td.Rows) != 0 || td.Truncated {
+					t.Errorf("shape %+v: %s differs: %+v", sh, td.Table, td)
+				}
+			}
+			if s := divTableOf(t, d, "div_simple"); s.RowsPrimary1 != 1000 || s.RowsPrimary2 != 1000 {
+				t.Errorf("row counts %d/%d, want 1000/1000", s.RowsPrimary1, s.RowsPrimary2)
+			}
+		}
+	})
+
+	// Split brain by hand: both subscriptions off, then tamper.
+	divExec(t, p1, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary1)))
+	divExec(t, p2, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary2)))
+	divExec(t, p1,
+		`DELETE FROM div_simple WHERE id IN (1, 2, 257, 500, 501, 999, 1000)`,
+		`DELETE FROM div_comp WHERE (a, b) IN ((3, 'b4'), (59, 'b9'))`,
+		`UPDATE div_comp SET v = 'changed on 1' WHERE (a, b) IN ((0, 'b0'), (30, 'b5'))`,
+		`INSERT INTO div_comp VALUES (3, 'b45', 'extra on 1')`,
+		`INSERT INTO div_text VALUES ('', -1), ('zzz', -2)`,
+		`UPDATE div_swap SET v = 'from primary1' WHERE id = 1`)
+	divExec(t, p2,
+		`UPDATE div_simple SET v = -v WHERE id IN (3, 100, 256, 502, 998)`,
+		`INSERT INTO div_simple VALUES (0, 'extra', 0), (1001, 'extra', 0), (-50, 'extra', 0)`,
+		`DELETE FROM div_text WHERE v IN (7, 300)`,
+		`UPDATE div_text SET v = 0 WHERE v = 11`)
+	// The later write to div_swap id 1 is primary2's.
+	time.Sleep(10 * time.Millisecond)
+	divExec(t, p2, `UPDATE div_swap SET v = 'from primary2' WHERE id = 1`)
+
+	var md5of = func(n int) string {
+		var s string
+		if err := p1.QueryRow(ctx, `SELECT md5($1::int::text)`, n).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	want := map[string]struct {
+		m1, m2, diff int64
+		rows         []string
+		writer       string // LastWriter of every different row
+	}{
+		"div_simple": {10, 0, 5, slices.Concat(
+			divExpect(reports.MissingOnPrimary1, "1", "2", "257", "500", "501", "999", "1000", "0", "1001", "-50"),
+			divExpect(reports.Different, "3", "100", "256", "502", "998")), lab.Primary2},
+		"div_comp": {2, 1, 2, slices.Concat(
+			divExpect(reports.MissingOnPrimary1, "(3,b4)", "(59,b9)"),
+			divExpect(reports.MissingOnPrimary2, "(3,b45)"),
+			divExpect(reports.Different, "(0,b0)", "(30,b5)")), lab.Primary1},
+		"div_text": {0, 4, 1, slices.Concat(
+			divExpect(reports.MissingOnPrimary2, "", "zzz", md5of(7), md5of(300)),
+			divExpect(reports.Different, md5of(11))), lab.Primary2},
+		"div_swap": {0, 0, 1, divExpect(reports.Different, "1"), lab.Primary2},
+	}
+
+	t.Run("tampered tables name exactly the tampered keys", func(t *testing.T) {
+		for _, sh := range shapes {
+			d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: tables}, sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var total int64
+			for name, w := range want {
+				td := divTableOf(t, d, name)
+				total += w.m1 + w.m2 + w.diff
+				if td.MissingOnPrimary1 != w.m1 || td.MissingOnPrimary2 != w.m2 || td.Different != w.diff || td.Truncated {
+					t.Errorf("shape %+v %s: counts m1=%d m2=%d diff=%d trunc=%v, want %d %d %d false",
+						sh, name, td.MissingOnPrimary1, td.MissingOnPrimary2, td.Different, td.Truncated, w.m1, w.m2, w.diff)
+				}
+				rows := w.rows
+				slices.Sort(rows)
+				if got := divKinds(td); !reflect.DeepEqual(got, rows) {
+					t.Errorf("shape %+v %s: rows\n got %v\nwant %v", sh, name, got, rows)
+				}
+				for _, r := range td.Rows {
+					switch r.Kind {
+					case reports.Different:
+						if r.Primary1 == "" || r.Primary2 == "" || r.Primary1 == r.Primary2 {
+							t.Errorf("%s %s: both versions expected, got %q / %q", name, r.Key, r.Primary1, r.Primary2)
+						}
+						if r.LastWriter != w.writer {
+							t.Errorf("%s %s: last writer %q, want %q", name, r.Key, r.LastWriter, w.writer)
+						}
+					case reports.MissingOnPrimary1:
+						if r.Primary1 != "" || r.Primary2 == "" {
+							t.Errorf("%s %s missing on primary1: versions %q / %q", name, r.Key, r.Primary1, r.Primary2)
+						}
+					case reports.MissingOnPrimary2:
+						if r.Primary2 != "" || r.Primary1 == "" {
+							t.Errorf("%s %s missing on primary2: versions %q / %q", name, r.Key, r.Primary1, r.Primary2)
+						}
+					}
+				}
+			}
+			if d.DivergentRows != total {
+				t.Errorf("shape %+v: DivergentRows = %d, want %d", sh, d.DivergentRows, total)
+			}
+		}
+		d, err := Diff(ctx, p1, p2, DiffOptions{Tables: []string{"div_simple"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := d.Tables[0].Rows
+		i := slices.IndexFunc(r, func(r reports.DivergentRow) bool { return r.Key == "100" })
+		if i < 0 || r[i].Primary1 != `{"v": 1000, "id": 100, "name": "row 100"}` || r[i].Primary2 != `{"v": -1000, "id": 100, "name": "row 100"}` {
+			t.Errorf("row 100 versions wrong: %+v", r)
+		}
+	})
+
+	t.Run("row limit truncates the list, not the counts", func(t *testing.T) {
+		d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: []string{"div_simple"}, RowLimit: 4}, divShape{fanout: 4, leaf: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		td := d.Tables[0]
+		if len(td.Rows) != 4 || !td.Truncated || td.MissingOnPrimary1 != 10 || td.Different != 5 || d.DivergentRows != 15 {
+			t.Errorf("limit 4: %+v", td)
+		}
+		d, err = Diff(ctx, p1, p2, DiffOptions{Tables: []string{"div_simple"}, RowLimit: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if td := d.Tables[0]; len(td.Rows) != 0 || !td.Truncated || d.DivergentRows != 15 {
+			t.Errorf("no listing: %+v", td)
+		}
+	})
+
+	t.Run("a table on one node only reads as empty on the other", func(t *testing.T) {
+		// Created while the subscriptions are off and never enabled again,
+		// so primary2 never learns of it.
+		divExec(t, p1, `CREATE TABLE div_only1 (id bigint PRIMARY KEY)`, `INSERT INTO div_only1 SELECT generate_series(1, 300)`)
+		d, err := Diff(ctx, p1, p2, DiffOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, td := range d.Tables {
+			names = append(names, td.Table)
+			if strings.HasPrefix(td.Table, "pgchaos_") {
+				t.Errorf("default comparison includes pgchaos's own table %s", td.Table)
+			}
+		}
+		if !slices.IsSorted(names) || !slices.Contains(names, "div_only1") || !slices.Contains(names, "div_simple") {
+			t.Errorf("default tables %v: want sorted, with div_only1 and div_simple", names)
+		}
+		td := divTableOf(t, d, "div_only1")
+		if td.RowsPrimary1 != 300 || td.RowsPrimary2 != 0 || td.MissingOnPrimary2 != 300 || len(td.Rows) != DefaultRowLimit || !td.Truncated {
+			t.Errorf("div_only1: %+v", td)
+		}
+	})
+
+	t.Run("DiffLab compares the lab's primaries", func(t *testing.T) {
+		d, err := DiffLab(ctx, l, DiffOptions{Tables: []string{"div_swap"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.DivergentRows != 1 || d.Tables[0].Rows[0].Key != "1" {
+			t.Errorf("DiffLab: %+v", d)
+		}
+	})
+}
+
+func TestDiffLastWriterAfterValuesSwapThroughReplication(t *testing.T) {
+	l := labtest.Start(t)
+	ctx := context.Background()
+	p1, err := pgxpool.New(ctx, l.MustDSN(lab.Primary1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p1.Close()
+	p2, err := pgxpool.New(ctx, l.MustDSN(lab.Primary2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	for _, p := range []*pgxpool.Pool{p1, p2} {
+		divExec(t, p, `CREATE TABLE div_swap (id int PRIMARY KEY, v text)`)
+	}
+	sub1, sub2 := lab.SubscriptionOn(lab.Primary1), lab.SubscriptionOn(lab.Primary2)
+	divExec(t, p1, `ALTER SUBSCRIPTION `+sub1+` REFRESH PUBLICATION WITH (copy_data = false)`)
+	divExec(t, p2, `ALTER SUBSCRIPTION `+sub2+` REFRESH PUBLICATION WITH (copy_data = false)`)
+	divExec(t, p1, `INSERT INTO div_swap VALUES (1, 'start')`)
+	divWaitFor(t, p2, `SELECT coalesce(max(v), '') FROM div_swap`, "start")
+
+	// Concurrent updates during a partition swap the values once the
+	// partition heals: each node ends with the other's version.
+	divExec(t, p1, `ALTER SUBSCRIPTION `+sub1+` DISABLE`)
+	divExec(t, p2, `ALTER SUBSCRIPTION `+sub2+` DISABLE`)
+	divExec(t, p1, `UPDATE div_swap SET v = 'from primary1'`)
+	time.Sleep(10 * time.Millisecond)
+	divExec(t, p2, `UPDATE div_swap SET v = 'from primary2'`)
+	divExec(t, p1, `ALTER SUBSCRIPTION `+sub1+` ENABLE`)
+	divExec(t, p2, `ALTER SUBSCRIPTION `+sub2+` ENABLE`)
+	divWaitFor(t, p1, `SELECT v FROM div_swap`, "from primary2")
+	divWaitFor(t, p2, `SELECT v FROM div_swap`, "from primary1")
+
+	d, err := Diff(ctx, p1, p2, DiffOptions{Tables: []string{"div_swap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := d.Tables[0]
+	if td.Different != 1 || len(td.Rows) != 1 {
+		t.Fatalf("want one different row, got %+v", td)
+	}
+	// primary1 holds the later commit (primary2's, applied there).
+	if r := td.Rows[0]; r.LastWriter != lab.Primary2 || !strings.Contains(r.Primary1, "from primary2") {
+		t.Errorf("swapped row: %+v, want last writer primary2", r)
+	}
+}
