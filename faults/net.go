@@ -1,0 +1,396 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/pkg/stdcopy"
+	"golang.org/x/sync/errgroup"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/scenario"
+)
+
+// Chain is the iptables chain (in the node's own network namespace) that
+// holds every rule pgchaos adds; INPUT jumps to it. Removing it removes
+// all of pgchaos's packet filtering on that node.
+const Chain = "PGCHAOS"
+
+// ErrNoNetem is returned by a delay fault when the Docker host's kernel has
+// no netem (or prio) queueing discipline, so tc cannot add latency.
+var ErrNoNetem = errors.New("the Docker host's kernel has no netem/prio queueing discipline (sch_netem, sch_prio): delay faults need them (load them with `modprobe sch_netem sch_prio` on the Docker host)")
+
+// helperRunner is the slice of the Docker client that runs a helper
+// container in a target's network namespace.
+type helperRunner interface {
+	inspector
+	ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
+	ContainerStart(ctx context.Context, id string, opts container.StartOptions) error
+	ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
+	ContainerLogs(ctx context.Context, id string, opts container.LogsOptions) (io.ReadCloser, error)
+	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+}
+
+// helper runs shell scripts with NET_ADMIN in a node's network namespace,
+// from the network-tools image, so the node's own image needs no tools.
+type helper struct {
+	docker helperRunner
+	image  string
+	lab    string
+}
+
+// run runs script in target's network namespace and returns its output;
+// a non-zero exit is an error quoting the output. The helper container is
+// labelled as a helper of the lab and removed afterwards even if ctx ends.
+func (h helper) run(ctx context.Context, target lab.Node, script string) (string, error) {
+	resp, err := h.docker.ContainerCreate(ctx,
+		&container.Config{
+			Image:      h.image,
+			Entrypoint: []string{"sh", "-c", script},
+			Cmd:        []string{},
+			Labels:     lab.Labels(h.lab, lab.RoleHelper),
+		},
+		&container.HostConfig{
+			NetworkMode: container.NetworkMode("container:" + target.ID),
+			CapAdd:      []string{"NET_ADMIN"},
+		}, nil, nil, "")
+	if err != nil {
+		return "", fmt.Errorf("create a helper container from %s in %s's network: %w (is the network-tools image there? `make images` builds it)", h.image, target.Container, err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		h.docker.ContainerRemove(rctx, resp.ID, container.RemoveOptions{Force: true})
+	}()
+	waitC, errC := h.docker.ContainerWait(ctx, resp.ID, container.WaitConditionNextExit)
+	if err := h.docker.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+		return "", fmt.Errorf("start a helper container in %s's network: %w", target.Container, err)
+	}
+	var code int64
+	select {
+	case w := <-waitC:
+		code = w.StatusCode
+		if w.Error != nil {
+			return "", fmt.Errorf("helper container in %s's network: %s", target.Container, w.Error.Message)
+		}
+	case err := <-errC:
+		return "", fmt.Errorf("wait for the helper container in %s's network: %w", target.Container, err)
+	}
+	out := h.output(ctx, resp.ID)
+	if code != 0 {
+		return out, fmt.Errorf("helper in %s's network exited with %d: %s", target.Container, code, strings.TrimSpace(out))
+	}
+	return out, nil
+}
+
+func (h helper) output(ctx context.Context, id string) string {
+	rc, err := h.docker.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return "(output unavailable: " + err.Error() + ")"
+	}
+	defer rc.Close()
+	var b bytes.Buffer
+	stdcopy.StdCopy(&b, &b, rc)
+	return b.String()
+}
+
+// running tells whether a node's container runs (its network namespace
+// exists); a stopped node has no rules or qdiscs left to remove.
+func running(ctx context.Context, d inspector, n lab.Node) (bool, error) {
+	ci, err := d.ContainerInspect(ctx, n.ID)
+	if err != nil {
+		return false, fmt.Errorf("inspect %s: %w", n.Container, err)
+	}
+	return ci.State != nil && ci.State.Running, nil
+}
+
+// ipOf reads a node's address on the lab network now (it can change when a
+// node restarts or reconnects).
+func ipOf(ctx context.Context, d inspector, netName string, n lab.Node) (string, error) {
+	ci, err := d.ContainerInspect(ctx, n.ID)
+	if err != nil {
+		return "", fmt.Errorf("inspect %s: %w", n.Container, err)
+	}
+	if ci.NetworkSettings != nil {
+		if ep, ok := ci.NetworkSettings.Networks[netName]; ok && ep.IPAddress != "" {
+			return ep.IPAddress, nil
+		}
+	}
+	return "", fmt.Errorf("%s has no address on %s (is it stopped or isolated?)", n.Container, netName)
+}
+
+// netFault is partition, delay and loss: rules placed on one or both
+// nodes by a helper container. Each rule carries the fault's tag so one
+// fault's heal removes only its own rules.
+type netFault struct {
+	spec    scenario.Fault
+	kind    string
+	link    link // zero for a node-wide fault
+	isLink  bool
+	node    lab.Node // node-wide target
+	nodes   map[string]lab.Node
+	network string
+	help    helper
+}
+
+// Partition cuts the replication link between the primaries, both ways or
+// one way, with iptables DROP rules on the receiving node: clients (host
+// ports, HAProxy) still reach both nodes, which keep accepting writes.
+type Partition struct{ netFault }
+
+// Delay adds latency (and jitter) with tc netem: node-wide on the node's
+// eth0, or on the link only (prio qdisc, netem on one band, u32 filter on
+// the peer's address). netem shapes egress, so a two-way link delay is
+// applied on both ends.
+type Delay struct{ netFault }
+
+// Loss drops a share of packets with iptables' statistic match on the
+// receiving node: on the link (packets from the peer) or node-wide
+// (packets arriving on eth0). iptables rather than netem because it needs
+// no extra kernel module, and 100% loss is then exactly a partition.
+type Loss struct{ netFault }
+
+func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
+	nf := netFault{
+		spec: spec, kind: spec.Kind, network: l.Network, nodes: map[string]lab.Node{},
+		help: helper{docker: l.Docker(), image: l.Images.NetTools, lab: l.Name},
+	}
+	for _, n := range l.Nodes {
+		nf.nodes[n.Name] = n
+	}
+	if nf.help.image == "" {
+		nf.help.image = lab.LocalRepo + "/nettools:1"
+	}
+	if lk, ok := linkOf(spec); ok {
+		for _, name := range []string{lk.from, lk.to} {
+			if _, ok := nf.nodes[name]; !ok {
+				return nil, fmt.Errorf("fault %s: %q is not a node of lab %q (links are between primary1 and primary2)", spec.Kind, name, l.Name)
+			}
+		}
+		if lk.from == lk.to {
+			return nil, fmt.Errorf("fault %s: a link needs two different nodes, got %s twice", spec.Kind, lk.from)
+		}
+		nf.link, nf.isLink = lk, true
+	} else {
+		n, ok := l.Node(spec.Node)
+		if !ok {
+			return nil, fmt.Errorf("fault %s: node %q is not in lab %q (use primary1 or primary2, or between: [primary1, primary2] for the link)", spec.Kind, spec.Node, l.Name)
+		}
+		nf.node = n
+	}
+	switch spec.Kind {
+	case scenario.FaultPartition:
+		return &Partition{nf}, nil
+	case scenario.FaultDelay:
+		if spec.Delay <= 0 {
+			return nil, fmt.Errorf("fault delay: delay must be > 0, got %s", spec.Delay)
+		}
+		if spec.Jitter < 0 {
+			return nil, fmt.Errorf("fault delay: jitter must be >= 0, got %s", spec.Jitter)
+		}
+		return &Delay{nf}, nil
+	default:
+		if spec.Loss <= 0 || spec.Loss > 100 {
+			return nil, fmt.Errorf("fault loss: loss must be in (0, 100] percent, got %g", spec.Loss)
+		}
+		return &Loss{nf}, nil
+	}
+}
+
+// Spec returns the scenario entry the fault was made from.
+func (f *netFault) Spec() scenario.Fault { return f.spec }
+
+func (f *netFault) String() string { return describeString(f.spec) }
+
+var tagUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
+
+// tag marks this fault's iptables rules; derived from the spec so a fault
+// re-created from a ledger finds the rules its predecessor left.
+func (f *netFault) tag() string {
+	_, target, _ := Describe(f.spec)
+	target = strings.ReplaceAll(strings.ReplaceAll(target, "<->", "-and-"), "->", "-to-")
+	return "pgchaos-" + f.kind + "-" + strings.Trim(tagUnsafe.ReplaceAllString(target, "-"), "-")
+}
+
+// hops lists (receiver, sender) pairs of a link fault: for one way a->b,
+// b receives from a; for both ways, each node from the other.
+func (f *netFault) hops() [][2]lab.Node {
+	a, b := f.nodes[f.link.from], f.nodes[f.link.to]
+	if f.link.both {
+		return [][2]lab.Node{{b, a}, {a, b}}
+	}
+	return [][2]lab.Node{{b, a}}
+}
+
+// eachNode runs fn on each node the fault touches, in parallel.
+func (f *netFault) eachNode(ctx context.Context, fn func(ctx context.Context, on, peer lab.Node) error) error {
+	if !f.isLink {
+		return fn(ctx, f.node, lab.Node{})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, h := range f.hops() {
+		g.Go(func() error { return fn(gctx, h[0], h[1]) })
+	}
+	return g.Wait()
+}
+
+// iptablesAdd is the script that appends one tagged rule to the PGCHAOS
+// chain, creating the chain and INPUT's jump to it when missing.
+func iptablesAdd(tag, match string) string {
+	return fmt.Sprintf(`set -e
+iptables -w -N %[1]s 2>/dev/null || true
+iptables -w -C INPUT -j %[1]s 2>/dev/null || iptables -w -I INPUT 1 -j %[1]s
+iptables -w -A %[1]s %[2]s -m comment --comment %[3]s -j DROP
+`, Chain, match, tag)
+}
+
+// iptablesDel is the script that removes the tagged rules, and the chain
+// once it is empty. Missing chain or rules are fine (idempotent heal).
+func iptablesDel(tag string) string {
+	return fmt.Sprintf(`iptables -w -S %[1]s >/dev/null 2>&1 || exit 0
+iptables -w -S %[1]s | grep -F -- '--comment %[2]s ' | sed 's/^-A /-D /' | while read -r rule; do eval "iptables -w $rule" || exit 1; done
+if [ -z "$(iptables -w -S %[1]s | grep -v '^-N ')" ]; then
+  while iptables -w -D INPUT -j %[1]s 2>/dev/null; do :; done
+  iptables -w -X %[1]s
+fi
+`, Chain, tag)
+}
+
+// Inject adds DROP rules for packets from the sender on each receiver.
+func (p *Partition) Inject(ctx context.Context) error {
+	err := p.eachNode(ctx, func(ctx context.Context, on, peer lab.Node) error {
+		ip, err := ipOf(ctx, p.help.docker, p.network, peer)
+		if err != nil {
+			return err
+		}
+		_, err = p.help.run(ctx, on, iptablesAdd(p.tag(), "-s "+ip+"/32"))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("inject %s: %w", p, err)
+	}
+	return nil
+}
+
+// Heal removes the fault's rules from both nodes.
+func (p *Partition) Heal(ctx context.Context) error { return p.healRules(ctx) }
+
+func (f *netFault) healRules(ctx context.Context) error {
+	err := f.eachNode(ctx, func(ctx context.Context, on, _ lab.Node) error {
+		if ok, err := running(ctx, f.help.docker, on); err != nil || !ok {
+			return err // stopped: its namespace, and the rules, are gone
+		}
+		_, err := f.help.run(ctx, on, iptablesDel(f.tag()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("heal %s: %w", f, err)
+	}
+	return nil
+}
+
+// Inject adds statistic-match DROP rules on the receiving node(s).
+func (s *Loss) Inject(ctx context.Context) error {
+	stat := ""
+	if s.spec.Loss < 100 {
+		stat = " -m statistic --mode random --probability " + strconv.FormatFloat(s.spec.Loss/100, 'f', 6, 64)
+	}
+	err := s.eachNode(ctx, func(ctx context.Context, on, peer lab.Node) error {
+		match := "-i eth0" + stat
+		if s.isLink {
+			ip, err := ipOf(ctx, s.help.docker, s.network, peer)
+			if err != nil {
+				return err
+			}
+			match = "-s " + ip + "/32" + stat
+		}
+		_, err := s.help.run(ctx, on, iptablesAdd(s.tag(), match))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("inject %s: %w", s, err)
+	}
+	return nil
+}
+
+// Heal removes the fault's rules.
+func (s *Loss) Heal(ctx context.Context) error { return s.healRules(ctx) }
+
+// netemArgs renders delay and jitter for tc, in microseconds.
+func netemArgs(delay, jitter time.Duration) string {
+	s := fmt.Sprintf("delay %dus", delay.Microseconds())
+	if jitter > 0 {
+		s += fmt.Sprintf(" %dus", jitter.Microseconds())
+	}
+	return s
+}
+
+// Inject installs netem on the sender's egress: the whole eth0 for a node
+// fault, or one prio band filtered to the peer's address for a link.
+func (d *Delay) Inject(ctx context.Context) error {
+	netem := netemArgs(d.spec.Delay, d.spec.Jitter)
+	err := d.eachNode(ctx, func(ctx context.Context, recv, sender lab.Node) error {
+		if !d.isLink {
+			_, err := d.help.run(ctx, recv, "tc qdisc replace dev eth0 root netem "+netem)
+			return netemErr(err)
+		}
+		// Egress shaping: the sender delays what it sends to the receiver.
+		ip, err := ipOf(ctx, d.help.docker, d.network, recv)
+		if err != nil {
+			return err
+		}
+		script := fmt.Sprintf(`set -e
+tc qdisc replace dev eth0 root handle 1: prio bands 3 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+tc qdisc add dev eth0 parent 1:3 handle 30: netem %s
+tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:3
+`, netem, ip)
+		_, err = d.help.run(ctx, sender, script)
+		return netemErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("inject %s: %w", d, err)
+	}
+	return nil
+}
+
+func netemErr(err error) error {
+	if err != nil && strings.Contains(err.Error(), "qdisc kind is unknown") {
+		return fmt.Errorf("%w (tc said: %v)", ErrNoNetem, err)
+	}
+	return err
+}
+
+// Heal removes the root qdisc on the shaped node(s).
+func (d *Delay) Heal(ctx context.Context) error {
+	err := d.eachNode(ctx, func(ctx context.Context, recv, sender lab.Node) error {
+		on := recv
+		if d.isLink {
+			on = sender
+		}
+		if ok, err := running(ctx, d.help.docker, on); err != nil || !ok {
+			return err
+		}
+		_, err := d.help.run(ctx, on, qdiscDel)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("heal %s: %w", d, err)
+	}
+	return nil
+}
+
+// qdiscDel removes a root qdisc pgchaos added; a device that has only its
+// default qdisc is left alone (tc refuses to delete that, which is fine).
+const qdiscDel = `if tc qdisc show dev eth0 root | grep -qE '^qdisc (netem|prio) '; then tc qdisc del dev eth0 root; fi
+`
