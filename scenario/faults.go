@@ -245,9 +245,21 @@ func (r *reader) schedule(s *Scenario, kp []faultKeyPos) {
 		from, to := max(a.At, b.At), min(a.Until(s.Duration), b.Until(s.Duration))
 		return from, to, from < to
 	}
-	for j, b := range s.Faults {
-		for i := 0; i < j; i++ {
-			a := s.Faults[i]
+	// Only pairs with a failover in them can conflict: pair each failover
+	// with every other fault, each pair once, as (earlier i, later j).
+	var failovers []int
+	for i, f := range s.Faults {
+		if f.Kind == FaultFailover {
+			failovers = append(failovers, i)
+		}
+	}
+	for _, fo := range failovers {
+		for k := range s.Faults {
+			if k == fo || (s.Faults[k].Kind == FaultFailover && k < fo) {
+				continue // the self pair, or a failover pair already seen
+			}
+			i, j := min(fo, k), max(fo, k)
+			a, b := s.Faults[i], s.Faults[j]
 			from, to, ok := overlap(a, b)
 			if !ok {
 				continue
@@ -260,12 +272,12 @@ func (r *reader) schedule(s *Scenario, kp []faultKeyPos) {
 				r.errAt(b.Pos, "%s overlaps %s from %s to %s, taking out the same backend twice: merge them into one failover",
 					label(j), label(i), fmtDur(from), fmtDur(to))
 			case a.Kind == FaultFailover && takesDown(b, other(a.From)), b.Kind == FaultFailover && takesDown(a, other(b.From)):
-				fo, down := i, j
+				fi, down := i, j
 				if b.Kind == FaultFailover {
-					fo, down = j, i
+					fi, down = j, i
 				}
 				r.errAt(b.Pos, "%s takes down %s from %s to %s while %s sends all HAProxy traffic to it: HAProxy would have no working backend; move one of them",
-					label(down), s.Faults[down].Node, fmtDur(from), fmtDur(to), label(fo))
+					label(down), s.Faults[down].Node, fmtDur(from), fmtDur(to), label(fi))
 			}
 		}
 	}
