@@ -292,7 +292,10 @@ func (l *workerLoop) run(ctx context.Context) {
 	}()
 	var backoff time.Duration
 	for {
-		if err := l.pace.wait(ctx); err != nil {
+		// A slot can fall due at the very instant the run stops (a run's
+		// duration is often a multiple of 1/rate): check again, or an op
+		// would start on a dead context.
+		if err := l.pace.wait(ctx); err != nil || ctx.Err() != nil {
 			return
 		}
 		if conn == nil {
