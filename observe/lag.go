@@ -55,14 +55,12 @@ func Heartbeat(ctx context.Context, pools map[string]*pgxpool.Pool, every time.D
 				// even across runs on the same lab.
 				_, err := pool.Exec(ictx, "INSERT INTO pgchaos_heartbeat (origin, seq) VALUES ($1, $2)", node, time.Now().UnixNano())
 				cancel()
-				if ctx.Err() != nil {
-					return nil
-				}
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err == nil:
+					res.Sent[node]++ // committed, even if ctx ended meanwhile
+				case ctx.Err() == nil:
 					res.Errors[node]++
-				} else {
-					res.Sent[node]++
 				}
 				mu.Unlock()
 				select {
