@@ -126,11 +126,12 @@ func (t divTable) divSplitSQL(r divRange, step int64) (string, []any) {
 	stepParam := "$" + strconv.Itoa(len(args)) + "::int8"
 	outer := make([]string, len(t.cols))
 	for i := range t.cols {
-		outer[i] = "s.k" + strconv.Itoa(i)
+		outer[i] = "s.k" + strconv.Itoa(i) + "::text"
 	}
 	inner := make([]string, len(t.cols))
 	for i, c := range t.cols {
-		inner[i] = divAlias + "." + pgx.Identifier{c}.Sanitize() + "::text AS k" + strconv.Itoa(i)
+		// Cast to text outside, only for the few rows kept.
+		inner[i] = divAlias + "." + pgx.Identifier{c}.Sanitize() + " AS k" + strconv.Itoa(i)
 	}
 	q := fmt.Sprintf("SELECT %s FROM (SELECT %s, row_number() OVER (ORDER BY %s) AS rn FROM %s AS %s WHERE %s) AS s WHERE s.rn > 1 AND (s.rn - 1) %% %s = 0 ORDER BY s.rn",
 		strings.Join(outer, ", "), strings.Join(inner, ", "), t.divCols(), t.ident(), divAlias, where, stepParam)
