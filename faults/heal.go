@@ -19,10 +19,7 @@ const sweepScript = `if iptables -w -S ` + Chain + ` >/dev/null 2>&1; then
   while iptables -w -D INPUT -j ` + Chain + ` 2>/dev/null; do :; done
   iptables -w -F ` + Chain + ` && iptables -w -X ` + Chain + ` && echo "iptables chain ` + Chain + `"
 fi
-if tc qdisc show dev eth0 root | grep -qE '^qdisc (netem|prio) '; then
-  tc qdisc del dev eth0 root && echo "tc root qdisc"
-fi
-`
+` + qdiscDel
 
 // HealLab heals lab l after a pgchaos that may have been killed: first the
 // entries of its ledger in ledgerDir ("" = DefaultStateDir), each

@@ -87,22 +87,32 @@ func (h helper) run(ctx context.Context, target lab.Node, script string) (string
 	case err := <-errC:
 		return "", fmt.Errorf("wait for the helper container in %s's network: %w", target.Container, err)
 	}
-	out := h.output(ctx, resp.ID)
+	stdout, stderr := h.output(ctx, resp.ID)
 	if code != 0 {
-		return out, fmt.Errorf("helper in %s's network exited with %d: %s", target.Container, code, strings.TrimSpace(out))
+		return stdout, fmt.Errorf("helper in %s's network exited with %d: %s", target.Container, code, strings.TrimSpace(stderr+"\n"+stdout))
 	}
-	return out, nil
+	return stdout, nil
 }
 
-func (h helper) output(ctx context.Context, id string) string {
+// output returns a finished helper's stdout and stderr apart: scripts
+// report what they did on stdout, tools complain on stderr.
+func (h helper) output(ctx context.Context, id string) (stdout, stderr string) {
 	rc, err := h.docker.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
-		return "(output unavailable: " + err.Error() + ")"
+		return "", "(output unavailable: " + err.Error() + ")"
 	}
 	defer rc.Close()
-	var b bytes.Buffer
-	stdcopy.StdCopy(&b, &b, rc)
-	return b.String()
+	var o, e bytes.Buffer
+	stdcopy.StdCopy(&o, &e, rc)
+	return o.String(), e.String()
+}
+
+// devOf is a shell snippet setting DEV to the interface that holds ip:
+// Docker names a reconnected node's interface eth1, eth2, …, not eth0.
+func devOf(ip string) string {
+	return fmt.Sprintf(`DEV=$(ip -o -4 addr show | awk -v ip=%s '{split($4, a, "/"); if (a[1] == ip) print $2}')
+[ -n "$DEV" ] || { echo "no interface holds %s" >&2; exit 1; }
+`, ip, ip)
 }
 
 // running tells whether a node's container runs (its network namespace
@@ -150,14 +160,14 @@ type netFault struct {
 type Partition struct{ netFault }
 
 // Delay adds latency (and jitter) with tc netem: node-wide on the node's
-// eth0, or on the link only (prio qdisc, netem on one band, u32 filter on
+// lab interface, or on the link only (prio qdisc, netem on one band, u32 filter on
 // the peer's address). netem shapes egress, so a two-way link delay is
 // applied on both ends.
 type Delay struct{ netFault }
 
 // Loss drops a share of packets with iptables' statistic match on the
 // receiving node: on the link (packets from the peer) or node-wide
-// (packets arriving on eth0). iptables rather than netem because it needs
+// (packets arriving on its lab interface). iptables rather than netem because it needs
 // no extra kernel module, and 100% loss is then exactly a partition.
 type Loss struct{ netFault }
 
@@ -307,15 +317,19 @@ func (s *Loss) Inject(ctx context.Context) error {
 		stat = " -m statistic --mode random --probability " + strconv.FormatFloat(s.spec.Loss/100, 'f', 6, 64)
 	}
 	err := s.eachNode(ctx, func(ctx context.Context, on, peer lab.Node) error {
-		match := "-i eth0" + stat
 		if s.isLink {
 			ip, err := ipOf(ctx, s.help.docker, s.network, peer)
 			if err != nil {
 				return err
 			}
-			match = "-s " + ip + "/32" + stat
+			_, err = s.help.run(ctx, on, iptablesAdd(s.tag(), "-s "+ip+"/32"+stat))
+			return err
 		}
-		_, err := s.help.run(ctx, on, iptablesAdd(s.tag(), match))
+		ip, err := ipOf(ctx, s.help.docker, s.network, on)
+		if err != nil {
+			return err
+		}
+		_, err = s.help.run(ctx, on, devOf(ip)+iptablesAdd(s.tag(), `-i "$DEV"`+stat))
 		return err
 	})
 	if err != nil {
@@ -336,24 +350,32 @@ func netemArgs(delay, jitter time.Duration) string {
 	return s
 }
 
-// Inject installs netem on the sender's egress: the whole eth0 for a node
+// Inject installs netem on the sender's egress: the whole lab interface for a node
 // fault, or one prio band filtered to the peer's address for a link.
 func (d *Delay) Inject(ctx context.Context) error {
 	netem := netemArgs(d.spec.Delay, d.spec.Jitter)
 	err := d.eachNode(ctx, func(ctx context.Context, recv, sender lab.Node) error {
 		if !d.isLink {
-			_, err := d.help.run(ctx, recv, "tc qdisc replace dev eth0 root netem "+netem)
+			own, err := ipOf(ctx, d.help.docker, d.network, recv)
+			if err != nil {
+				return err
+			}
+			_, err = d.help.run(ctx, recv, devOf(own)+`tc qdisc replace dev "$DEV" root netem `+netem)
 			return netemErr(err)
 		}
 		// Egress shaping: the sender delays what it sends to the receiver.
+		own, err := ipOf(ctx, d.help.docker, d.network, sender)
+		if err != nil {
+			return err
+		}
 		ip, err := ipOf(ctx, d.help.docker, d.network, recv)
 		if err != nil {
 			return err
 		}
-		script := fmt.Sprintf(`set -e
-tc qdisc replace dev eth0 root handle 1: prio bands 3 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
-tc qdisc add dev eth0 parent 1:3 handle 30: netem %s
-tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:3
+		script := devOf(own) + fmt.Sprintf(`set -e
+tc qdisc replace dev "$DEV" root handle 1: prio bands 3 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+tc qdisc add dev "$DEV" parent 1:3 handle 30: netem %s
+tc filter add dev "$DEV" parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:3
 `, netem, ip)
 		_, err = d.help.run(ctx, sender, script)
 		return netemErr(err)
@@ -390,7 +412,12 @@ func (d *Delay) Heal(ctx context.Context) error {
 	return nil
 }
 
-// qdiscDel removes a root qdisc pgchaos added; a device that has only its
-// default qdisc is left alone (tc refuses to delete that, which is fine).
-const qdiscDel = `if tc qdisc show dev eth0 root | grep -qE '^qdisc (netem|prio) '; then tc qdisc del dev eth0 root; fi
+// qdiscDel removes the root qdiscs pgchaos adds (netem, prio) from every
+// interface, printing each it removed; default qdiscs are left alone.
+const qdiscDel = `for DEV in $(ls /sys/class/net); do
+  if tc qdisc show dev "$DEV" root | grep -qE '^qdisc (netem|prio) '; then
+    tc qdisc del dev "$DEV" root || exit 1
+    echo "tc root qdisc of $DEV"
+  fi
+done
 `
