@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Insert throughput: pgchaos's insert workload vs pgbench running the same
+# INSERT, same client count, same primary, alternating rounds.
+#
+#   bench/insert/run.sh                      # brings up a lab "bench-insert" on free ports, removes it after
+#   PGCHAOS_BENCH_DSN=postgres://... bench/insert/run.sh   # use an existing primary instead
+#
+# Knobs: CLIENTS (8), DURATION (30, seconds), ROUNDS (2), PGBENCH_MODE
+# (prepared: pgx also sends prepared statements, so the protocols match;
+# "simple" is pgbench's default).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+CLIENTS=${CLIENTS:-8}
+DURATION=${DURATION:-30}
+ROUNDS=${ROUNDS:-2}
+PGBENCH_MODE=${PGBENCH_MODE:-prepared}
+
+if ! command -v pgbench >/dev/null || ! command -v psql >/dev/null; then
+	echo "installing postgresql-client (pgbench, psql)" >&2
+	apt-get install -y postgresql-client >&2
+fi
+
+work=$(mktemp -d)
+lab_name=""
+cleanup() {
+	if [[ -n "$lab_name" ]]; then
+		"$work/pgchaos" lab down --name "$lab_name" >&2 || echo "lab down failed: run pgchaos lab down --name $lab_name" >&2
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+cd "$root"
+go build -o "$work/pgchaos" ./cmd/pgchaos
+go build -o "$work/bench-insert" ./bench/insert
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+dsn=${PGCHAOS_BENCH_DSN:-}
+if [[ -z "$dsn" ]]; then
+	lab_name=bench-insert
+	p1=$(free_port) p2=$(free_port) ph=$(free_port) ps=$(free_port)
+	"$work/pgchaos" lab up --name "$lab_name" --port-primary1 "$p1" --port-primary2 "$p2" \
+		--port-haproxy "$ph" --port-stats "$ps" >&2
+	dsn="postgres://postgres:postgres@127.0.0.1:$p1/postgres?sslmode=disable"
+fi
+
+# The table comes from the workload's own setup: a 1-second run creates it.
+"$work/bench-insert" -dsn "$dsn" -clients 1 -duration 1s -dir "$work" >/dev/null
+
+truncate_table() { psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null; }
+
+declare -a ours theirs
+for ((r = 1; r <= ROUNDS; r++)); do
+	truncate_table
+	o=$("$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work")
+	ours+=("$o")
+	echo "round $r pgchaos: $o ops/s" >&2
+	truncate_table
+	if ! pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >"$work/pgbench.out" 2>&1; then
+		cat "$work/pgbench.out" >&2
+		exit 1
+	fi
+	t=$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")
+	theirs+=("$t")
+	echo "round $r pgbench: $t tps" >&2
+done
+
+printf '%-6s %14s %14s %8s\n' round "pgchaos ops/s" "pgbench tps" ratio
+for ((i = 0; i < ROUNDS; i++)); do
+	awk -v r=$((i + 1)) -v a="${ours[i]}" -v b="${theirs[i]}" 'BEGIN { printf "%-6s %14.1f %14.1f %7.2fx\n", r, a, b, a / b }'
+done
+printf '%s\n' "${ours[@]}" >"$work/ours"
+printf '%s\n' "${theirs[@]}" >"$work/theirs"
+awk 'NR == FNR { a += $1; n++; next } { b += $1 } END { printf "%-6s %14.1f %14.1f %7.2fx\n", "mean", a / n, b / n, a / b }' "$work/ours" "$work/theirs"
+echo "($CLIENTS clients, ${DURATION}s per round, pgbench -M $PGBENCH_MODE -j 2)"
