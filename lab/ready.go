@@ -179,3 +179,19 @@ func (l *Lab) waitProxy(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 }
+
+// LogsSince returns what a container logged since t (stdout and stderr).
+func (l *Lab) LogsSince(ctx context.Context, containerID string, t time.Time) (string, error) {
+	rc, err := l.docker.ContainerLogs(ctx, containerID, container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Since: fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()),
+	})
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}

@@ -28,12 +28,15 @@ const (
 	divLeafRows = 256
 )
 
+// divHeartbeatTable is left out of default comparisons.
+const divHeartbeatTable = "pgchaos_heartbeat"
+
 // DiffOptions chooses what Diff compares.
 type DiffOptions struct {
 	// Tables names the tables of schema public to compare. Empty means
 	// every ordinary (or partitioned) table of public that has a primary
-	// key on either node, except pgchaos's own pgchaos_* tables (the
-	// heartbeat differs by design: the peer stamps its apply time).
+	// key on either node, except pgchaos_heartbeat (it differs by design:
+	// the peer stamps its apply time). The workloads' tables are compared.
 	Tables []string
 	// RowLimit caps the DivergentRow entries listed per table: 0 means
 	// DefaultRowLimit, negative lists none. Counts stay exact beyond it
@@ -190,7 +193,7 @@ func divChooseTables(named []string, cat1, cat2 map[string]divTable) ([]string, 
 		seen := map[string]bool{}
 		for _, cat := range []map[string]divTable{cat1, cat2} {
 			for name, t := range cat {
-				if len(t.cols) > 0 && !strings.HasPrefix(name, "pgchaos_") && !seen[name] {
+				if len(t.cols) > 0 && name != divHeartbeatTable && !seen[name] {
 					seen[name] = true
 					names = append(names, name)
 				}

@@ -160,7 +160,7 @@ func TestDivChooseTables(t *testing.T) {
 	pk := func(name string) divTable {
 		return divTable{name: name, cols: []string{"id"}, types: []string{"integer"}}
 	}
-	cat1 := map[string]divTable{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "only1": pk("only1")}
+	cat1 := map[string]divTable{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos_insert": pk("pgchaos_insert"), "only1": pk("only1")}
 	cat2 := map[string]divTable{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "only2": pk("only2")}
 	tests := []struct {
 		name    string
@@ -168,7 +168,7 @@ func TestDivChooseTables(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{"default: every keyed table on either node, sorted, without pgchaos_*", nil, []string{"a", "b", "only1", "only2"}, ""},
+		{"default: every keyed table on either node, sorted, workload tables in, heartbeat out", nil, []string{"a", "b", "only1", "only2", "pgchaos_insert"}, ""},
 		{"named, sorted and deduplicated", []string{"b", "a", "b"}, []string{"a", "b"}, ""},
 		{"named pgchaos table is allowed", []string{"pgchaos_heartbeat"}, []string{"pgchaos_heartbeat"}, ""},
 		{"named table on neither node", []string{"zz"}, nil, `"zz" is on neither`},

@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"lab status":  labStatusCmd,
 		"lab list":    labListCmd,
 		"validate":    validateCmd,
+		"run":         runCmd,
 		"report show": reportShowCmd,
 		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, _ string, _ []string) error {
 			fmt.Fprintln(e.stdout, "pgchaos", version)

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/runner"
+	"github.com/pgchaos/pgchaos/scenario"
+)
+
+var runCmd = command{
+	summary: "run a scenario: build the lab, write, inject faults, report",
+	usage: `Usage: pgchaos run SCENARIO.yaml [flags]
+
+Validates the scenario, brings a lab up (or uses --lab), runs the workloads
+through primary1, primary2 and HAProxy while injecting the scheduled faults,
+heals every fault, waits for the nodes to converge, then reports lag,
+divergence, conflicts and failover effects, and checks the scenario's
+assert: thresholds.
+
+Writes report.json and history.jsonl (every operation) to --report-dir and
+the report to stdout. Progress goes to stderr. Ctrl-C stops the workloads,
+heals every fault, writes what was recorded and exits 130.
+
+Exit codes: 0 every assertion held (or none), 1 an assertion failed, 2 bad
+scenario or flags, 3 lab or infrastructure error, 130 interrupted.
+
+Examples:
+  pgchaos run scenarios/quickstart.yaml
+  pgchaos run scenarios/split-brain.yaml --lab demo --keep-lab
+  pgchaos run scenarios/soak.yaml --format json --junit junit.xml --report-dir out`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "run", usage)
+		var opt runner.Options
+		fs.StringVar(&opt.LabName, "lab", "", "use this lab (created when it is not up, and then kept); default: a fresh lab for this run, removed after it")
+		fs.BoolVar(&opt.KeepLab, "keep-lab", false, "keep the lab this run created")
+		fs.StringVar(&opt.ReportDir, "report-dir", "", "where report.json and history.jsonl go (default: pgchaos-reports/<time>-<scenario>)")
+		format := fs.String("format", "table", "report on stdout: table, json or none")
+		junit := fs.String("junit", "", "also write the assertions as JUnit XML to this file")
+		seed := fs.Int64("seed", 0, "override the scenario's seed (repeat a run)")
+		fs.DurationVar(&opt.ConvergeTimeout, "converge-timeout", 60*time.Second, "how long to wait for the nodes to converge after the run")
+		quiet := fs.Bool("quiet", false, "no progress on stderr")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			fs.Usage()
+			return exitcode.BadInputErr(errors.New("name one scenario file"))
+		}
+		if *format != "table" && *format != "json" && *format != "none" {
+			return exitcode.BadInputErr(fmt.Errorf("--format %q: use table, json or none", *format))
+		}
+		sc, err := scenario.Load(fs.Arg(0))
+		if err != nil {
+			return exitcode.BadInputErr(err)
+		}
+		if fs.Changed("seed") {
+			opt.Seed = seed
+		}
+		if opt.ReportDir == "" {
+			opt.ReportDir = filepath.Join("pgchaos-reports", time.Now().Format("20060102-150405")+"-"+safeName(sc.Name))
+		}
+		opt.Version = version
+		if opt.LabName != "" {
+			opt.KeepLab = true
+		}
+		p := newProgress(e.stderr, *quiet)
+		opt.Log = p.log
+		opt.Progress = p.update
+
+		rep, runErr := runner.Run(ctx, sc, opt)
+		p.done()
+		if rep == nil {
+			return runErr
+		}
+		reportPath := filepath.Join(opt.ReportDir, "report.json")
+		if err := writeFile(reportPath, func(w io.Writer) error { return reports.JSON(w, rep) }); err != nil {
+			return errors.Join(runErr, exitcode.InfraErr(err))
+		}
+		if *junit != "" {
+			if err := writeFile(*junit, func(w io.Writer) error { return reports.JUnit(w, rep) }); err != nil {
+				return errors.Join(runErr, exitcode.InfraErr(err))
+			}
+		}
+		switch *format {
+		case "table":
+			if err := reports.Table(e.stdout, rep); err != nil {
+				return err
+			}
+		case "json":
+			if err := reports.JSON(e.stdout, rep); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stderr, "pgchaos: report %s, history %s\n", reportPath, filepath.Join(opt.ReportDir, "history.jsonl"))
+		if runErr != nil {
+			return runErr
+		}
+		if code := reports.ExitCode(rep); code != exitcode.OK {
+			fmt.Fprintf(e.stderr, "pgchaos: verdict %s\n", strings.ToUpper(rep.Verdict))
+			return exitcode.With(code, errSilent)
+		}
+		return nil
+	},
+}
+
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// progress shows the run on stderr: a live line redrawn every second on a
+// terminal, a plain line every 5 seconds otherwise (CI logs).
+type progress struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	quiet    bool
+	live     bool // a live line is on screen
+	lastLine time.Time
+}
+
+func newProgress(w io.Writer, quiet bool) *progress {
+	p := &progress{w: w, quiet: quiet}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *progress) log(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	fmt.Fprintf(p.w, "pgchaos: "+format+"\n", args...)
+}
+
+func (p *progress) clear() {
+	if p.live {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.live = false
+	}
+}
+
+func (p *progress) update(pr runner.Progress) {
+	if p.quiet {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := progressLine(pr)
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K"+line)
+		p.live = true
+		return
+	}
+	if time.Since(p.lastLine) >= 5*time.Second {
+		fmt.Fprintln(p.w, "pgchaos: "+line)
+		p.lastLine = time.Now()
+	}
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+}
+
+// progressLine is one line: elapsed/total, ops/s and errors per target,
+// active faults.
+func progressLine(pr runner.Progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%3.0fs/%.0fs", pr.Elapsed.Seconds(), pr.Total.Seconds())
+	for _, t := range pr.Workload.Targets {
+		fmt.Fprintf(&b, " | %s %.0f ops/s", t.Target, t.OpsPerSec)
+		if t.Errors > 0 {
+			fmt.Fprintf(&b, " %d err", t.Errors)
+		}
+	}
+	if len(pr.ActiveFaults) > 0 {
+		f := append([]string(nil), pr.ActiveFaults...)
+		sort.Strings(f)
+		fmt.Fprintf(&b, " | faults: %s", strings.Join(f, ", "))
+	}
+	return b.String()
+}

@@ -1,0 +1,175 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/observe"
+	"github.com/pgchaos/pgchaos/pglog"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+// analyse fills the report's measurement sections once the workloads have
+// stopped and every fault is healed: convergence, lag, conflicts three
+// ways, the workload's own witnesses, divergence, failovers.
+func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
+	l := r.lab
+	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
+	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
+	r.opt.Log("%s", conv)
+	// Let one more round of samples see the converged state, then stop.
+	time.Sleep(sampleEvery + 100*time.Millisecond)
+	r.stopSamplers()
+	if r.samplers != nil {
+		r.samplers.wait()
+	}
+
+	windows := r.windows(rep)
+	if lag, err := observe.LagFromHeartbeats(ctx, r.pools, r.start, windows); err != nil {
+		r.warn("lag not measured: %s", trimErr(err))
+	} else {
+		if r.samplers != nil {
+			r.samplers.wal.Fill(lag)
+		}
+		rep.Lag = lag
+	}
+
+	// Conflicts: as PostgreSQL counted, as it logged, as the workload saw.
+	c := &reports.Conflicts{}
+	logs := map[string][]pglog.Event{}
+	for _, n := range l.Nodes {
+		out, err := l.LogsSince(ctx, n.ID, r.start)
+		if err != nil {
+			r.warn("log of %s not read: %s", n.Name, trimErr(err))
+			continue
+		}
+		evs, _ := pglog.Parse(strings.NewReader(out))
+		logs[n.Name] = evs
+		c.Logged = append(c.Logged, observe.LoggedConflicts(n.Name, evs)...)
+		c.Samples = append(c.Samples, observe.LogSamples(n.Name, evs, 3)...)
+	}
+	if r.samplers != nil {
+		c.Counted = r.samplers.stats.Totals()
+		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
+	}
+	c.Workload = r.witness(ctx, rep, historyPath)
+	rep.Conflicts = c
+
+	div, err := observe.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], observe.DiffOptions{})
+	if err != nil {
+		r.warn("divergence not measured: %s", trimErr(err))
+	} else {
+		div.Converged = conv.Converged
+		div.ConvergedIn = reports.Duration(conv.Took)
+		if !conv.Converged {
+			div.NotConverged = conv.String()
+		}
+		rep.Divergence = div
+	}
+	rep.Failovers = r.failovers(ctx, rep, historyPath)
+	r.mu.Lock()
+	rep.Warnings = append(rep.Warnings, r.warnings...)
+	r.mu.Unlock()
+}
+
+// windows are the fault windows, for per-fault lag and conflicts.
+func (r *run) windows(rep *reports.Report) []observe.Window {
+	var ws []observe.Window
+	for i, f := range rep.Faults {
+		end := r.start.Add(r.sc.Duration)
+		if f.Healed != nil {
+			end = r.start.Add(f.Healed.D())
+		}
+		ws = append(ws, observe.Window{Fault: i, Start: r.start.Add(f.Injected.D()), End: end})
+	}
+	return ws
+}
+
+// witness is what the workload's own checks saw: duplicate keys answered,
+// acknowledged inserts missing after convergence, counters short of their
+// acknowledged increments, bank totals.
+func (r *run) witness(ctx context.Context, rep *reports.Report, historyPath string) reports.WorkloadWitness {
+	var w reports.WorkloadWitness
+	for _, wl := range rep.Workloads {
+		for _, e := range wl.Errors {
+			if e.SQLState == "23505" {
+				w.DuplicateKeys += e.Count
+			}
+		}
+	}
+	for _, spec := range r.sc.Workloads {
+		switch spec.Kind {
+		case scenario.KindInsert:
+			acked, err := workload.Acked(historyPath, spec.Name)
+			if err != nil {
+				r.warn("history of %s unreadable: %s", spec.Name, trimErr(err))
+				continue
+			}
+			keys := make([]string, 0, len(acked))
+			for k := range acked {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, n := range r.lab.Nodes {
+				missing, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, keys) })
+				if err != nil {
+					r.warn("lost writes on %s not checked: %s", n.Name, trimErr(err))
+					continue
+				}
+				w.LostWrites += int64(len(missing))
+				for _, k := range missing {
+					if len(w.LostWriteSamples) < 10 {
+						w.LostWriteSamples = append(w.LostWriteSamples, fmt.Sprintf("%s missing on %s", k, n.Name))
+					}
+				}
+			}
+		case scenario.KindUpdateHot:
+			acked, err := workload.Acked(historyPath, spec.Name)
+			if err != nil {
+				r.warn("history of %s unreadable: %s", spec.Name, trimErr(err))
+				continue
+			}
+			for _, n := range r.lab.Nodes {
+				var values map[string]int64
+				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
+					var err error
+					values, err = workload.CounterValues(ctx, conn, spec.Name)
+					return nil, err
+				})
+				if err != nil {
+					r.warn("counters on %s not read: %s", n.Name, trimErr(err))
+					continue
+				}
+				lost := workload.LostUpdates(spec.Name, n.Name, acked, values)
+				w.LostUpdateRows = append(w.LostUpdateRows, lost...)
+				for _, lu := range lost {
+					w.LostUpdates += lu.Acked - lu.Value
+				}
+			}
+		case scenario.KindBank:
+			rows := spec.Rows
+			if rows == 0 {
+				rows = workload.DefaultRows
+			}
+			for _, n := range r.lab.Nodes {
+				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
+					t, err := workload.BankTotal(ctx, conn, spec.Name, n.Name, rows)
+					if err == nil {
+						w.Bank = append(w.Bank, t)
+					}
+					return nil, err
+				})
+				if err != nil {
+					r.warn("bank total on %s not read: %s", n.Name, trimErr(err))
+				}
+			}
+		}
+	}
+	return w
+}

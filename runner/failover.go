@@ -1,0 +1,228 @@
+package runner
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+type connQ = *pgx.Conn
+
+// onNode runs fn on a connection to node from the run's pools.
+func (r *run) onNode(ctx context.Context, node string, fn func(conn connQ) ([]string, error)) ([]string, error) {
+	c, err := r.pools[node].Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Release()
+	return fn(c.Conn())
+}
+
+// stranded is what a failback found: acknowledged inserts the old primary
+// served that the survivor did not hold yet.
+type stranded struct {
+	at          time.Time
+	keys        []string
+	first, last time.Time // when the first and last of them were acknowledged
+}
+
+// measureStranded runs just before a failback: which inserts that the old
+// primary acknowledged (directly or through HAProxy) has the survivor not
+// received? Those are the writes a failover strands (RPO).
+func (r *run) measureStranded(ctx context.Context, from string) *stranded {
+	if err := r.rec.Flush(); err != nil {
+		r.warn("stranded writes not measured: %s", trimErr(err))
+		return nil
+	}
+	acks := map[string]time.Time{}
+	err := workload.ReadHistory(r.rec.Path(), func(op workload.Op) error {
+		if op.Kind == scenario.KindInsert && op.Outcome == workload.OK && op.ServedBy == from {
+			for _, k := range op.Keys {
+				acks[k] = op.End
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		r.warn("stranded writes not measured: %s", trimErr(err))
+		return nil
+	}
+	keys := make([]string, 0, len(acks))
+	for k := range acks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	missing, err := r.onNode(ctx, lab.Peer(from), func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, keys) })
+	if err != nil {
+		r.warn("stranded writes not measured on %s: %s", lab.Peer(from), trimErr(err))
+		return nil
+	}
+	s := &stranded{at: time.Now(), keys: missing}
+	for _, k := range missing {
+		t := acks[k]
+		if s.first.IsZero() || t.Before(s.first) {
+			s.first = t
+		}
+		if t.After(s.last) {
+			s.last = t
+		}
+	}
+	return s
+}
+
+// recordStranded measures, just before the failback of from, what it stranded.
+func (r *run) recordStranded(ctx context.Context, from string) {
+	st := r.measureStranded(ctx, from)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.strandedAt == nil {
+		r.strandedAt = map[string]*stranded{}
+	}
+	r.strandedAt[from] = st
+}
+
+// failoverWindow is computed from the history alone.
+type failoverWindow struct {
+	lastOKBefore, firstOKAfter *time.Time
+	unavailable                time.Duration
+	errorsByClass              map[string]int64
+	oldPrimaryWrites           int64
+}
+
+// analyseFailover reads the ops that went through HAProxy around a failover
+// at t (from → the other primary), until end: the last ok op that ended
+// before t, the first failed op after t and the first ok op after that
+// failure (the unavailability window is between those two), the errors in
+// the window by class, and the ok ops the old primary still served after t
+// (sessions that kept writing to it).
+func analyseFailover(ops []workload.Op, from string, t, end time.Time) failoverWindow {
+	w := failoverWindow{errorsByClass: map[string]int64{}}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].End.Before(ops[j].End) })
+	var firstFail *time.Time
+	for i := range ops {
+		op := &ops[i]
+		if op.Target != lab.HAProxy || op.End.After(end) {
+			continue
+		}
+		ok := op.Outcome == workload.OK
+		switch {
+		case op.End.Before(t):
+			if ok {
+				e := op.End
+				w.lastOKBefore = &e
+			}
+		default:
+			if ok && op.ServedBy == from && op.Start.After(t) {
+				w.oldPrimaryWrites++
+			}
+			if !ok && w.firstOKAfter == nil {
+				if firstFail == nil {
+					s := op.End
+					firstFail = &s
+				}
+				w.errorsByClass[op.Class]++
+			}
+			if ok && firstFail != nil && w.firstOKAfter == nil {
+				e := op.End
+				w.firstOKAfter = &e
+			}
+		}
+	}
+	if firstFail != nil {
+		stop := end
+		if w.firstOKAfter != nil {
+			stop = *w.firstOKAfter
+		}
+		w.unavailable = stop.Sub(*firstFail)
+	}
+	return w
+}
+
+// failovers measures each failover of the run from the history, the
+// stranded-writes check taken at failback, and the conflicts counted after it.
+func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath string) []reports.Failover {
+	var idx []int
+	for i, f := range rep.Faults {
+		if f.Kind == scenario.FaultFailover {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	var ops []workload.Op
+	if err := workload.ReadHistory(historyPath, func(op workload.Op) error {
+		if op.Target == lab.HAProxy {
+			ops = append(ops, op)
+		}
+		return nil
+	}); err != nil {
+		r.warn("failovers not analysed: %s", trimErr(err))
+		return nil
+	}
+	runEnd := r.start.Add(r.sc.Duration)
+	var out []reports.Failover
+	for _, i := range idx {
+		f := rep.Faults[i]
+		from := f.Params["from"]
+		if from == "" {
+			from = lastPart(f.Target)
+		}
+		t := r.start.Add(f.Injected.D())
+		end := runEnd
+		if f.Healed != nil {
+			end = r.start.Add(f.Healed.D())
+		}
+		w := analyseFailover(append([]workload.Op(nil), ops...), from, t, end)
+		fo := reports.Failover{From: from, To: lab.Peer(from), At: f.Injected,
+			Unavailable: reports.Duration(w.unavailable), ErrorsByClass: w.errorsByClass, OldPrimaryWrites: w.oldPrimaryWrites}
+		if w.lastOKBefore != nil {
+			d := reports.Duration(w.lastOKBefore.Sub(r.start))
+			fo.LastOKBefore = &d
+		}
+		if w.firstOKAfter != nil {
+			d := reports.Duration(w.firstOKAfter.Sub(r.start))
+			fo.FirstOKAfter = &d
+		}
+		r.mu.Lock()
+		s := r.strandedAt[from]
+		r.mu.Unlock()
+		if s != nil {
+			fo.StrandedWrites = int64(len(s.keys))
+			if len(s.keys) > 0 {
+				fo.StrandedSpan = reports.Duration(s.last.Sub(s.first))
+			}
+			fb := &reports.Failback{At: reports.Duration(s.at.Sub(r.start)), Converged: rep.Divergence != nil && rep.Divergence.Converged}
+			// Which stranded writes reached the survivor after failback?
+			still, err := r.onNode(ctx, lab.Peer(from), func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, s.keys) })
+			if err != nil {
+				r.warn("failback arrivals not checked: %s", trimErr(err))
+			}
+			fb.Arrived = int64(len(s.keys) - len(still))
+			if r.samplers != nil {
+				for _, c := range r.samplers.stats.Window(s.at, time.Now()) {
+					fb.Conflicts += c.Count
+				}
+			}
+			fo.Failback = fb
+		}
+		out = append(out, fo)
+	}
+	return out
+}
+
+func lastPart(s string) string {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[i+1:]
+		}
+	}
+	return s
+}

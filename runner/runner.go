@@ -1,0 +1,471 @@
+// Package runner carries out one scenario: it gets a lab, prepares and runs
+// the workloads, injects and heals the faults on schedule, samples the
+// servers while it runs, then waits for the nodes to converge and analyses
+// what happened into one reports.Report.
+package runner
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+// Options say how to run a scenario; the zero value is usable.
+type Options struct {
+	// LabName is the lab to use: reused when it is up, created (with the
+	// scenario's lab settings) when not. Empty: a fresh lab named after the
+	// run, removed at the end unless KeepLab.
+	LabName string
+	// KeepLab keeps a lab this run created.
+	KeepLab bool
+	// ReportDir receives report.json and history.jsonl (created if needed).
+	ReportDir string
+	// Seed, when set, overrides the scenario's seed.
+	Seed *int64
+	// ConvergeTimeout bounds the wait for the nodes to converge after the
+	// workloads stop and every fault is healed (default 60s).
+	ConvergeTimeout time.Duration
+	// LedgerDir is where the fault ledger lives (default: faults' state dir).
+	LedgerDir string
+	// Log receives progress lines; Progress receives live snapshots.
+	Log      func(format string, args ...any)
+	Progress func(p Progress)
+	// Version is written into the report.
+	Version string
+}
+
+// Progress is a live view of a run, about once a second.
+type Progress struct {
+	Elapsed, Total time.Duration
+	Workload       workload.Progress
+	ActiveFaults   []string
+}
+
+// Run carries out sc. It returns the report whenever it got far enough to
+// write one (also when interrupted: Interrupted set, err wraps
+// context.Canceled); every fault injected is healed before it returns.
+func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*reports.Report, error) {
+	if opt.Log == nil {
+		opt.Log = func(string, ...any) {}
+	}
+	if opt.ConvergeTimeout == 0 {
+		opt.ConvergeTimeout = 60 * time.Second
+	}
+	seed := sc.Seed
+	if opt.Seed != nil {
+		seed = *opt.Seed
+	} else if !sc.SeedSet {
+		seed = randomSeed()
+	}
+	if err := os.MkdirAll(opt.ReportDir, 0o755); err != nil {
+		return nil, exitcode.BadInputErr(fmt.Errorf("report dir: %w", err))
+	}
+
+	l, created, err := acquireLab(ctx, sc, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if created && !opt.KeepLab {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			if derr := lab.Down(dctx, l.Name); derr != nil {
+				opt.Log("removing lab %s failed: %v (remove it with `pgchaos lab down --name %s`)", l.Name, derr, l.Name)
+			} else {
+				opt.Log("lab %s removed", l.Name)
+			}
+		} else {
+			opt.Log("lab %s kept: `pgchaos lab status --name %s`, `pgchaos lab down --name %s`", l.Name, l.Name, l.Name)
+		}
+		l.Close()
+	}()
+
+	r := &run{sc: sc, opt: opt, lab: l, seed: seed}
+	return r.do(ctx)
+}
+
+func randomSeed() int64 {
+	var b [8]byte
+	crand.Read(b[:])
+	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+}
+
+// acquireLab opens --lab when it is up, else builds a lab from the
+// scenario's settings.
+func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.Lab, bool, error) {
+	name := opt.LabName
+	if name != "" {
+		l, err := lab.Open(ctx, name)
+		if err == nil {
+			opt.Log("using lab %s (PostgreSQL %s, sequences %s)", name, l.Postgres, l.Sequences)
+			return l, false, nil
+		}
+		if !errors.Is(err, lab.ErrNotFound) {
+			return nil, false, err
+		}
+	} else {
+		var b [3]byte
+		crand.Read(b[:])
+		name = fmt.Sprintf("run-%x", b)
+	}
+	cfg := lab.Config{
+		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
+		Ports: lab.Ports{Primary1: sc.Lab.Ports.Primary1, Primary2: sc.Lab.Ports.Primary2,
+			HAProxy: sc.Lab.Ports.HAProxy, Stats: sc.Lab.Ports.Stats},
+		Log: opt.Log,
+	}
+	opt.Log("building lab %s", name)
+	l, err := lab.Up(ctx, cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	return l, true, nil
+}
+
+// run is the state of one run.
+type run struct {
+	sc   *scenario.Scenario
+	opt  Options
+	lab  *lab.Lab
+	seed int64
+
+	pools  map[string]*pgxpool.Pool // primary1, primary2: samplers and analysis
+	rec    *workload.Recorder
+	ledger *faults.Ledger
+	start  time.Time // second 0: the workers started
+
+	samplers     *samplers
+	stopSamplers context.CancelFunc
+
+	mu         sync.Mutex
+	active     map[int]faults.Fault // injected, not yet healed, by fault index
+	strandedAt map[string]*stranded // old primary → what its failback found
+	warnings   []string
+}
+
+func (r *run) do(ctx context.Context) (*reports.Report, error) {
+	sc, l := r.sc, r.lab
+	rep := &reports.Report{
+		Schema: reports.Schema, Version: r.opt.Version, StartedAt: time.Now(),
+		Scenario: reports.Scenario{Name: sc.Name, File: sc.File, Seed: r.seed, Duration: reports.Duration(sc.Duration)},
+		Lab:      labInfo(ctx, l),
+	}
+	if sc.Lab.Postgres != "" && l.Postgres != sc.Lab.Postgres {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for PostgreSQL %s but lab %s runs %s", sc.Lab.Postgres, l.Name, l.Postgres))
+	}
+	if sc.Lab.Sequences != "" && l.Sequences != sc.Lab.Sequences {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for sequences %s but lab %s uses %s", sc.Lab.Sequences, l.Name, l.Sequences))
+	}
+
+	var err error
+	if r.pools, err = openPools(ctx, l); err != nil {
+		return nil, exitcode.InfraErr(err)
+	}
+	defer closePools(r.pools)
+
+	var lopts []faults.LedgerOption
+	if r.opt.LedgerDir != "" {
+		lopts = append(lopts, faults.WithStateDir(r.opt.LedgerDir))
+	}
+	if r.ledger, err = faults.OpenLedger(l, lopts...); err != nil {
+		return nil, exitcode.InfraErr(fmt.Errorf("fault ledger: %w", err))
+	}
+	// A run that was killed may have left faults behind: heal them first.
+	if un := r.ledger.Unhealed(); len(un) > 0 {
+		r.opt.Log("healing %d fault(s) an earlier run left in lab %s", len(un), l.Name)
+		hctx, cancel := faults.HealContext(ctx)
+		err := r.ledger.HealAll(hctx)
+		cancel()
+		if err != nil {
+			return nil, exitcode.InfraErr(fmt.Errorf("heal faults left by an earlier run: %w (try `pgchaos lab heal --name %s`)", err, l.Name))
+		}
+	}
+
+	historyPath := filepath.Join(r.opt.ReportDir, "history.jsonl")
+	if r.rec, err = workload.NewRecorder(historyPath); err != nil {
+		return nil, exitcode.InfraErr(err)
+	}
+	runErr := r.execute(ctx)
+	if cerr := r.rec.Close(); cerr != nil && runErr == nil {
+		runErr = cerr
+	}
+	end := time.Now()
+	elapsed := end.Sub(r.start)
+	if r.start.IsZero() {
+		elapsed = 0
+	}
+	rep.Workloads, rep.Throughput = r.rec.Summary(elapsed)
+	rep.Faults = r.faultRecords()
+	interrupted := errors.Is(runErr, context.Canceled) || ctx.Err() != nil
+	rep.Interrupted = interrupted
+	if runErr != nil && !interrupted {
+		rep.EndedAt = time.Now()
+		return rep, runErr
+	}
+	if !interrupted {
+		r.analyse(ctx, rep, historyPath)
+	} else {
+		rep.Warnings = append(rep.Warnings, "interrupted: the workloads were stopped and every fault healed; lag, divergence and conflicts were not analysed")
+	}
+	rep.EndedAt = time.Now()
+	reports.Evaluate(rep, sc.Assert)
+	if interrupted {
+		return rep, exitcode.With(exitcode.Interrupted, context.Canceled)
+	}
+	return rep, nil
+}
+
+func labInfo(ctx context.Context, l *lab.Lab) reports.Lab {
+	info := reports.Lab{Name: l.Name, Postgres: l.Postgres, Sequences: l.Sequences,
+		HAProxy: fmt.Sprintf("%s:%d", hostOf(l.Proxy.Host), l.Proxy.Port)}
+	for _, n := range l.Nodes {
+		node := reports.Node{Name: n.Name, Address: fmt.Sprintf("%s:%d", hostOf(n.Host), n.Port), Image: l.Images.Postgres}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if c, err := l.Connect(cctx, n.Name); err == nil {
+			_ = c.QueryRow(cctx, "SHOW server_version").Scan(&node.ServerVersion)
+			c.Close(cctx)
+		}
+		cancel()
+		info.Nodes = append(info.Nodes, node)
+	}
+	return info
+}
+
+func hostOf(h string) string {
+	if h == "" || h == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	return h
+}
+
+func openPools(ctx context.Context, l *lab.Lab) (map[string]*pgxpool.Pool, error) {
+	pools := map[string]*pgxpool.Pool{}
+	for _, n := range l.Nodes {
+		cfg, err := pgxpool.ParseConfig(l.MustDSN(n.Name))
+		if err != nil {
+			closePools(pools)
+			return nil, err
+		}
+		cfg.MaxConns = 4
+		cfg.ConnConfig.RuntimeParams["application_name"] = "pgchaos-observer"
+		p, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			closePools(pools)
+			return nil, fmt.Errorf("connect %s: %w", n.Name, err)
+		}
+		pools[n.Name] = p
+	}
+	return pools, nil
+}
+
+func closePools(pools map[string]*pgxpool.Pool) {
+	for _, p := range pools {
+		p.Close()
+	}
+}
+
+// execute runs the workloads, the samplers and the fault schedule, and
+// heals every fault at the end, however it ends.
+func (r *run) execute(ctx context.Context) error {
+	sc, l := r.sc, r.lab
+	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed}
+	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
+		cfg.DSN[t] = l.MustDSN(t)
+	}
+	for _, w := range sc.Workloads {
+		cfg.Workloads = append(cfg.Workloads, workload.Spec{Name: w.Name, Kind: w.Kind, Targets: w.Targets,
+			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows})
+	}
+	started := make(chan time.Time, 1)
+	cfg.OnStart = func(t time.Time) { started <- t }
+
+	wctx, stopWorkloads := context.WithCancel(ctx)
+	defer stopWorkloads()
+	// Samplers and heartbeats outlive the workloads: they watch the
+	// convergence after the faults heal too; analyse stops them.
+	sctx, stopSamplers := context.WithCancel(context.WithoutCancel(ctx))
+	r.stopSamplers = stopSamplers
+
+	var g errgroup.Group
+	g.Go(func() error { return workload.Run(wctx, cfg, r.rec) })
+	var timelineErr error
+	g.Go(func() error {
+		var t0 time.Time
+		select {
+		case t0 = <-started:
+		case <-wctx.Done():
+			return nil
+		}
+		r.start = t0
+		r.rec.SetOrigin(t0)
+		r.samplers = startSamplers(sctx, r.pools, r.lab, t0)
+		r.opt.Log("workloads running for %s", sc.Duration)
+		stopAt := time.AfterFunc(time.Until(t0.Add(sc.Duration)), stopWorkloads)
+		defer stopAt.Stop()
+		go r.progressLoop(wctx, t0)
+		err := scenario.RunTimeline(wctx, t0, sc.Timeline(), r.step)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			timelineErr = err
+		}
+		// The schedule may end early (or be empty): the run lasts its duration.
+		<-wctx.Done()
+		return nil
+	})
+	runErr := g.Wait()
+
+	// Heal everything, also on Ctrl-C: under a context the interrupt does
+	// not cancel.
+	hctx, cancel := faults.HealContext(ctx)
+	defer cancel()
+	if ctx.Err() == nil {
+		// Failovers held to the end fail back now: see what they stranded.
+		for _, f := range r.activeSpecs() {
+			if f.Kind == scenario.FaultFailover {
+				r.recordStranded(hctx, f.From)
+			}
+		}
+	}
+	healErr := r.ledger.HealAll(hctx)
+	r.mu.Lock()
+	r.active = nil
+	r.mu.Unlock()
+	if healErr != nil {
+		healErr = exitcode.InfraErr(fmt.Errorf("healing faults: %w (run `pgchaos lab heal --name %s`)", healErr, l.Name))
+	}
+	if ctx.Err() != nil {
+		return errors.Join(context.Canceled, healErr)
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return errors.Join(exitcode.InfraErr(fmt.Errorf("workloads: %w", runErr)), healErr)
+	}
+	if timelineErr != nil {
+		r.warn("some fault steps failed: %v", timelineErr)
+	}
+	return healErr
+}
+
+// step injects or heals one fault of the timeline.
+func (r *run) step(ctx context.Context, s scenario.Step) error {
+	if s.Heal {
+		r.mu.Lock()
+		f := r.active[s.Index]
+		delete(r.active, s.Index)
+		r.mu.Unlock()
+		if f == nil {
+			return nil
+		}
+		hctx, cancel := faults.HealContext(ctx)
+		defer cancel()
+		if s.Fault.Kind == scenario.FaultFailover {
+			r.recordStranded(hctx, s.Fault.From)
+		}
+		r.opt.Log("+%.1fs heal %s", time.Since(r.start).Seconds(), f)
+		return r.ledger.Heal(hctx, f)
+	}
+	f, err := faults.New(r.lab, s.Fault)
+	if err != nil {
+		return fmt.Errorf("faults[%d]: %w", s.Index, err)
+	}
+	r.mu.Lock()
+	if r.active == nil {
+		r.active = map[int]faults.Fault{}
+	}
+	r.active[s.Index] = f
+	r.mu.Unlock()
+	r.opt.Log("+%.1fs inject %s", time.Since(r.start).Seconds(), f)
+	if err := r.ledger.Inject(ctx, f); err != nil {
+		return fmt.Errorf("inject %s: %w", f, err)
+	}
+	return nil
+}
+
+func (r *run) activeSpecs() []scenario.Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []scenario.Fault
+	for _, f := range r.active {
+		if s, ok := f.(faults.Specced); ok {
+			out = append(out, s.Spec())
+		}
+	}
+	return out
+}
+
+func (r *run) activeFaults() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, f := range r.active {
+		out = append(out, f.String())
+	}
+	return out
+}
+
+func (r *run) progressLoop(ctx context.Context, t0 time.Time) {
+	if r.opt.Progress == nil {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			r.opt.Progress(Progress{Elapsed: time.Since(t0), Total: r.sc.Duration, Workload: r.rec.Snapshot(), ActiveFaults: r.activeFaults()})
+		}
+	}
+}
+
+func (r *run) warn(format string, args ...any) {
+	r.mu.Lock()
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+// faultRecords maps the ledger's records of this run to the report.
+func (r *run) faultRecords() []reports.Fault {
+	var out []reports.Fault
+	for _, rec := range r.ledger.Records() {
+		if rec.InjectedAt.Before(r.start) {
+			continue
+		}
+		f := reports.Fault{Kind: rec.Kind, Target: rec.Target, Params: rec.Params,
+			Injected: reports.Duration(rec.InjectedAt.Sub(r.start)), HealError: rec.HealError}
+		if rec.InjectError != "" {
+			f.Effects = append(f.Effects, "inject failed: "+rec.InjectError)
+		}
+		if rec.HealedAt != nil {
+			d := reports.Duration(rec.HealedAt.Sub(r.start))
+			f.Healed = &d
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// trimErr shortens an error for a one-line warning.
+func trimErr(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
