@@ -339,8 +339,8 @@ func TestQuickstart(t *testing.T) {
 		Lab:      LabSpec{Postgres: "18", Sequences: "interleaved"},
 		Duration: 30 * time.Second,
 		Workloads: []Workload{
-			{Name: "insert", Kind: KindInsert, Targets: []string{Primary1, Primary2, HAProxy}, Concurrency: 4, Rate: 200, Pos: Pos{21, 5}},
-			{Name: "update-hot", Kind: KindUpdateHot, Targets: []string{Primary1, Primary2}, Concurrency: 2, Rate: 100, Rows: 10, Pos: Pos{25, 5}},
+			{Name: "insert", Kind: KindInsert, Targets: []string{Primary1, Primary2, HAProxy}, Concurrency: 4, Rate: 200},
+			{Name: "update-hot", Kind: KindUpdateHot, Targets: []string{Primary1, Primary2}, Concurrency: 2, Rate: 100, Rows: 10},
 		},
 		Assert: Assert{
 			LagP99:        ptr(2 * time.Second),
@@ -348,9 +348,17 @@ func TestQuickstart(t *testing.T) {
 			LostWrites:    ptr(int64(0)),
 			Errors:        ptr(int64(0)),
 			Converged:     ptr(true),
-			Pos:           map[string]Pos{"lag_p99": {31, 3}, "divergent_rows": {32, 3}, "lost_writes": {33, 3}, "errors": {34, 3}, "converged": {35, 3}},
 		},
 	}
+	// Positions are pinned on testdata files; the example's header comment
+	// may change length, so they are left out here.
+	for i := range s.Workloads {
+		s.Workloads[i].Pos = Pos{}
+	}
+	if len(s.Assert.Pos) != 5 {
+		t.Errorf("assert positions: %v, want one per key", s.Assert.Pos)
+	}
+	s.Assert.Pos = nil
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got  %+v\nwant %+v", s, want)
 	}
