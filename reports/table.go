@@ -273,6 +273,24 @@ func (p *printer) divergence(d *Divergence) {
 	} else {
 		p.printf("NOT CONVERGED: %s\n", dash(d.NotConverged))
 	}
+	p.divergenceRows(d)
+}
+
+// DivergenceTable writes a divergence on its own, as `pgchaos lab diff`
+// shows it: a comparison made on demand, with no convergence wait.
+func DivergenceTable(w io.Writer, d *Divergence) error {
+	if d == nil {
+		return errors.New("render divergence: nothing compared (nil)")
+	}
+	p := &printer{w: w}
+	p.divergenceRows(d)
+	if p.err != nil {
+		return fmt.Errorf("render divergence: %w", p.err)
+	}
+	return nil
+}
+
+func (p *printer) divergenceRows(d *Divergence) {
 	p.printf("divergent rows: %d\n", d.DivergentRows)
 	if len(d.Tables) == 0 {
 		return

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -183,9 +182,7 @@ Examples:
 		defer l.Close()
 		st := l.Status(ctx)
 		if *format == "json" {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+			return writeJSON(e.stdout, st)
 		}
 		return renderStatus(e, st)
 	},

@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"lab down":    labDownCmd,
 		"lab status":  labStatusCmd,
 		"lab list":    labListCmd,
+		"lab diff":    labDiffCmd,
+		"lab heal":    labHealCmd,
 		"validate":    validateCmd,
 		"run":         runCmd,
 		"report show": reportShowCmd,
