@@ -10,8 +10,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,8 +129,12 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	}
 	cfg := lab.Config{
 		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
-		Ports: lab.Ports{Primary1: sc.Lab.Ports.Primary1, Primary2: sc.Lab.Ports.Primary2,
-			HAProxy: sc.Lab.Ports.HAProxy, Stats: sc.Lab.Ports.Stats},
+		Ports: lab.Ports{
+			Primary1: portFor(sc.Lab.Ports.Primary1, lab.DefaultPortPrimary1),
+			Primary2: portFor(sc.Lab.Ports.Primary2, lab.DefaultPortPrimary2),
+			HAProxy:  portFor(sc.Lab.Ports.HAProxy, lab.DefaultPortHAProxy),
+			Stats:    portFor(sc.Lab.Ports.Stats, lab.DefaultPortStats),
+		},
 		Log: opt.Log,
 	}
 	opt.Log("building lab %s", name)
@@ -137,6 +143,24 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 		return nil, false, err
 	}
 	return l, true, nil
+}
+
+// portFor is the host port for a lab the run builds: the scenario's when it
+// names one (then it must be free), else the tutorial's default when free,
+// else any free port (a lab the user left up may hold the defaults).
+func portFor(asked, def int) int {
+	if asked != 0 {
+		return asked
+	}
+	for _, p := range []int{def, 0} {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err == nil {
+			port := ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+			return port
+		}
+	}
+	return def
 }
 
 // run is the state of one run.
