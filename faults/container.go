@@ -158,10 +158,24 @@ func (p *Pause) Heal(ctx context.Context) error {
 	if ci.State == nil || !ci.State.Paused {
 		return nil
 	}
-	if err := p.docker.ContainerUnpause(ctx, p.node.ID); err != nil {
-		return fmt.Errorf("heal %s: unpause %s: %w (try `docker unpause %s`)", p, p.node.Container, err, p.node.Container)
+	if err := unpause(ctx, p.docker, p.node); err != nil {
+		return fmt.Errorf("heal %s: %w", p, err)
 	}
 	return nil
+}
+
+// unpause unpauses a container. Docker's inspect can still say "paused" a
+// moment after an unpause, and a second unpause then fails with "is not
+// paused": a failure after which the container is not paused is success.
+func unpause(ctx context.Context, d pauser, n lab.Node) error {
+	err := d.ContainerUnpause(ctx, n.ID)
+	if err == nil {
+		return nil
+	}
+	if ci, ierr := d.ContainerInspect(ctx, n.ID); ierr == nil && ci.State != nil && !ci.State.Paused {
+		return nil
+	}
+	return fmt.Errorf("unpause %s: %w (try `docker unpause %s`)", n.Container, err, n.Container)
 }
 
 // Isolate cuts a node off the lab network: the peer, HAProxy and (because

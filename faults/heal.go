@@ -122,8 +122,8 @@ func reviveNode(ctx context.Context, d interface {
 	}
 	switch {
 	case ci.State != nil && ci.State.Paused:
-		if err := d.ContainerUnpause(ctx, n.ID); err != nil {
-			return did, fmt.Errorf("unpause %s: %w", n.Container, err)
+		if err := unpause(ctx, d, n); err != nil {
+			return did, err
 		}
 		did = append(did, "unpaused "+n.Name)
 	case ci.State == nil || !ci.State.Running:
