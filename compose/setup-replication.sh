@@ -15,7 +15,7 @@ nodes=(primary1 primary2)
 
 psql_on() { # psql_on NODE [psql args...] < sql
 	local node=$1; shift
-	docker exec -i "postgres-$node" psql -q -v ON_ERROR_STOP=1 -U postgres -d postgres "$@"
+	docker exec -i -e PGOPTIONS="-c client_min_messages=warning" "postgres-$node" psql -q -v ON_ERROR_STOP=1 -U postgres -d postgres "$@"
 }
 
 for node in "${nodes[@]}"; do

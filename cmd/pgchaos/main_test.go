@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/runner"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("name: g\nduration: 5s\nworkloads:\n  - kind: insert\n"), 0o644)
+	os.WriteFile(bad, []byte("name: b\nduration: 5s\nworkloads:\n  - kind: insert\n    concurency: 2\n"), 0o644)
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no arguments prints usage", nil, exitcode.OK, "Commands:", ""},
+		{"unknown command", []string{"frobnicate"}, exitcode.BadInput, "", `unknown command "frobnicate"`},
+		{"validate good file", []string{"validate", good}, exitcode.OK, "good.yaml: ok", ""},
+		{"validate bad file says where", []string{"validate", bad}, exitcode.BadInput, "", "bad.yaml:5:5: unknown key \"concurency\""},
+		{"validate without file", []string{"validate"}, exitcode.BadInput, "", "name at least one scenario file"},
+		{"run with a bad file touches nothing", []string{"run", bad}, exitcode.BadInput, "", "bad.yaml:5:5"},
+		{"run with an unknown flag", []string{"run", good, "--frob"}, exitcode.BadInput, "", "unknown flag: --frob"},
+		{"run with a bad format", []string{"run", good, "--format", "xml"}, exitcode.BadInput, "", "use table, json or none"},
+		{"help of a subcommand shows examples", []string{"lab", "up", "--help"}, exitcode.OK, "", "Examples:"},
+		{"report show of a missing file", []string{"report", "show", filepath.Join(dir, "nope.json")}, exitcode.BadInput, "", "nope.json"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := runMain(c.args, &out, &errOut)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String(), c.stdout) {
+				t.Errorf("stdout %q does not contain %q", out.String(), c.stdout)
+			}
+			if !strings.Contains(errOut.String(), c.stderr) {
+				t.Errorf("stderr %q does not contain %q", errOut.String(), c.stderr)
+			}
+		})
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	p := runner.Progress{Elapsed: 12e9, Total: 30e9, ActiveFaults: []string{"pause primary2", "failover haproxy/primary1"},
+		Workload: workload.Progress{Targets: []workload.TargetProgress{{Target: "primary1", OpsPerSec: 412.4, Errors: 0}, {Target: "haproxy", OpsPerSec: 98, Errors: 7}}}}
+	got := progressLine(p)
+	want := " 12s/30s | primary1 412 ops/s | haproxy 98 ops/s 7 err | faults: failover haproxy/primary1, pause primary2"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
