@@ -22,6 +22,11 @@ if ! command -v pgbench >/dev/null || ! command -v psql >/dev/null; then
 	apt-get install -y postgresql-client >&2
 fi
 
+if [[ ! -x /usr/bin/time ]]; then
+	echo "installing time (client CPU per op)" >&2
+	apt-get install -y time >&2
+fi
+
 work=$(mktemp -d)
 lab_name=""
 cleanup() {
@@ -52,25 +57,32 @@ fi
 
 truncate_table() { psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null; }
 
-declare -a ours theirs
+# Client CPU (user + sys) per op, in µs: on a small machine the client
+# competes with the servers for the same cores, so this explains a gap.
+cpu_per_op() { awk -v ops="$2" -v d="$DURATION" '{ printf "%.1f", ($1 + $2) / (ops * d) * 1e6 }' "$1"; }
+
+declare -a ours theirs ours_cpu theirs_cpu
 for ((r = 1; r <= ROUNDS; r++)); do
 	truncate_table
-	o=$("$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work")
+	o=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work")
 	ours+=("$o")
+	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$o")")
 	echo "round $r pgchaos: $o ops/s" >&2
 	truncate_table
-	if ! pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >"$work/pgbench.out" 2>&1; then
+	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >"$work/pgbench.out" 2>&1; then
 		cat "$work/pgbench.out" >&2
 		exit 1
 	fi
 	t=$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")
 	theirs+=("$t")
+	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$t")")
 	echo "round $r pgbench: $t tps" >&2
 done
 
-printf '%-6s %14s %14s %8s\n' round "pgchaos ops/s" "pgbench tps" ratio
+printf '%-6s %14s %14s %8s %18s\n' round "pgchaos ops/s" "pgbench tps" ratio "client µs/op p/b"
 for ((i = 0; i < ROUNDS; i++)); do
-	awk -v r=$((i + 1)) -v a="${ours[i]}" -v b="${theirs[i]}" 'BEGIN { printf "%-6s %14.1f %14.1f %7.2fx\n", r, a, b, a / b }'
+	awk -v r=$((i + 1)) -v a="${ours[i]}" -v b="${theirs[i]}" -v ca="${ours_cpu[i]}" -v cb="${theirs_cpu[i]}" \
+		'BEGIN { printf "%-6s %14.1f %14.1f %7.2fx %9s/%s\n", r, a, b, a / b, ca, cb }'
 done
 printf '%s\n' "${ours[@]}" >"$work/ours"
 printf '%s\n' "${theirs[@]}" >"$work/theirs"
