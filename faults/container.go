@@ -62,6 +62,7 @@ type lifecycle struct {
 // Spec returns the scenario entry the fault was made from.
 func (c *lifecycle) Spec() scenario.Fault { return c.spec }
 
+// String names the fault, e.g. "stop primary1".
 func (c *lifecycle) String() string { return c.spec.Kind + " " + c.node.Name }
 
 // start starts the node unless it runs already, then waits until it answers.
@@ -139,6 +140,7 @@ type Pause struct {
 // Spec returns the scenario entry the fault was made from.
 func (p *Pause) Spec() scenario.Fault { return p.spec }
 
+// String names the fault, e.g. "pause primary2".
 func (p *Pause) String() string { return "pause " + p.node.Name }
 
 // Inject pauses the node's container.
@@ -192,6 +194,7 @@ type Isolate struct {
 // Spec returns the scenario entry the fault was made from.
 func (i *Isolate) Spec() scenario.Fault { return i.spec }
 
+// String names the fault, e.g. "isolate primary1".
 func (i *Isolate) String() string { return "isolate " + i.node.Name }
 
 // Inject disconnects the node from the lab network.

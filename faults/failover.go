@@ -29,6 +29,7 @@ type Failover struct {
 // Spec returns the scenario entry the fault was made from.
 func (f *Failover) Spec() scenario.Fault { return f.spec }
 
+// String names the fault, e.g. "failover haproxy/primary1".
 func (f *Failover) String() string { return "failover haproxy/" + f.spec.From }
 
 func (f *Failover) server() string { return f.backend + "/" + f.spec.From }

@@ -221,6 +221,7 @@ func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 // Spec returns the scenario entry the fault was made from.
 func (f *netFault) Spec() scenario.Fault { return f.spec }
 
+// String names the fault, e.g. "partition primary1<->primary2".
 func (f *netFault) String() string { return describeString(f.spec) }
 
 var tagUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
