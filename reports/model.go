@@ -252,7 +252,7 @@ type LogSample struct {
 // WorkloadWitness is what the workload's own checks saw.
 type WorkloadWitness struct {
 	DuplicateKeys    int64        `json:"duplicate_keys"` // 23505 answers
-	LostUpdates      int64        `json:"lost_updates"`   // acknowledged increments missing, summed
+	LostUpdates      int64        `json:"lost_updates"`   // acknowledged increments missing on the worse node
 	LostUpdateRows   []LostUpdate `json:"lost_update_rows,omitempty"`
 	Bank             []BankTotal  `json:"bank,omitempty"`
 	LostWrites       int64        `json:"lost_writes"` // acknowledged inserts absent after convergence

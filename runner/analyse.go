@@ -73,6 +73,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 		rep.Divergence = div
 	}
 	rep.Failovers = r.failovers(ctx, rep, historyPath)
+	addEffects(rep)
 	r.mu.Lock()
 	rep.Warnings = append(rep.Warnings, r.warnings...)
 	r.mu.Unlock()
@@ -135,6 +136,7 @@ func (r *run) witness(ctx context.Context, rep *reports.Report, historyPath stri
 				r.warn("history of %s unreadable: %s", spec.Name, trimErr(err))
 				continue
 			}
+			perNode := map[string]int64{}
 			for _, n := range r.lab.Nodes {
 				var values map[string]int64
 				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
@@ -149,9 +151,16 @@ func (r *run) witness(ctx context.Context, rep *reports.Report, historyPath stri
 				lost := workload.LostUpdates(spec.Name, n.Name, acked, values)
 				w.LostUpdateRows = append(w.LostUpdateRows, lost...)
 				for _, lu := range lost {
-					w.LostUpdates += lu.Acked - lu.Value
+					perNode[n.Name] += lu.Acked - lu.Value
 				}
 			}
+			// The headline is the worse node: summing both would count one
+			// lost increment twice and could exceed what was acknowledged.
+			var worst int64
+			for _, v := range perNode {
+				worst = max(worst, v)
+			}
+			w.LostUpdates += worst
 		case scenario.KindBank:
 			rows := spec.Rows
 			if rows == 0 {

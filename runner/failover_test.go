@@ -1,0 +1,60 @@
+package runner
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+func TestAnalyseFailover(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	op := func(target, served string, startMs, endMs int, outcome workload.Outcome, class string) workload.Op {
+		return workload.Op{Target: target, ServedBy: served, Start: at(startMs), End: at(endMs), Outcome: outcome, Class: class}
+	}
+	ops := []workload.Op{
+		op("haproxy", "primary1", 900, 990, workload.OK, ""),          // last ok before the failover at 1000
+		op("primary1", "primary1", 995, 1200, workload.Fail, "x"),     // direct target: ignored
+		op("haproxy", "", 1000, 1050, workload.Unknown, "connection"), // first failure
+		op("haproxy", "", 1050, 1100, workload.Fail, "connection"),
+		op("haproxy", "", 1100, 1180, workload.Fail, "admin_shutdown"),
+		op("haproxy", "primary1", 1005, 1190, workload.OK, ""),  // a session still on the old primary
+		op("haproxy", "primary2", 1190, 1250, workload.OK, ""),  // first ok after: window 1050..1250? no: from first failure end 1050
+		op("haproxy", "", 1300, 1320, workload.Fail, "timeout"), // after the window: not counted
+		op("haproxy", "primary2", 5000, 5010, workload.OK, ""),  // after the end
+	}
+	w := analyseFailover(ops, "primary1", at(1000), at(4000))
+	if w.lastOKBefore == nil || !w.lastOKBefore.Equal(at(990)) {
+		t.Errorf("last ok before: %v, want +990ms", w.lastOKBefore)
+	}
+	// The first ok op after the first failure ends at 1190 (the old
+	// primary's session): that ends the window.
+	if w.firstOKAfter == nil || !w.firstOKAfter.Equal(at(1190)) {
+		t.Errorf("first ok after: %v, want +1190ms", w.firstOKAfter)
+	}
+	if w.unavailable != 140*time.Millisecond {
+		t.Errorf("unavailable %v, want 140ms (first failure ended at 1050, first ok after at 1190)", w.unavailable)
+	}
+	want := map[string]int64{"connection": 2, "admin_shutdown": 1}
+	if len(w.errorsByClass) != len(want) {
+		t.Errorf("errors by class %v, want %v", w.errorsByClass, want)
+	}
+	for k, v := range want {
+		if w.errorsByClass[k] != v {
+			t.Errorf("errors by class %v, want %v", w.errorsByClass, want)
+		}
+	}
+	if w.oldPrimaryWrites != 1 {
+		t.Errorf("old primary writes %d, want 1", w.oldPrimaryWrites)
+	}
+
+	clean := analyseFailover([]workload.Op{op("haproxy", "primary2", 1001, 1010, workload.OK, "")}, "primary1", at(1000), at(2000))
+	if clean.unavailable != 0 || clean.firstOKAfter != nil {
+		t.Errorf("no failures: unavailable %v, first ok after %v; want 0 and none", clean.unavailable, clean.firstOKAfter)
+	}
+	never := analyseFailover([]workload.Op{op("haproxy", "", 1001, 1010, workload.Fail, "connection")}, "primary1", at(1000), at(2000))
+	if never.unavailable != 990*time.Millisecond {
+		t.Errorf("never recovered: unavailable %v, want until the end (990ms)", never.unavailable)
+	}
+}
