@@ -17,9 +17,10 @@ build:
 deps:
 	@scripts/deps.sh
 
-# Lab images from Debian's packages (no registry needed); present ones are kept.
+# Lab images from Debian's packages (no registry needed); present ones are
+# kept. ARGS picks some: make images ARGS="postgres18 nettools".
 images: deps
-	@images/build.sh
+	@images/build.sh $(ARGS)
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
