@@ -1,0 +1,56 @@
+// Command pgchaos-linkproxy is the TCP delay proxy pgchaos runs inside the
+// network-tools image for a delay fault on the replication link (see
+// package linkproxy): it accepts connections on --listen, forwards them to
+// --upstream, and delays what flows back from upstream by --delay
+// (± --jitter). It runs until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pgchaos/pgchaos/linkproxy"
+)
+
+func main() {
+	fs := pflag.NewFlagSet("pgchaos-linkproxy", pflag.ContinueOnError)
+	listen := fs.String("listen", "0.0.0.0:15432", "address to accept connections on")
+	upstream := fs.String("upstream", "127.0.0.1:5432", "address to forward them to")
+	delay := fs.Duration("delay", 0, "delay added to bytes from upstream to the client")
+	jitter := fs.Duration("jitter", 0, "each chunk's delay varies uniformly within delay±jitter (order is kept)")
+	seed := fs.Uint64("seed", 0, "seed of the jitter's random generator (0: from the clock)")
+	quiet := fs.Bool("quiet", false, "do not log each connection")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: pgchaos-linkproxy --listen ADDR --upstream ADDR --delay D [--jitter J]\n\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if err == pflag.ErrHelp {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if *seed == 0 {
+		*seed = uint64(time.Now().UnixNano())
+	}
+	logger := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
+	cfg := linkproxy.Config{Upstream: *upstream, Delay: *delay, Jitter: *jitter, Seed: *seed}
+	if !*quiet {
+		cfg.Logf = logger.Printf
+	}
+	// Docker stops a container with SIGTERM; either signal ends Serve cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger.Printf("pgchaos-linkproxy: %s -> %s, delay %s, jitter %s, seed %d", *listen, *upstream, *delay, *jitter, *seed)
+	if err := linkproxy.ListenAndServe(ctx, *listen, cfg); err != nil {
+		logger.Print(err)
+		stop()
+		os.Exit(1)
+	}
+}
