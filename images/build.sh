@@ -5,7 +5,8 @@
 #   pgchaos-local/postgres:18   Debian forky,  postgresql-18 (like postgres:18)
 #   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17)
 #   pgchaos-local/haproxy:3.2   Debian forky,  haproxy 3.2   (like haproxy:3.2)
-#   pgchaos-local/nettools:1    iproute2 + iptables, for network faults
+#   pgchaos-local/nettools:2    iproute2 + iptables + pgchaos-linkproxy, for
+#                               network faults (the proxy is built with Go)
 #
 # Usage: images/build.sh [postgres18] [postgres17] [haproxy] [nettools]
 #        (no argument: all of them). Images already present are not rebuilt;
@@ -71,17 +72,33 @@ rootfs() {
 	say "$tag done in $(($(date +%s) - t0))s"
 }
 
+# build TAG DIR BUILD-ARGS...: DIR is under images/, or an absolute path.
 build() {
 	local tag=$1 dir=$2; shift 2
 	if have_image "$tag"; then
 		say "$tag present, not rebuilt"
 		return
 	fi
+	[[ $dir = /* ]] || dir=$here/$dir
 	local t0=$(date +%s) tmpl
 	tmpl=$(mktemp)
-	DOCKER_BUILDKIT=0 docker build --quiet --label org.pgchaos.built-by=images/build.sh -t "$tag" "$@" "$here/$dir" >"$tmpl" 2>&1 || { cat "$tmpl" >&2; die "docker build of $tag failed"; }
+	DOCKER_BUILDKIT=0 docker build --quiet --label org.pgchaos.built-by=images/build.sh -t "$tag" "$@" "$dir" >"$tmpl" 2>&1 || { cat "$tmpl" >&2; die "docker build of $tag failed"; }
 	rm -f "$tmpl"
 	say "$tag built in $(($(date +%s) - t0))s ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+# nettools_context -> prints a temporary build context: the nettools
+# Dockerfile and pgchaos-linkproxy built from this checkout (static, so it
+# runs on any base). The caller removes it.
+nettools_context() {
+	command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
+	command -v go >/dev/null || die "Go is needed to build pgchaos-linkproxy for the nettools image: install it (https://go.dev/dl) or put it on PATH"
+	local ctx
+	ctx=$(mktemp -d)
+	cp "$here/nettools/Dockerfile" "$ctx/"
+	(cd "$here/.." && CGO_ENABLED=0 go build -trimpath -o "$ctx/pgchaos-linkproxy" ./cmd/pgchaos-linkproxy) >&2 ||
+		{ rm -rf "$ctx"; die "go build of pgchaos-linkproxy failed"; }
+	echo "$ctx"
 }
 
 want=("$@")
@@ -93,7 +110,7 @@ for w in "${want[@]}"; do
 	postgres18) have_image "$repo/postgres:18" || needed+=("$w") ;;
 	postgres17) have_image "$repo/postgres:17" || needed+=("$w") ;;
 	haproxy) have_image "$repo/haproxy:3.2" || needed+=("$w") ;;
-	nettools) have_image "$repo/nettools:1" || needed+=("$w") ;;
+	nettools) have_image "$repo/nettools:2" || needed+=("$w") ;;
 	*) die "unknown image '$w' (known: postgres18 postgres17 haproxy nettools)" ;;
 	esac
 done
@@ -117,7 +134,10 @@ for w in "${needed[@]}"; do
 	postgres17) build "$repo/postgres:17" postgres --build-arg BASE="$repo/rootfs:trixie" \
 		--build-arg PG_MAJOR=17 --build-arg PGDATA_DIR=/var/lib/postgresql/data ;;
 	haproxy) build "$repo/haproxy:3.2" haproxy --build-arg BASE="$repo/rootfs:forky" ;;
-	nettools) build "$repo/nettools:1" nettools --build-arg BASE="$repo/rootfs:forky" ;;
+	nettools)
+		ctx=$(nettools_context)
+		build "$repo/nettools:2" "$ctx" --build-arg BASE="$repo/rootfs:forky"
+		rm -rf "$ctx" ;;
 	esac
 done
 say "done in $(($(date +%s) - start_all))s"

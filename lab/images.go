@@ -23,7 +23,9 @@ func imageCandidates(kind, pgVersion string) []string {
 	case "haproxy":
 		return []string{"haproxy:3.2", LocalRepo + "/haproxy:3.2"}
 	default: // nettools
-		return []string{LocalRepo + "/nettools:1"}
+		// :2 carries pgchaos-linkproxy (link delay without netem); a new tag
+		// so machines holding :1 build it.
+		return []string{LocalRepo + "/nettools:2"}
 	}
 }
 

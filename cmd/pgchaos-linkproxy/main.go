@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -14,13 +16,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/pgchaos/pgchaos/linkproxy"
 )
 
 func main() {
-	fs := pflag.NewFlagSet("pgchaos-linkproxy", pflag.ContinueOnError)
+	// The standard flag package (which accepts --name too) keeps this
+	// binary free of modules, so images/build.sh builds it anywhere Go is.
+	fs := flag.NewFlagSet("pgchaos-linkproxy", flag.ContinueOnError)
 	listen := fs.String("listen", "0.0.0.0:15432", "address to accept connections on")
 	upstream := fs.String("upstream", "127.0.0.1:5432", "address to forward them to")
 	delay := fs.Duration("delay", 0, "delay added to bytes from upstream to the client")
@@ -28,10 +30,11 @@ func main() {
 	seed := fs.Uint64("seed", 0, "seed of the jitter's random generator (0: from the clock)")
 	quiet := fs.Bool("quiet", false, "do not log each connection")
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: pgchaos-linkproxy --listen ADDR --upstream ADDR --delay D [--jitter J]\n\n%s", fs.FlagUsages())
+		fmt.Fprintf(os.Stderr, "usage: pgchaos-linkproxy --listen ADDR --upstream ADDR --delay D [--jitter J]\n\n")
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == pflag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
 		os.Exit(2)
