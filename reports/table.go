@@ -211,7 +211,7 @@ func (p *printer) faults(fs []Fault) {
 		}
 		rows = append(rows, []string{
 			fmt.Sprint(i), f.Kind, f.Target, params(f.Params),
-			offset(f.Injected.D()), healed, strings.Join(f.Effects, "; "),
+			offset(f.Injected.D()), healed, strings.Join(f.Effects, "\n"),
 		})
 	}
 	p.table([]string{"#", "kind", "target", "params", "injected", "healed", "effects"}, rows)

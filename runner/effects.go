@@ -73,6 +73,7 @@ func lagEffect(d reports.LagDirection, base, from, to time.Duration) string {
 	start, end := int(from/time.Second), int((to+time.Second-1)/time.Second)
 	behindAt := -1
 	var worst time.Duration
+	silent := silentSeconds(d.Timeline, start, end)
 	for _, p := range d.Timeline {
 		if p.T < start {
 			continue
@@ -87,6 +88,9 @@ func lagEffect(d reports.LagDirection, base, from, to time.Duration) string {
 					name, reports.HumanDuration(thr), behindAt, reports.HumanDuration(worst), p.T)
 			}
 		}
+	}
+	if behindAt < 0 && silent != "" {
+		return fmt.Sprintf("%s: %s", name, silent)
 	}
 	if behindAt < 0 {
 		return fmt.Sprintf("%s: not affected (lag stayed under %s)", name, reports.HumanDuration(thr))
@@ -115,4 +119,32 @@ func errorEffect(secs []reports.Second, from, to time.Duration) string {
 		}
 	}
 	return "failed or unknown operations while it held: " + strings.Join(parts, ", ")
+}
+
+// silentSeconds finds the longest run (two seconds or more) of seconds in
+// [start, end) in which no heartbeat of the direction was sent and applied:
+// the sending node was down, frozen or cut off from pgchaos.
+func silentSeconds(tl []reports.LagPoint, start, end int) string {
+	have := map[int]bool{}
+	for _, p := range tl {
+		have[p.T] = true
+	}
+	bestFrom, bestLen := 0, 0
+	for t := start; t < end; {
+		if have[t] {
+			t++
+			continue
+		}
+		from := t
+		for t < end && !have[t] {
+			t++
+		}
+		if t-from > bestLen {
+			bestFrom, bestLen = from, t-from
+		}
+	}
+	if bestLen < 2 {
+		return ""
+	}
+	return fmt.Sprintf("no heartbeat sent and applied from +%ds to +%ds (the sender was down, frozen or unreachable)", bestFrom, bestFrom+bestLen)
 }

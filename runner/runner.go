@@ -319,16 +319,25 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	started := make(chan time.Time, 1)
 	cfg.OnStart = func(t time.Time) { started <- t }
-
-	wctx, stopWorkloads := context.WithCancel(ctx)
-	defer stopWorkloads()
+	// At the end of the duration the workloads drain (no new ops, in-flight
+	// ones finish); Ctrl-C cancels ctx and cuts them short.
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopWorkloads := func() { stopOnce.Do(func() { close(stop) }) }
+	cfg.Stop = stop
+	wctx, cancelWorkloads := context.WithCancel(ctx)
+	defer cancelWorkloads()
 	// Samplers and heartbeats outlive the workloads: they watch the
 	// convergence after the faults heal too; analyse stops them.
 	sctx, stopSamplers := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopSamplers = stopSamplers
 
 	var g errgroup.Group
-	g.Go(func() error { return workload.Run(wctx, cfg, r.rec) })
+	workloadsDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(workloadsDone)
+		return workload.Run(wctx, cfg, r.rec)
+	})
 	var timelineErr error
 	g.Go(func() error {
 		var t0 time.Time
@@ -336,20 +345,23 @@ func (r *run) execute(ctx context.Context) error {
 		case t0 = <-started:
 		case <-wctx.Done():
 			return nil
+		case <-workloadsDone:
+			return nil // setup failed
 		}
 		r.start = t0
 		r.rec.SetOrigin(t0)
 		r.samplers = startSamplers(sctx, r.pools, r.lab, t0)
 		r.opt.Log("workloads running for %s", sc.Duration)
-		stopAt := time.AfterFunc(time.Until(t0.Add(sc.Duration)), stopWorkloads)
-		defer stopAt.Stop()
-		go r.progressLoop(wctx, t0)
-		err := scenario.RunTimeline(wctx, t0, sc.Timeline(), r.step)
-		if err != nil && !errors.Is(err, context.Canceled) {
+		tctx, endTimeline := context.WithDeadline(wctx, t0.Add(sc.Duration))
+		defer endTimeline()
+		go r.progressLoop(tctx, t0)
+		err := scenario.RunTimeline(tctx, t0, sc.Timeline(), r.step)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			timelineErr = err
 		}
 		// The schedule may end early (or be empty): the run lasts its duration.
-		<-wctx.Done()
+		<-tctx.Done()
+		stopWorkloads()
 		return nil
 	})
 	runErr := g.Wait()

@@ -33,6 +33,11 @@ type Config struct {
 	// OnStart, when set, is called once the tables are ready, just before
 	// the workers start: t is second 0 of the recorder's timeline.
 	OnStart func(t time.Time)
+	// Stop, when closed, ends the run gracefully: workers start no new op
+	// and let the ones in flight finish (within OpTimeout), so the end of a
+	// run leaves no artificial unknowns in the history. Cancelling Run's
+	// ctx instead cuts ops short (Ctrl-C).
+	Stop <-chan struct{}
 }
 
 // DefaultOpTimeout bounds one operation when Config.OpTimeout is 0.
@@ -251,6 +256,18 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 		runID = strconv.FormatInt(start.UnixMilli(), 36)
 	}
 	rec.SetOrigin(start)
+	// soft ends when Stop closes (or ctx ends): workers stop taking new ops.
+	soft, stopSoft := context.WithCancel(ctx)
+	defer stopSoft()
+	if cfg.Stop != nil {
+		go func() {
+			select {
+			case <-cfg.Stop:
+			case <-soft.Done():
+			}
+			stopSoft()
+		}()
+	}
 	if cfg.OnStart != nil {
 		cfg.OnStart(start)
 	}
@@ -265,7 +282,7 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 			for id := range s.Concurrency {
 				w := NewWorker(cfg.Seed, runID, s.Name, s.Kind, t, id)
 				loop := workerLoop{wl: wls[i], w: w, pool: pools[t], pace: pace, rec: rec, timeout: cfg.OpTimeout}
-				g.Go(func() error { loop.run(ctx); return nil })
+				g.Go(func() error { loop.run(ctx, soft); return nil })
 			}
 		}
 	}
@@ -283,7 +300,9 @@ type workerLoop struct {
 	timeout time.Duration
 }
 
-func (l *workerLoop) run(ctx context.Context) {
+// run loops until soft ends; ops themselves run under ctx, so an op in
+// flight when soft ends completes (or times out) and is recorded as it was.
+func (l *workerLoop) run(ctx, soft context.Context) {
 	var conn *pgxpool.Conn
 	defer func() {
 		if conn != nil {
@@ -295,7 +314,7 @@ func (l *workerLoop) run(ctx context.Context) {
 		// A slot can fall due at the very instant the run stops (a run's
 		// duration is often a multiple of 1/rate): check again, or an op
 		// would start on a dead context.
-		if err := l.pace.wait(ctx); err != nil || ctx.Err() != nil {
+		if err := l.pace.wait(soft); err != nil || soft.Err() != nil {
 			return
 		}
 		if conn == nil {
@@ -310,7 +329,7 @@ func (l *workerLoop) run(ctx context.Context) {
 				l.w.finish(&op, err, false)
 				l.rec.Record(op)
 				backoff = nextBackoff(backoff)
-				if !sleep(ctx, backoff) {
+				if !sleep(soft, backoff) {
 					return
 				}
 				continue
@@ -330,14 +349,14 @@ func (l *workerLoop) run(ctx context.Context) {
 			backoff = 0
 			continue
 		}
-		if ctx.Err() != nil {
+		if soft.Err() != nil {
 			return
 		}
 		if connectionLost(op.Class) || conn.Conn().IsClosed() {
 			conn.Release() // the pool destroys a closed or busy connection
 			conn = nil
 			backoff = nextBackoff(backoff)
-			if !sleep(ctx, backoff) {
+			if !sleep(soft, backoff) {
 				return
 			}
 		}
