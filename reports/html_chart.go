@@ -107,7 +107,8 @@ type chartView struct {
 
 type rectView struct {
 	X, Y, W, H   float64
-	Label        string
+	Label        string // the full text, for the hover title
+	Text         string // the text drawn, shortened to fit
 	LabelX       float64
 	LabelY       float64
 	Fill, Stroke string
@@ -178,15 +179,22 @@ func (c chartSpec) draw() chartView {
 	v.LogScale = ax.log
 	ypos := func(y float64) float64 { return r1(v.PlotY + v.PlotH*(1-ax.frac(y))) }
 
-	// Fault windows first: they are the background.
+	// Fault windows first: they are the background. Labels take three
+	// rows in turn; one that would run into the next label on its row is
+	// shortened (the full text stays in its hover title and the faults table).
 	for i, w := range c.Windows {
 		x1, x2 := xpos(w.From), xpos(w.To)
 		if x2-x1 < 2 { // a fault healed within a pixel still shows
 			x2 = x1 + 2
 		}
+		room := v.PlotX + v.PlotW - x1 - 3
+		if i+3 < len(c.Windows) {
+			room = xpos(c.Windows[i+3].From) - x1 - 6
+		}
 		v.Windows = append(v.Windows, rectView{
 			X: x1, Y: v.PlotY, W: r1(x2 - x1), H: r1(bottom - v.PlotY),
-			Label: w.Label, LabelX: x1 + 3, LabelY: v.PlotY + 12 + float64(i%3)*13,
+			Label: w.Label, Text: fitLabel(w.Label, room),
+			LabelX: x1 + 3, LabelY: v.PlotY + 12 + float64(i%3)*13,
 			Fill: faultShade, Stroke: faultEdge,
 		})
 	}
@@ -280,6 +288,25 @@ func clamp01(f float64) float64 {
 		return 1
 	}
 	return f
+}
+
+// labelCharWidth is about how wide a character of an 11 px bold label is.
+const labelCharWidth = 6.8
+
+// fitLabel shortens a fault label ("#3 partition primary1<->primary2") to
+// its first words until it fits in room units; "#3" alone is the least.
+func fitLabel(label string, room float64) string {
+	words := strings.Fields(label)
+	for n := len(words); n > 1; n-- {
+		s := strings.Join(words[:n], " ")
+		if float64(len([]rune(s)))*labelCharWidth <= room {
+			return s
+		}
+	}
+	if len(words) == 0 {
+		return label
+	}
+	return words[0]
 }
 
 // r1 rounds a coordinate to a tenth of a unit.

@@ -81,7 +81,7 @@ footer { margin-top: 20px; color: #6b7280; font-size: 12px; }
 {{end}}
 <rect x="{{.PlotX}}" y="{{.PlotY}}" width="{{.PlotW}}" height="{{.PlotH}}" fill="none" stroke="#9ca3af"/>
 <text x="{{.YTitleX}}" y="{{.YTitleY}}" transform="rotate(-90 {{.YTitleX}} {{.YTitleY}})" text-anchor="middle">{{.YTitle}}{{if .LogScale}} (log scale){{end}}</text>
-{{range .Windows}}<text class="flabel" x="{{.LabelX}}" y="{{.LabelY}}">{{.Label}}</text>
+{{range .Windows}}<text class="flabel" x="{{.LabelX}}" y="{{.LabelY}}">{{.Text}}</text>
 {{end}}
 {{- range .Marks}}<line x1="{{.X}}" x2="{{.X}}" y1="{{.Y1}}" y2="{{.Y2}}" stroke="#374151" stroke-width="1.5" stroke-dasharray="6 4"/><text class="mlabel" x="{{.X}}" y="{{.LabelY}}" dx="4">{{.Label}}</text>
 {{end}}

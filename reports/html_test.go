@@ -500,6 +500,10 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	}
 	blue, green, red := rgbOf(seriesColour(0)), rgbOf(seriesColour(1)), rgbOf(errorColour)
 	for i, b := range bands {
+		// The shade fills the plot's height, not just the outline of a label.
+		if h := b[1] - b[0]; h < plotHeight*3/4 {
+			t.Errorf("chart %d: fault shading %d rows high, want about the plot's %d", i, h, plotHeight)
+		}
 		nonWhite := countIn(img, b, func(c [3]int) bool { return !near(c, [3]int{255, 255, 255}, 10) })
 		area := (b[1] - b[0]) * img.Bounds().Dx()
 		if nonWhite < area/5 {
@@ -582,4 +586,43 @@ func countIn(img image.Image, rows [2]int, match func([3]int) bool) int {
 		}
 	}
 	return n
+}
+
+func TestFitLabel(t *testing.T) {
+	const label = "#3 partition primary1<->primary2"
+	for _, tc := range []struct {
+		room float64
+		want string
+	}{
+		{1000, label},
+		{float64(len(label)) * labelCharWidth, label},
+		{float64(len(label))*labelCharWidth - 1, "#3 partition"},
+		{12 * labelCharWidth, "#3 partition"},
+		{5, "#3"},
+		{-10, "#3"},
+	} {
+		if got := fitLabel(label, tc.room); got != tc.want {
+			t.Errorf("fitLabel(room %v) = %q, want %q", tc.room, got, tc.want)
+		}
+	}
+}
+
+// TestChartLabelsOfManyFaultsDoNotOverlap: a soak's fault every minute
+// must not pile thirty labels on top of each other.
+func TestChartLabelsOfManyFaultsDoNotOverlap(t *testing.T) {
+	c := chartSpec{XMax: 1800, Series: []series{{Name: "a", Points: []point{{0, 1}}}}}
+	for i := range 30 {
+		from := float64(i*60 + 5)
+		c.Windows = append(c.Windows, span{From: from, To: from + 20, Label: fmt.Sprintf("#%d partition primary1<->primary2", i)})
+	}
+	v := c.draw()
+	for i, w := range v.Windows {
+		if w.Label != c.Windows[i].Label {
+			t.Errorf("window %d hover title %q, want the full label", i, w.Label)
+		}
+		end := w.LabelX + float64(len([]rune(w.Text)))*labelCharWidth
+		if i+3 < len(v.Windows) && end > v.Windows[i+3].LabelX {
+			t.Errorf("label %q ends at %v, past the next label on its row at %v", w.Text, end, v.Windows[i+3].LabelX)
+		}
+	}
 }
