@@ -70,8 +70,9 @@ type htmlTable struct {
 }
 
 type htmlCell struct {
-	Text string
-	CSS  string // num, code, pass, fail
+	Text  string
+	Lines []string // instead of Text: one line each, as the terminal shows them
+	CSS   string   // num, code, pass, fail
 }
 
 func cells(css string, texts ...string) []htmlCell {
@@ -323,7 +324,7 @@ func faultsSection(fs []Fault) *htmlSection {
 		}
 		t.Rows = append(t.Rows, []htmlCell{
 			{Text: fmt.Sprint(i), CSS: "num"}, {Text: f.Kind}, {Text: f.Target}, {Text: params(f.Params)},
-			{Text: offset(f.Injected.D()), CSS: "num"}, {Text: healed, CSS: css}, {Text: strings.Join(f.Effects, "; ")},
+			{Text: offset(f.Injected.D()), CSS: "num"}, {Text: healed, CSS: css}, {Lines: f.Effects},
 		})
 	}
 	s.table(t)

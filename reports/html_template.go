@@ -69,7 +69,7 @@ footer { margin-top: 20px; color: #6b7280; font-size: 12px; }
 {{define "table"}}<table{{if .KV}} class="kv"{{end}}>{{with .Caption}}<caption>{{.}}</caption>{{end}}
 {{with .Header}}<thead><tr>{{range .}}<th>{{.}}</th>{{end}}</tr></thead>{{end}}
 <tbody>
-{{- $kv := .KV}}{{range .Rows}}<tr>{{range $i, $c := .}}{{if and $kv (eq $i 0)}}<th>{{$c.Text}}</th>{{else}}<td{{with $c.CSS}} class="{{.}}"{{end}}>{{$c.Text}}</td>{{end}}{{end}}</tr>
+{{- $kv := .KV}}{{range .Rows}}<tr>{{range $i, $c := .}}{{if and $kv (eq $i 0)}}<th>{{$c.Text}}</th>{{else}}<td{{with $c.CSS}} class="{{.}}"{{end}}>{{$c.Text}}{{range $j, $l := $c.Lines}}{{if $j}}<br>{{end}}{{$l}}{{end}}</td>{{end}}{{end}}</tr>
 {{end}}</tbody></table>{{end}}
 {{define "chart"}}<svg class="chart" id="{{.ID}}" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="{{.Title}}">
 <rect x="0" y="0" width="{{.Width}}" height="{{.Height}}" fill="#ffffff"/>
