@@ -198,8 +198,10 @@ func (c chartSpec) draw() chartView {
 			Fill: faultShade, Stroke: faultEdge,
 		})
 	}
+	// Marker labels sit under the fault labels, above the usual baseline
+	// of a lag or throughput line.
 	for i, m := range c.Marks {
-		v.Marks = append(v.Marks, markView{X: xpos(m.From), Y1: v.PlotY, Y2: bottom, LabelY: v.PlotY + v.PlotH - 6 - float64(i%2)*13, Label: m.Label})
+		v.Marks = append(v.Marks, markView{X: xpos(m.From), Y1: v.PlotY, Y2: bottom, LabelY: v.PlotY + 58 + float64(i%2)*13, Label: m.Label})
 	}
 
 	for _, t := range xTicks(xmax) {
