@@ -28,7 +28,7 @@ th, td { border: 1px solid #e3e6ea; padding: 3px 8px; text-align: left; vertical
 thead th { background: #f0f2f5; font-weight: 600; white-space: nowrap; }
 table.kv th { background: #f7f8fa; font-weight: 500; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.code, code { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 12.5px; white-space: pre-wrap; word-break: break-all; }
+td.code, code { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 12.5px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .pass { color: #15803d; font-weight: 600; }
 .fail { color: #b91c1c; font-weight: 600; }
 td.fail, td.pass { font-weight: 600; }
