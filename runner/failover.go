@@ -176,6 +176,11 @@ func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath st
 			from = lastPart(f.Target)
 		}
 		t := r.start.Add(f.Injected.D())
+		// Faults due at one instant are injected one after another: measure
+		// from when the failover was due, not from when its turn came.
+		if due, ok := r.dueAt(scenario.FaultFailover, from, f.Injected.D()); ok {
+			t = r.start.Add(due)
+		}
 		end := runEnd
 		if f.Healed != nil {
 			end = r.start.Add(f.Healed.D())
@@ -225,4 +230,20 @@ func lastPart(s string) string {
 		}
 	}
 	return s
+}
+
+// dueAt is the scheduled time of the latest fault of that kind and target
+// (node or from) due at or before the offset it was injected at.
+func (r *run) dueAt(kind, target string, injected time.Duration) (time.Duration, bool) {
+	var best time.Duration
+	found := false
+	for _, f := range r.sc.Faults {
+		if f.Kind != kind || (f.From != target && f.Node != target) || f.At > injected {
+			continue
+		}
+		if !found || f.At > best {
+			best, found = f.At, true
+		}
+	}
+	return best, found
 }

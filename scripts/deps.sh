@@ -7,6 +7,7 @@ set -euo pipefail
 missing=()
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v psql >/dev/null || missing+=(postgresql-client)
+command -v chromium >/dev/null || missing+=(chromium) # the HTML report's real-browser test
 command -v pgbench >/dev/null || { [[ " ${missing[*]} " == *" postgresql-client "* ]] || missing+=(postgresql-client); }
 command -v docker >/dev/null || { echo "deps: the docker CLI and a Docker engine are required (Debian: apt-get install docker.io)" >&2; exit 1; }
 command -v go >/dev/null || { echo "deps: Go 1.26+ is required (https://go.dev/dl/; /usr/local/go/bin on PATH)" >&2; exit 1; }

@@ -40,7 +40,8 @@ scenario or flags, 3 lab or infrastructure error, 130 interrupted.
 Examples:
   pgchaos run scenarios/quickstart.yaml
   pgchaos run scenarios/split-brain.yaml --lab demo --keep-lab
-  pgchaos run scenarios/soak.yaml --format json --junit junit.xml --report-dir out`,
+  pgchaos run scenarios/soak.yaml --format json --junit junit.xml --report-dir out
+  pgchaos run scenarios/latency.yaml --html latency.html`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		fs := flags(e, "run", usage)
 		var opt runner.Options
@@ -49,6 +50,7 @@ Examples:
 		fs.StringVar(&opt.ReportDir, "report-dir", "", "where report.json and history.jsonl go (default: pgchaos-reports/<time>-<scenario>)")
 		format := fs.String("format", "table", "report on stdout: table, json or none")
 		junit := fs.String("junit", "", "also write the assertions as JUnit XML to this file")
+		html := fs.String("html", "", "also write the report as one offline HTML page (charts, fault windows shaded) to this file")
 		seed := fs.Int64("seed", 0, "override the scenario's seed (repeat a run)")
 		fs.DurationVar(&opt.ConvergeTimeout, "converge-timeout", 60*time.Second, "how long to wait for the nodes to converge after the run")
 		quiet := fs.Bool("quiet", false, "no progress on stderr")
@@ -91,6 +93,11 @@ Examples:
 		}
 		if *junit != "" {
 			if err := writeFile(*junit, func(w io.Writer) error { return reports.JUnit(w, rep) }); err != nil {
+				return errors.Join(runErr, exitcode.InfraErr(err))
+			}
+		}
+		if *html != "" {
+			if err := writeFile(*html, func(w io.Writer) error { return reports.HTML(w, rep) }); err != nil {
 				return errors.Join(runErr, exitcode.InfraErr(err))
 			}
 		}

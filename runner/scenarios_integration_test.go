@@ -1,0 +1,136 @@
+package runner_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/internal/labtest"
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/runner"
+	"github.com/pgchaos/pgchaos/scenario"
+)
+
+// runScenarioFile runs one of the shipped scenarios on a lab of its own
+// (the scenario's postgres and sequences, free ports).
+func runScenarioFile(t *testing.T, file string, converge time.Duration) *reports.Report {
+	t.Helper()
+	sc, err := scenario.Load(filepath.Join("..", "scenarios", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts []lab.Option
+	if sc.Lab.Postgres != "" {
+		opts = append(opts, lab.WithPostgres(sc.Lab.Postgres))
+	}
+	if sc.Lab.Sequences != "" {
+		opts = append(opts, lab.WithSequences(sc.Lab.Sequences))
+	}
+	l := labtest.Start(t, opts...)
+	rep, err := runner.Run(t.Context(), sc, runner.Options{LabName: l.Name, ReportDir: t.TempDir(), LedgerDir: t.TempDir(),
+		ConvergeTimeout: converge, Log: func(f string, a ...any) { t.Logf(f, a...) }})
+	if err != nil {
+		t.Fatalf("run %s: %v", file, err)
+	}
+	var b strings.Builder
+	reports.Table(&b, rep)
+	t.Logf("report:\n%s", b.String())
+	return rep
+}
+
+func failed(rep *reports.Report) map[string]bool {
+	out := map[string]bool{}
+	for _, a := range rep.Assertions {
+		if !a.Pass {
+			out[a.Name] = true
+		}
+	}
+	return out
+}
+
+func TestScenarioQuickstartPasses(t *testing.T) {
+	rep := runScenarioFile(t, "quickstart.yaml", 30*time.Second)
+	if rep.Verdict != reports.VerdictPass {
+		t.Fatalf("verdict %s, failed: %v", rep.Verdict, failed(rep))
+	}
+}
+
+func TestScenarioTutorialSerialCollisionFindsTheStall(t *testing.T) {
+	rep := runScenarioFile(t, "tutorial-serial-collision.yaml", 10*time.Second)
+	f := failed(rep)
+	if rep.Verdict != reports.VerdictFail || !f["stalls"] || !f["conflicts.insert_exists"] {
+		t.Fatalf("verdict %s, failed %v: want the stalls and insert_exists assertions to fail", rep.Verdict, f)
+	}
+	if len(rep.Conflicts.Stalls) == 0 {
+		t.Fatal("no stall reported")
+	}
+	for _, s := range rep.Conflicts.Stalls {
+		if s.SkipLSN == "" || !strings.Contains(s.Error, "insert_exists") {
+			t.Errorf("stall on %s: lsn %q error %q, want the LSN to skip and the insert_exists conflict", s.Node, s.SkipLSN, s.Error)
+		}
+	}
+	if rep.Divergence == nil || rep.Divergence.Converged {
+		t.Error("a stalled lab was reported converged")
+	}
+}
+
+func TestScenarioNodeCrashLosesNoAcknowledgedWrite(t *testing.T) {
+	rep := runScenarioFile(t, "node-crash.yaml", 30*time.Second)
+	if rep.Verdict != reports.VerdictPass {
+		t.Fatalf("verdict %s, failed: %v", rep.Verdict, failed(rep))
+	}
+	var p1errors int64
+	for _, w := range rep.Workloads {
+		if w.Target == lab.Primary1 {
+			p1errors += w.Fail + w.Unknown
+		}
+	}
+	if p1errors == 0 {
+		t.Error("primary1 was killed for 10s but its writers saw no error")
+	}
+	if len(rep.Faults) != 1 || len(rep.Faults[0].Effects) == 0 {
+		t.Errorf("the kill has no observed effects: %+v", rep.Faults)
+	}
+}
+
+func TestScenarioFailoverFailbackMeasuresTheFailover(t *testing.T) {
+	rep := runScenarioFile(t, "failover-failback.yaml", 30*time.Second)
+	if rep.Verdict != reports.VerdictPass {
+		t.Fatalf("verdict %s, failed: %v", rep.Verdict, failed(rep))
+	}
+	if len(rep.Failovers) != 1 {
+		t.Fatalf("failovers: %+v, want one", rep.Failovers)
+	}
+	fo := rep.Failovers[0]
+	if fo.From != lab.Primary1 || fo.To != lab.Primary2 || fo.Failback == nil {
+		t.Fatalf("failover %+v: want primary1 -> primary2 with a failback", fo)
+	}
+	// Replication was cut 5 s before the crash: primary1 acknowledged
+	// inserts primary2 lacked at failback, spanning most of those 5 s.
+	if fo.StrandedWrites == 0 || fo.StrandedSpan.D() < 3*time.Second {
+		t.Errorf("stranded %d writes over %v, want some over ~5s", fo.StrandedWrites, fo.StrandedSpan.D())
+	}
+	// Nothing is lost in the end: whatever the crash stranded arrived.
+	if fo.Failback.Arrived != fo.StrandedWrites {
+		t.Errorf("stranded %d, arrived after failback %d", fo.StrandedWrites, fo.Failback.Arrived)
+	}
+}
+
+func TestScenarioSplitBrainDivergesAndLosesUpdates(t *testing.T) {
+	rep := runScenarioFile(t, "split-brain.yaml", 30*time.Second)
+	f := failed(rep)
+	if rep.Verdict != reports.VerdictFail || !f["divergent_rows"] || !f["lost_updates"] || f["lost_writes"] {
+		t.Fatalf("verdict %s, failed %v: want divergent_rows and lost_updates to fail and lost_writes to hold", rep.Verdict, f)
+	}
+	var counted int64
+	for _, c := range rep.Conflicts.Counted {
+		if c.Kind == "update_origin_differs" {
+			counted += c.Count
+		}
+	}
+	if counted == 0 {
+		t.Error("PostgreSQL 18 counted no update_origin_differs in a split brain on hot rows")
+	}
+}
