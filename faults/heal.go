@@ -13,13 +13,13 @@ import (
 )
 
 // sweepScript removes everything pgchaos's network faults can leave in a
-// node's namespace (the whole PGCHAOS chain, a netem/prio root qdisc) and
-// prints what it removed.
+// node's namespace (the whole PGCHAOS chain, the nat chain of link delays,
+// a netem/prio root qdisc) and prints what it removed.
 const sweepScript = `if iptables -w -S ` + Chain + ` >/dev/null 2>&1; then
   while iptables -w -D INPUT -j ` + Chain + ` 2>/dev/null; do :; done
   iptables -w -F ` + Chain + ` && iptables -w -X ` + Chain + ` && echo "iptables chain ` + Chain + `"
 fi
-` + qdiscDel
+` + delaySweep + qdiscDel
 
 // HealLab heals lab l after a pgchaos that may have been killed: first the
 // entries of its ledger in ledgerDir ("" = DefaultStateDir), each
@@ -105,7 +105,7 @@ func netToolsImage(l *lab.Lab) string {
 	if l.Images.NetTools != "" {
 		return l.Images.NetTools
 	}
-	return lab.LocalRepo + "/nettools:1"
+	return lab.LocalRepo + "/nettools:2"
 }
 
 // reviveNode unpauses, starts and reconnects a node as needed, then waits

@@ -3,7 +3,6 @@ package faults
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -26,10 +25,6 @@ import (
 // holds every rule pgchaos adds; INPUT jumps to it. Removing it removes
 // all of pgchaos's packet filtering on that node.
 const Chain = "PGCHAOS"
-
-// ErrNoNetem is returned by a delay fault when the Docker host's kernel has
-// no netem (or prio) queueing discipline, so tc cannot add latency.
-var ErrNoNetem = errors.New("the Docker host's kernel has no netem/prio queueing discipline (sch_netem, sch_prio): delay faults need them (load them with `modprobe sch_netem sch_prio` on the Docker host)")
 
 // helperRunner is the slice of the Docker client that runs a helper
 // container in a target's network namespace.
@@ -159,12 +154,6 @@ type netFault struct {
 // ports, HAProxy) still reach both nodes, which keep accepting writes.
 type Partition struct{ netFault }
 
-// Delay adds latency (and jitter) with tc netem: node-wide on the node's
-// lab interface, or on the link only (prio qdisc, netem on one band, u32 filter on
-// the peer's address). netem shapes egress, so a two-way link delay is
-// applied on both ends.
-type Delay struct{ netFault }
-
 // Loss drops a share of packets with iptables' statistic match on the
 // receiving node: on the link (packets from the peer) or node-wide
 // (packets arriving on its lab interface). iptables rather than netem because it needs
@@ -180,7 +169,7 @@ func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		nf.nodes[n.Name] = n
 	}
 	if nf.help.image == "" {
-		nf.help.image = lab.LocalRepo + "/nettools:1"
+		nf.help.image = lab.LocalRepo + "/nettools:2"
 	}
 	if lk, ok := linkOf(spec); ok {
 		for _, name := range []string{lk.from, lk.to} {
@@ -209,7 +198,7 @@ func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		if spec.Jitter < 0 {
 			return nil, fmt.Errorf("fault delay: jitter must be >= 0, got %s", spec.Jitter)
 		}
-		return &Delay{nf}, nil
+		return newDelay(l, nf), nil
 	default:
 		if spec.Loss <= 0 || spec.Loss > 100 {
 			return nil, fmt.Errorf("fault loss: loss must be in (0, 100] percent, got %g", spec.Loss)
@@ -341,84 +330,3 @@ func (s *Loss) Inject(ctx context.Context) error {
 
 // Heal removes the fault's rules.
 func (s *Loss) Heal(ctx context.Context) error { return s.healRules(ctx) }
-
-// netemArgs renders delay and jitter for tc, in microseconds.
-func netemArgs(delay, jitter time.Duration) string {
-	s := fmt.Sprintf("delay %dus", delay.Microseconds())
-	if jitter > 0 {
-		s += fmt.Sprintf(" %dus", jitter.Microseconds())
-	}
-	return s
-}
-
-// Inject installs netem on the sender's egress: the whole lab interface for a node
-// fault, or one prio band filtered to the peer's address for a link.
-func (d *Delay) Inject(ctx context.Context) error {
-	netem := netemArgs(d.spec.Delay, d.spec.Jitter)
-	err := d.eachNode(ctx, func(ctx context.Context, recv, sender lab.Node) error {
-		if !d.isLink {
-			own, err := ipOf(ctx, d.help.docker, d.network, recv)
-			if err != nil {
-				return err
-			}
-			_, err = d.help.run(ctx, recv, devOf(own)+`tc qdisc replace dev "$DEV" root netem `+netem)
-			return netemErr(err)
-		}
-		// Egress shaping: the sender delays what it sends to the receiver.
-		own, err := ipOf(ctx, d.help.docker, d.network, sender)
-		if err != nil {
-			return err
-		}
-		ip, err := ipOf(ctx, d.help.docker, d.network, recv)
-		if err != nil {
-			return err
-		}
-		script := devOf(own) + fmt.Sprintf(`set -e
-tc qdisc replace dev "$DEV" root handle 1: prio bands 3 priomap 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
-tc qdisc add dev "$DEV" parent 1:3 handle 30: netem %s
-tc filter add dev "$DEV" parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:3
-`, netem, ip)
-		_, err = d.help.run(ctx, sender, script)
-		return netemErr(err)
-	})
-	if err != nil {
-		return fmt.Errorf("inject %s: %w", d, err)
-	}
-	return nil
-}
-
-func netemErr(err error) error {
-	if err != nil && strings.Contains(err.Error(), "qdisc kind is unknown") {
-		return fmt.Errorf("%w (tc said: %v)", ErrNoNetem, err)
-	}
-	return err
-}
-
-// Heal removes the root qdisc on the shaped node(s).
-func (d *Delay) Heal(ctx context.Context) error {
-	err := d.eachNode(ctx, func(ctx context.Context, recv, sender lab.Node) error {
-		on := recv
-		if d.isLink {
-			on = sender
-		}
-		if ok, err := running(ctx, d.help.docker, on); err != nil || !ok {
-			return err
-		}
-		_, err := d.help.run(ctx, on, qdiscDel)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("heal %s: %w", d, err)
-	}
-	return nil
-}
-
-// qdiscDel removes the root qdiscs pgchaos adds (netem, prio) from every
-// interface, printing each it removed; default qdiscs are left alone.
-const qdiscDel = `for DEV in $(ls /sys/class/net); do
-  if tc qdisc show dev "$DEV" root | grep -qE '^qdisc (netem|prio) '; then
-    tc qdisc del dev "$DEV" root || exit 1
-    echo "tc root qdisc of $DEV"
-  fi
-done
-`
