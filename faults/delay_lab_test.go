@@ -3,6 +3,7 @@ package faults_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +94,43 @@ func TestLinkDelayKnownAnswer(t *testing.T) {
 			}
 		}
 		heal(t, f)
+		healedDirect(t, l)
+	})
+
+	t.Run("a killed pgchaos's link delay is healed from its ledger, or swept without one", func(t *testing.T) {
+		defer restore(t, l)
+		spec := scenario.Fault{Kind: scenario.FaultDelay, Between: linkBoth, Direction: scenario.DirOneToTwo, Delay: 100 * time.Millisecond}
+		dir := t.TempDir()
+		g, err := faults.OpenLedger(l, faults.WithStateDir(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Inject(ctxT(t, time.Minute), mustNew(t, l, spec)); err != nil {
+			t.Fatal(err)
+		}
+		wantWalsender(t, l, lab.Primary1, true)
+		healed, err := faults.HealLab(ctxT(t, 2*time.Minute), l, dir) // a new fault from the spec heals it
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(healed) != 1 || healed[0] != "delay primary1->primary2 delay=100ms (ledger)" {
+			t.Errorf("HealLab healed %q, want only the ledger's delay (nothing left for the sweep)", healed)
+		}
+		healedDirect(t, l)
+
+		inject(t, mustNew(t, l, spec)) // no ledger: only the sweep can find it
+		swept, err := faults.HealLab(ctxT(t, 2*time.Minute), l, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var proxy, chain bool
+		for _, s := range swept {
+			proxy = proxy || strings.HasPrefix(s, "removed helper container ")
+			chain = chain || s == "removed iptables nat chain "+faults.DelayChain+" on primary1"
+		}
+		if !proxy || !chain {
+			t.Errorf("sweep did %q, want the proxy container and the %s chain on primary1 removed", swept, faults.DelayChain)
+		}
 		healedDirect(t, l)
 	})
 

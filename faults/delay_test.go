@@ -1,0 +1,54 @@
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/scenario"
+)
+
+// The proxy ports of the link delays that may overlap on one node differ,
+// stay in their range, and are the same in every process (a heal re-made
+// from the ledger removes what the inject set up).
+func TestProxyPortsOfOverlappingLinkDelaysDiffer(t *testing.T) {
+	l := &lab.Lab{Name: "unit", Nodes: []lab.Node{{Name: lab.Primary1}, {Name: lab.Primary2}}}
+	seen := map[int]string{}
+	for _, dir := range []string{scenario.DirBoth, scenario.DirOneToTwo, scenario.DirTwoToOne} {
+		f, err := New(l, scenario.Fault{Kind: scenario.FaultDelay, Between: []string{lab.Primary1, lab.Primary2}, Direction: dir, Delay: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := f.(*Delay)
+		port := proxyPort(d.tag())
+		if port < 15400 || port >= 15900 || port == 5432 {
+			t.Errorf("%s: proxy port %d outside 15400-15899", d, port)
+		}
+		if other, ok := seen[port]; ok {
+			t.Errorf("%s and %s share proxy port %d", d, other, port)
+		}
+		seen[port] = d.String()
+	}
+}
+
+func TestNoNetemIsErrNoNetemAndPointsToTheLinkDelay(t *testing.T) {
+	tests := []struct {
+		in     error
+		noNetem bool
+	}{
+		{fmt.Errorf("helper exited with 2: Error: Specified qdisc kind is unknown."), true},
+		{errors.New("helper exited with 1: no interface holds 10.0.0.2"), false},
+		{nil, false},
+	}
+	for _, tc := range tests {
+		got := netemErr(tc.in)
+		if errors.Is(got, ErrNoNetem) != tc.noNetem {
+			t.Errorf("netemErr(%v) = %v, want ErrNoNetem: %v", tc.in, got, tc.noNetem)
+		}
+	}
+	if !strings.Contains(ErrNoNetem.Error(), "between:") {
+		t.Errorf("ErrNoNetem = %q, want it to name the link delay (between:) as the way without netem", ErrNoNetem)
+	}
+}
