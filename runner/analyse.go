@@ -23,8 +23,10 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
 	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
-	// Let one more round of samples see the converged state, then stop.
-	time.Sleep(sampleEvery + 100*time.Millisecond)
+	// Apply workers flush their statistics at most once a second, after a
+	// later transaction: with heartbeats still flowing, two more rounds of
+	// samples see every conflict of the run. Then stop.
+	time.Sleep(2*sampleEvery + 500*time.Millisecond)
 	r.stopSamplers()
 	if r.samplers != nil {
 		r.samplers.wait()
