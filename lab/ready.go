@@ -67,9 +67,12 @@ func (l *Lab) WaitReady(ctx context.Context, node string, timeout time.Duration)
 // Logs returns a container's last tail log lines (stdout and stderr
 // together, as PostgreSQL and HAProxy log to stderr).
 func (l *Lab) Logs(ctx context.Context, containerID string, tail int) (string, error) {
-	rc, err := l.docker.ContainerLogs(ctx, containerID, container.LogsOptions{
-		ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(tail),
-	})
+	return l.logs(ctx, containerID, container.LogsOptions{Tail: fmt.Sprint(tail)})
+}
+
+func (l *Lab) logs(ctx context.Context, containerID string, opts container.LogsOptions) (string, error) {
+	opts.ShowStdout, opts.ShowStderr = true, true
+	rc, err := l.docker.ContainerLogs(ctx, containerID, opts)
 	if err != nil {
 		return "", err
 	}
@@ -182,16 +185,5 @@ func (l *Lab) waitProxy(ctx context.Context, timeout time.Duration) error {
 
 // LogsSince returns what a container logged since t (stdout and stderr).
 func (l *Lab) LogsSince(ctx context.Context, containerID string, t time.Time) (string, error) {
-	rc, err := l.docker.ContainerLogs(ctx, containerID, container.LogsOptions{
-		ShowStdout: true, ShowStderr: true, Since: fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()),
-	})
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	var out bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil {
-		return "", err
-	}
-	return out.String(), nil
+	return l.logs(ctx, containerID, container.LogsOptions{Since: fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())})
 }

@@ -417,46 +417,12 @@ func conflictsSection(c *Conflicts) *htmlSection {
 		return nil
 	}
 	s := &htmlSection{ID: "conflicts", Title: "Conflicts (counted by PostgreSQL / logged / seen by the workload)"}
-	nodes := []string{"primary1", "primary2"}
-	var kinds []string
-	type key struct{ kind, node string }
-	counted := map[key]int64{}
-	logged := map[key]int64{}
-	for _, cs := range []struct {
-		list []ConflictCount
-		into map[key]int64
-	}{{c.Counted, counted}, {c.Logged, logged}} {
-		for _, cc := range cs.list {
-			if !slices.Contains(nodes, cc.Node) {
-				nodes = append(nodes, cc.Node)
-			}
-			if !slices.Contains(kinds, cc.Kind) {
-				kinds = append(kinds, cc.Kind)
-			}
-			cs.into[key{cc.Kind, cc.Node}] += cc.Count
-		}
-	}
-	slices.Sort(nodes[2:])
-	slices.Sort(kinds)
-	if len(kinds) > 0 {
-		t := htmlTable{Header: []string{"kind"}}
-		for _, src := range []string{"counted", "logged"} {
-			for _, n := range nodes {
-				t.Header = append(t.Header, src+" "+n)
-			}
-		}
-		for _, k := range kinds {
-			row := []htmlCell{{Text: k}}
-			for _, m := range []map[key]int64{counted, logged} {
-				for _, n := range nodes {
-					// "-": nothing was reported for that node, which is
-					// not the same as a count of zero.
-					if v, ok := m[key{k, n}]; ok {
-						row = append(row, htmlCell{Text: count(v), CSS: "num"})
-					} else {
-						row = append(row, htmlCell{Text: "-", CSS: "num"})
-					}
-				}
+	if header, rows := conflictGrid(c); len(rows) > 0 {
+		t := htmlTable{Header: header}
+		for _, r := range rows {
+			row := []htmlCell{{Text: r[0]}}
+			for _, v := range r[1:] {
+				row = append(row, htmlCell{Text: v, CSS: "num"})
 			}
 			t.Rows = append(t.Rows, row)
 		}

@@ -276,6 +276,53 @@ func (p *printer) divergence(d *Divergence) {
 	p.divergenceRows(d)
 }
 
+// conflictGrid lays out the conflicts PostgreSQL counted and logged: a row
+// per kind, a column per source and node. "-" means nothing was reported
+// for that node, which is not the same as a count of zero. Both views use it.
+func conflictGrid(c *Conflicts) (header []string, rows [][]string) {
+	nodes := []string{"primary1", "primary2"}
+	var kinds []string
+	type key struct{ kind, node string }
+	counted := map[key]int64{}
+	logged := map[key]int64{}
+	for _, cs := range []struct {
+		list []ConflictCount
+		into map[key]int64
+	}{{c.Counted, counted}, {c.Logged, logged}} {
+		for _, cc := range cs.list {
+			if !slices.Contains(nodes, cc.Node) {
+				nodes = append(nodes, cc.Node)
+			}
+			if !slices.Contains(kinds, cc.Kind) {
+				kinds = append(kinds, cc.Kind)
+			}
+			cs.into[key{cc.Kind, cc.Node}] += cc.Count
+		}
+	}
+	slices.Sort(nodes[2:])
+	slices.Sort(kinds)
+	header = []string{"kind"}
+	for _, src := range []string{"counted", "logged"} {
+		for _, n := range nodes {
+			header = append(header, src+" "+n)
+		}
+	}
+	for _, k := range kinds {
+		row := []string{k}
+		for _, m := range []map[key]int64{counted, logged} {
+			for _, n := range nodes {
+				if v, ok := m[key{k, n}]; ok {
+					row = append(row, count(v))
+				} else {
+					row = append(row, "-")
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
 // DivergenceTable writes a divergence on its own, as `pgchaos lab diff`
 // shows it: a comparison made on demand, with no convergence wait.
 func DivergenceTable(w io.Writer, d *Divergence) error {
@@ -338,50 +385,7 @@ func (p *printer) conflicts(c *Conflicts) {
 		return
 	}
 	p.title("Conflicts (counted by PostgreSQL / logged / seen by the workload)")
-	nodes := []string{"primary1", "primary2"}
-	var kinds []string
-	type key struct{ kind, node string }
-	counted := map[key]int64{}
-	logged := map[key]int64{}
-	for _, cs := range []struct {
-		list []ConflictCount
-		into map[key]int64
-	}{{c.Counted, counted}, {c.Logged, logged}} {
-		for _, cc := range cs.list {
-			if !slices.Contains(nodes, cc.Node) {
-				nodes = append(nodes, cc.Node)
-			}
-			if !slices.Contains(kinds, cc.Kind) {
-				kinds = append(kinds, cc.Kind)
-			}
-			cs.into[key{cc.Kind, cc.Node}] += cc.Count
-		}
-	}
-	slices.Sort(nodes[2:])
-	slices.Sort(kinds)
-	if len(kinds) > 0 {
-		header := []string{"kind"}
-		for _, src := range []string{"counted", "logged"} {
-			for _, n := range nodes {
-				header = append(header, src+" "+n)
-			}
-		}
-		rows := make([][]string, 0, len(kinds))
-		for _, k := range kinds {
-			row := []string{k}
-			for _, m := range []map[key]int64{counted, logged} {
-				for _, n := range nodes {
-					// "-": nothing was reported for that node, which is
-					// not the same as a count of zero.
-					if v, ok := m[key{k, n}]; ok {
-						row = append(row, count(v))
-					} else {
-						row = append(row, "-")
-					}
-				}
-			}
-			rows = append(rows, row)
-		}
+	if header, rows := conflictGrid(c); len(rows) > 0 {
 		p.table(header, rows)
 	} else {
 		p.printf("no conflict counted or logged\n")
