@@ -35,7 +35,7 @@ func TestProxyPortsOfOverlappingLinkDelaysDiffer(t *testing.T) {
 
 func TestNoNetemIsErrNoNetemAndPointsToTheLinkDelay(t *testing.T) {
 	tests := []struct {
-		in     error
+		in      error
 		noNetem bool
 	}{
 		{fmt.Errorf("helper exited with 2: Error: Specified qdisc kind is unknown."), true},
