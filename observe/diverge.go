@@ -19,13 +19,27 @@ import (
 // DiffOptions.RowLimit is zero. Counts are exact whatever the limit.
 const DefaultRowLimit = 100
 
-// The shape of the bisection: each differing range is cut into divFanout
-// equal parts (by one node's key order) until it holds at most divLeafRows
-// rows on either node, then compared row by row. Memory is bounded by these,
-// never by the table: a few ranges per level, one leaf at a time.
+// The shape of the bisection: the first pass hashes the whole table in
+// parts of about divTopRows(leaf) rows each, cut at quantiles of a random
+// sample; each part that differs is cut into divFanout equal parts (by one
+// node's key order) until it holds at most divLeafRows rows on either node,
+// then compared row by row. Memory is bounded by these, never by the table:
+// a few thousand part hashes at most, one leaf at a time.
 const (
 	divFanout   = 64
 	divLeafRows = 256
+)
+
+// The first pass's parts: about four leaves each, so a part that differs
+// is one split away from its leaves. Their number is capped to keep the
+// statement's bound parameters and the part hashes small; past that,
+// parts grow with the table.
+const (
+	divTopLeaves     = 4
+	divTopMaxParts   = 4096
+	divTopMaxParams  = 32768 // cut values bound in one statement
+	divSamplePerPart = 16    // sampled rows per part: quantiles steady enough
+	divGuessPageRows = 100   // rows a page when the table was never vacuumed or analyzed
 )
 
 // divHeartbeatTable is left out of default comparisons.
@@ -288,18 +302,111 @@ func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limi
 		return td, err
 	}
 	c := &divCompare{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
-	all := []divRange{{}}
-	h1, h2, err := c.hashBoth(ctx, all)
+	cuts, err := c.topCuts(ctx)
 	if err != nil {
 		return td, err
 	}
-	td.RowsPrimary1, td.RowsPrimary2 = h1[0].n, h2[0].n
-	if h1[0] != h2[0] {
-		if err := c.walk(ctx, all[0], h1[0].n, h2[0].n); err != nil {
-			return td, err
+	all := divRange{}
+	h1, h2, err := c.hashBoth(ctx, all, cuts)
+	if err != nil {
+		return td, err
+	}
+	for i := range h1 {
+		td.RowsPrimary1 += h1[i].n
+		td.RowsPrimary2 += h2[i].n
+	}
+	for i, p := range divSplit(all, cuts) {
+		if h1[i] != h2[i] {
+			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
+				return td, err
+			}
 		}
 	}
 	return td, nil
+}
+
+// topCuts picks the first pass's split points: quantiles of a random sample
+// of the node that seems to hold more rows, about one cut per divTopLeaves
+// leaves of the estimated table. None for a table small enough to bisect
+// from the whole (or empty on both nodes). The cuts only decide speed: the
+// parts cover the key space whatever they are.
+func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
+	var est1, est2 float64
+	err := c.both(ctx, func(ctx context.Context, s *divSide) error {
+		n, err := c.estimate(ctx, s)
+		if s == c.s1 {
+			est1 = n
+		} else {
+			est2 = n
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, est := c.s1, est1
+	if est2 > est1 {
+		s, est = c.s2, est2
+	}
+	parts := divTopParts(est, c.shape.leaf, len(c.t.cols))
+	if parts <= 1 {
+		return nil, nil
+	}
+	pct := min(100, 100*float64(parts*divSamplePerPart)/est)
+	q, args := c.t.divSampleCutsSQL(pct, parts)
+	cuts, err := c.keys(ctx, s, q, args)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: sample split points on %s: %w", c.t.name, s.node, err)
+	}
+	return cuts, nil
+}
+
+// divTopParts is how many parts the first pass cuts a table of about est
+// rows into: one per divTopLeaves leaves, at least one, and capped by
+// divTopMaxParts and by the parameters the cuts bind (one per key column).
+func divTopParts(est float64, leaf int64, keyCols int) int64 {
+	parts := int64(est / float64(divTopLeaves*leaf))
+	parts = min(parts, divTopMaxParts, int64(divTopMaxParams/max(keyCols, 1)))
+	return max(parts, 1)
+}
+
+// estimate guesses the table's rows on one node without reading them, from
+// the planner's statistics scaled to its current size (as the planner
+// does). Zero when the table does not exist there.
+func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) {
+	if s.tx == nil {
+		return 0, nil
+	}
+	q, args := c.t.divSizeSQL()
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
+	}
+	defer rows.Close()
+	var est float64
+	for rows.Next() {
+		var tuples float64
+		var pages, now int64
+		if err := rows.Scan(&tuples, &pages, &now); err != nil {
+			return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
+		}
+		est += divEstimateRows(tuples, pages, now)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
+	}
+	return est, nil
+}
+
+// divEstimateRows scales one relation's row density at its last VACUUM or
+// ANALYZE (tuples over pages; reltuples is -1 before the first) to its
+// current pages, or guesses divGuessPageRows a page without statistics.
+func divEstimateRows(tuples float64, pages, now int64) float64 {
+	density := float64(divGuessPageRows)
+	if pages > 0 && tuples >= 0 {
+		density = tuples / float64(pages)
+	}
+	return density * float64(now)
 }
 
 // both runs f on the two nodes at once: each has its own connection.
@@ -310,9 +417,10 @@ func (c *divCompare) both(ctx context.Context, f func(ctx context.Context, s *di
 	return g.Wait()
 }
 
-func (c *divCompare) hashBoth(ctx context.Context, rs []divRange) (h1, h2 []divHash, err error) {
+// hashBoth hashes the parts of r cut at cuts on both nodes.
+func (c *divCompare) hashBoth(ctx context.Context, r divRange, cuts []divBound) (h1, h2 []divHash, err error) {
 	err = c.both(ctx, func(ctx context.Context, s *divSide) error {
-		h, err := c.hash(ctx, s, rs)
+		h, err := c.hash(ctx, s, r, cuts)
 		if s == c.s1 {
 			h1 = h
 		} else {
@@ -323,15 +431,17 @@ func (c *divCompare) hashBoth(ctx context.Context, rs []divRange) (h1, h2 []divH
 	return h1, h2, err
 }
 
-func (c *divCompare) hash(ctx context.Context, s *divSide, rs []divRange) ([]divHash, error) {
-	out := make([]divHash, len(rs))
+// hash returns each part's row count and hash on one node, in one scan of
+// r; an empty part (or a missing table) reads as zero rows, hash "0".
+func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []divBound) ([]divHash, error) {
+	out := make([]divHash, len(cuts)+1)
+	for i := range out {
+		out[i] = divHash{h: "0"}
+	}
 	if s.tx == nil {
-		for i := range out {
-			out[i] = divHash{h: "0"}
-		}
 		return out, nil
 	}
-	q, args := c.t.divHashSQL(rs)
+	q, args := c.t.divHashSQL(r, cuts)
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
@@ -343,12 +453,37 @@ func (c *divCompare) hash(ctx context.Context, s *divSide, rs []divRange) ([]div
 		if err := rows.Scan(&i, &h.n, &h.h); err != nil {
 			return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
 		}
+		if i < 0 || i >= len(out) {
+			return nil, fmt.Errorf("diff %s: %s put rows in part %d of %d: a bug in pgchaos, please report it", c.t.name, s.node, i, len(out))
+		}
 		out[i] = h
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
 	}
 	return out, nil
+}
+
+// keys runs a query returning key column values as text, one key a row.
+func (c *divCompare) keys(ctx context.Context, s *divSide, q string, args []any) ([]divBound, error) {
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []divBound
+	for rows.Next() {
+		b := make(divBound, len(c.t.cols))
+		dst := make([]any, len(b))
+		for i := range b {
+			dst[i] = &b[i]
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
 
 // walk finds the divergent rows of a range known to differ, holding n1 rows
@@ -365,24 +500,8 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	}
 	step := (n + c.shape.fanout - 1) / c.shape.fanout
 	q, args := c.t.divSplitSQL(r, step)
-	rows, err := s.tx.Query(ctx, q, args...)
+	cuts, err := c.keys(ctx, s, q, args)
 	if err != nil {
-		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
-	}
-	var cuts []divBound
-	for rows.Next() {
-		b := make(divBound, len(c.t.cols))
-		dst := make([]any, len(b))
-		for i := range b {
-			dst[i] = &b[i]
-		}
-		if err := rows.Scan(dst...); err != nil {
-			rows.Close()
-			return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
-		}
-		cuts = append(cuts, b)
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
 	}
 	if len(cuts) == 0 {
@@ -390,12 +509,11 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 		// fetch an unbounded range row by row.
 		return fmt.Errorf("diff %s: %s counted %d rows in a range but found no split point: a bug in pgchaos, please report it", c.t.name, s.node, n)
 	}
-	parts := divSplit(r, cuts)
-	h1, h2, err := c.hashBoth(ctx, parts)
+	h1, h2, err := c.hashBoth(ctx, r, cuts)
 	if err != nil {
 		return err
 	}
-	for i, p := range parts {
+	for i, p := range divSplit(r, cuts) {
 		if h1[i] != h2[i] {
 			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
 				return err

@@ -103,17 +103,81 @@ func (t divTable) divWhere(r divRange, args *[]any) string {
 	return strings.Join(conds, " AND ")
 }
 
-// divHashSQL hashes several ranges in one statement: one row per range
-// (index i, row count, sum of row hashes as numeric text). Each branch is
-// an index range scan; the sum is order-independent so nothing is sorted.
-func (t divTable) divHashSQL(rs []divRange) (string, []any) {
+// divHashSQL hashes the parts of range r cut at cuts (in key order, inside
+// r) in one scan: one row per non-empty part (part index i, row count, sum
+// of row hashes as numeric text). Part i is [cuts[i-1], cuts[i]) clipped to
+// r. Hashing every part in one pass costs about one read of the range,
+// where a branch per part made the server scan or seek it once per part.
+// The sum is order-independent, so nothing is sorted.
+func (t divTable) divHashSQL(r divRange, cuts []divBound) (string, []any) {
 	var args []any
-	parts := make([]string, len(rs))
-	for i, r := range rs {
-		parts[i] = fmt.Sprintf("SELECT %d AS i, count(*) AS n, coalesce(sum(%s), 0)::text AS h FROM %s AS %s WHERE %s",
-			i, divRowHash, t.ident(), divAlias, t.divWhere(r, &args))
+	where := t.divWhere(r, &args)
+	q := fmt.Sprintf("SELECT %s AS i, count(*) AS n, sum(%s)::text AS h FROM %s AS %s WHERE %s GROUP BY 1",
+		t.divBucketExpr(cuts, &args), divRowHash, t.ident(), divAlias, where)
+	return q, args
+}
+
+// divBucketExpr is the index of the part a row falls in when the key space
+// is cut at cuts: 0 below cuts[0], i from cuts[i-1] up to cuts[i], len(cuts)
+// from the last cut on. A single-column key uses width_bucket, a binary
+// search over the cuts as an array of the key's type (its own ordering and
+// collation, as the range predicates use). Composite keys (and array-typed
+// ones, whose array of bounds width_bucket would read element-wise) use a
+// balanced tree of CASE row comparisons: the same operators as divWhere, at
+// log2(len(cuts)+1) comparisons a row.
+func (t divTable) divBucketExpr(cuts []divBound, args *[]any) string {
+	if len(cuts) == 0 {
+		return "0"
 	}
-	return strings.Join(parts, "\nUNION ALL\n") + "\nORDER BY i", args
+	if len(t.cols) == 1 && !strings.HasSuffix(t.types[0], "]") {
+		vals := make([]string, len(cuts))
+		for i, c := range cuts {
+			vals[i] = c[0]
+		}
+		*args = append(*args, vals)
+		return fmt.Sprintf("width_bucket(%s, $%d::text[]::%s[])", t.divKeyExpr(), len(*args), t.types[0])
+	}
+	return t.divBucketTree(cuts, 0, len(cuts), args)
+}
+
+// divBucketTree returns the part index, among parts lo..hi, of the row.
+func (t divTable) divBucketTree(cuts []divBound, lo, hi int, args *[]any) string {
+	if lo == hi {
+		return strconv.Itoa(lo)
+	}
+	mid := (lo + hi + 1) / 2 // part mid starts at cuts[mid-1]
+	cond := t.divKeyExpr() + " < " + t.divParam(cuts[mid-1], args)
+	return "CASE WHEN " + cond + " THEN " + t.divBucketTree(cuts, lo, mid-1, args) +
+		" ELSE " + t.divBucketTree(cuts, mid, hi, args) + " END"
+}
+
+// divSizeSQL lists, for the table and each partition under it, the
+// planner's row count and page count from the last VACUUM or ANALYZE and
+// the pages it has now: enough to estimate the rows without reading them.
+func (t divTable) divSizeSQL() (string, []any) {
+	return `SELECT c.reltuples::float8, c.relpages::int8, pg_relation_size(c.oid) / current_setting('block_size')::int8
+FROM pg_class c
+WHERE c.relkind = 'r' AND (c.oid = $1::text::regclass OR c.oid IN (SELECT relid FROM pg_partition_tree($1::text::regclass)))`,
+		[]any{t.ident()}
+}
+
+// divSampleCutsSQL returns, in key order, the keys that cut a random sample
+// of about pct percent of the table's rows into parts parts of equal size
+// (fewer cuts when the sample holds fewer rows): split points for the first
+// pass that need neither a sort of the whole table nor a scan of its index.
+// BERNOULLI rather than SYSTEM: a block sample of a table loaded in key
+// order yields runs of adjacent keys, so its quantiles cut unevenly.
+func (t divTable) divSampleCutsSQL(pct float64, parts int64) (string, []any) {
+	outer := make([]string, len(t.cols))
+	inner := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		outer[i] = "s.k" + strconv.Itoa(i) + "::text"
+		inner[i] = divAlias + "." + pgx.Identifier{c}.Sanitize() + " AS k" + strconv.Itoa(i)
+	}
+	q := fmt.Sprintf(`SELECT %s FROM (SELECT %s, row_number() OVER (ORDER BY %s) AS rn, count(*) OVER () AS cnt FROM %s AS %s TABLESAMPLE BERNOULLI ($1::float4)) AS s
+WHERE s.rn > 1 AND (s.rn - 1) * $2::int8 / s.cnt > (s.rn - 2) * $2::int8 / s.cnt ORDER BY s.rn`,
+		strings.Join(outer, ", "), strings.Join(inner, ", "), t.divCols(), t.ident(), divAlias)
+	return q, []any{pct, parts}
 }
 
 // divSplitSQL returns, in key order, the keys that start each run of step

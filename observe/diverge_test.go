@@ -2,6 +2,7 @@ package observe
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,10 +117,23 @@ func TestDivSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
 		contains []string
 		wantArgs []any
 	}{
-		{"unbounded hash", divFirst(single.divHashSQL([]divRange{{}})), nil,
-			[]string{`FROM "public"."t1" AS _pgchaos_r WHERE TRUE`, "hashtextextended(_pgchaos_r::text, 0)"}, nil},
-		{"single-column range", divFirst(single.divHashSQL([]divRange{{divBound{"5"}, divBound{"9"}}})), divSecond(single.divHashSQL([]divRange{{divBound{"5"}, divBound{"9"}}})),
-			[]string{`_pgchaos_r."id" >= $1::bigint AND _pgchaos_r."id" < $2::bigint`}, []any{"5", "9"}},
+		{"unbounded hash in one part", divFirst(single.divHashSQL(divRange{}, nil)), nil,
+			[]string{`SELECT 0 AS i, count(*) AS n, sum(hashtextextended(_pgchaos_r::text, 0))::text AS h FROM "public"."t1" AS _pgchaos_r WHERE TRUE GROUP BY 1`}, nil},
+		{"single-column range cut by width_bucket", divFirst(single.divHashSQL(divRange{divBound{"5"}, divBound{"9"}}, []divBound{{"6"}, {"8"}})),
+			divSecond(single.divHashSQL(divRange{divBound{"5"}, divBound{"9"}}, []divBound{{"6"}, {"8"}})),
+			[]string{`_pgchaos_r."id" >= $1::bigint AND _pgchaos_r."id" < $2::bigint`, `width_bucket(_pgchaos_r."id", $3::text[]::bigint[]) AS i`, "GROUP BY 1"},
+			[]any{"5", "9", []string{"6", "8"}}},
+		{"composite range cut by row comparisons", divFirst(comp.divHashSQL(divRange{hi: divBound{"9", "z"}}, []divBound{{"1", "x"}})),
+			divSecond(comp.divHashSQL(divRange{hi: divBound{"9", "z"}}, []divBound{{"1", "x"}})),
+			[]string{`WHERE ROW(_pgchaos_r."a", _pgchaos_r."b c") < ROW($1::integer, $2::text)`,
+				`CASE WHEN ROW(_pgchaos_r."a", _pgchaos_r."b c") < ROW($3::integer, $4::text) THEN 0 ELSE 1 END AS i`},
+			[]any{"9", "z", "1", "x"}},
+		{"sample cuts", divFirst(comp.divSampleCutsSQL(1.5, 100)), divSecond(comp.divSampleCutsSQL(1.5, 100)),
+			[]string{`TABLESAMPLE BERNOULLI ($1::float4)`, `row_number() OVER (ORDER BY _pgchaos_r."a", _pgchaos_r."b c")`,
+				`(s.rn - 1) * $2::int8 / s.cnt > (s.rn - 2) * $2::int8 / s.cnt`, `SELECT s.k0::text, s.k1::text`},
+			[]any{1.5, int64(100)}},
+		{"size of the table and its partitions", divFirst(comp.divSizeSQL()), divSecond(comp.divSizeSQL()),
+			[]string{`pg_partition_tree($1::text::regclass)`, `c.relkind = 'r'`}, []any{`"public"."Odd Name"`}},
 		{"composite lower bound", divFirst(comp.divLeafSQL(divRange{lo: divBound{"1", "x"}})), divSecond(comp.divLeafSQL(divRange{lo: divBound{"1", "x"}})),
 			[]string{`ROW(_pgchaos_r."a", _pgchaos_r."b c") >= ROW($1::integer, $2::text)`, `FROM "public"."Odd Name"`,
 				`ORDER BY _pgchaos_r."a", _pgchaos_r."b c"`, `ROW(_pgchaos_r."a", _pgchaos_r."b c")::text`}, []any{"1", "x"}},
@@ -143,10 +157,11 @@ func TestDivSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
 			}
 		})
 	}
-	// Several ranges: one branch each, in order, parameters numbered on.
-	q, args := single.divHashSQL([]divRange{{nil, divBound{"5"}}, {divBound{"5"}, nil}})
-	if strings.Count(q, "UNION ALL") != 1 || !strings.Contains(q, "SELECT 1 AS i") || !strings.Contains(q, ">= $2::bigint") || len(args) != 2 {
-		t.Errorf("two-range hash SQL wrong: %s %v", q, args)
+	// An array-typed key cannot use width_bucket (it would read the array
+	// of bounds element-wise): it gets the comparison tree.
+	arr := divTable{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
+	if q, _ := arr.divHashSQL(divRange{}, []divBound{{"{1}"}}); !strings.Contains(q, "CASE WHEN") || strings.Contains(q, "width_bucket") {
+		t.Errorf("array key hash SQL: %s", q)
 	}
 	if strings.Contains(divFirst(single.divDetailSQL([]divBound{{"3"}}, false)), "pg_xact_commit_timestamp") {
 		t.Error("detail SQL asks for commit timestamps although track_commit_timestamp is off")
@@ -188,6 +203,140 @@ func TestDivChooseTables(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("tables = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// divEvalBucket evaluates a comparison tree built by divBucketTree for a
+// single integer key (space-separated tokens: CASE WHEN key < $n::integer[]
+// THEN x ELSE y END) against the bound values in args.
+func divEvalBucket(t *testing.T, toks []string, key int, args []any) (int, []string) {
+	t.Helper()
+	if toks[0] != "CASE" {
+		n, err := strconv.Atoi(toks[0])
+		if err != nil {
+			t.Fatalf("unexpected token %q", toks[0])
+		}
+		return n, toks[1:]
+	}
+	if toks[1] != "WHEN" || toks[3] != "<" || toks[5] != "THEN" {
+		t.Fatalf("unexpected CASE shape: %v", toks[:6])
+	}
+	p, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(toks[4], "$"), "::integer[]"))
+	if err != nil {
+		t.Fatalf("parameter %q: %v", toks[4], err)
+	}
+	cut, err := strconv.Atoi(args[p-1].(divBound)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	then, rest := divEvalBucket(t, toks[6:], key, args)
+	if rest[0] != "ELSE" {
+		t.Fatalf("want ELSE, got %v", rest)
+	}
+	els, rest := divEvalBucket(t, rest[1:], key, args)
+	if rest[0] != "END" {
+		t.Fatalf("want END, got %v", rest)
+	}
+	if key < cut {
+		return then, rest[1:]
+	}
+	return els, rest[1:]
+}
+
+func TestDivBucketTreePutsEachKeyInThePartOfItsRange(t *testing.T) {
+	tbl := divTable{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
+	for n := 0; n <= 33; n++ {
+		var cuts []divBound
+		for i := range n {
+			cuts = append(cuts, divBound{strconv.Itoa(10 * (i + 1))}) // 10, 20, …
+		}
+		var args []any
+		expr := tbl.divBucketExpr(cuts, &args)
+		for i := range args {
+			args[i] = divBound{args[i].(string)}
+		}
+		if len(args) != n {
+			t.Fatalf("%d cuts bound %d parameters, want each once", n, len(args))
+		}
+		// Depth: at most ceil(log2(n+1)) comparisons a row.
+		depth := 0
+		for 1<<depth < n+1 {
+			depth++
+		}
+		if got := strings.Count(expr, "CASE"); got != n {
+			t.Errorf("%d cuts: %d comparisons in the tree, want %d", n, got, n)
+		}
+		nest, deepest := 0, 0
+		for _, tok := range strings.Fields(expr) {
+			switch tok {
+			case "CASE":
+				nest++
+				deepest = max(deepest, nest)
+			case "END":
+				nest--
+			}
+		}
+		if deepest > depth {
+			t.Errorf("%d cuts: %d comparisons deep, want at most %d", n, deepest, depth)
+		}
+		for key := -5; key <= 10*n+15; key++ {
+			want := 0 // the number of cuts at or below the key
+			for _, c := range cuts {
+				if c, _ := strconv.Atoi(c[0]); key >= c {
+					want++
+				}
+			}
+			got, rest := divEvalBucket(t, strings.Fields(strings.ReplaceAll(expr, `_pgchaos_r."k"`, "key")), key, args)
+			if len(rest) != 0 {
+				t.Fatalf("%d cuts: trailing tokens %v", n, rest)
+			}
+			if got != want {
+				t.Errorf("%d cuts: key %d in part %d, want %d", n, key, got, want)
+			}
+		}
+	}
+}
+
+func TestDivTopPartsAndRowEstimate(t *testing.T) {
+	parts := []struct {
+		name    string
+		est     float64
+		leaf    int64
+		keyCols int
+		want    int64
+	}{
+		{"empty", 0, 256, 1, 1},
+		{"smaller than four leaves", 1000, 256, 1, 1},
+		{"a million rows: parts of about four leaves", 1_000_000, 256, 1, 976},
+		{"a billion rows: capped", 1e9, 256, 1, divTopMaxParts},
+		{"wide composite key: capped by parameters", 1e9, 256, 16, divTopMaxParams / 16},
+		{"tiny leaves in tests", 1000, 1, 2, 250},
+	}
+	for _, tt := range parts {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := divTopParts(tt.est, tt.leaf, tt.keyCols); got != tt.want {
+				t.Errorf("divTopParts(%v, %d, %d) = %d, want %d", tt.est, tt.leaf, tt.keyCols, got, tt.want)
+			}
+		})
+	}
+	est := []struct {
+		name       string
+		tuples     float64
+		pages, now int64
+		want       float64
+	}{
+		{"stats current", 1000, 10, 10, 1000},
+		{"grew since the last analyze", 1000, 10, 30, 3000},
+		{"never analyzed (reltuples -1)", -1, 0, 7, 7 * divGuessPageRows},
+		{"analyzed while empty, rows since", 0, 0, 5, 5 * divGuessPageRows},
+		{"no storage", 1000, 10, 0, 0},
+	}
+	for _, tt := range est {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := divEstimateRows(tt.tuples, tt.pages, tt.now); got != tt.want {
+				t.Errorf("divEstimateRows(%v, %d, %d) = %v, want %v", tt.tuples, tt.pages, tt.now, got, tt.want)
 			}
 		})
 	}
