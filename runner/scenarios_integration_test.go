@@ -134,3 +134,21 @@ func TestScenarioSplitBrainDivergesAndLosesUpdates(t *testing.T) {
 		t.Error("PostgreSQL 18 counted no update_origin_differs in a split brain on hot rows")
 	}
 }
+
+// The run-level known answer for lag: 200 ms on the link one way shows as a
+// p50 of 200–240 ms in that direction and leaves the other alone.
+func TestScenarioLatencyMeasuresTheDelay(t *testing.T) {
+	rep := runScenarioFile(t, "latency.yaml", 30*time.Second)
+	if rep.Verdict != reports.VerdictPass {
+		t.Fatalf("verdict %s, failed: %v", rep.Verdict, failed(rep))
+	}
+	for _, d := range rep.Lag.Directions {
+		p50 := d.P50.D()
+		switch {
+		case d.From == lab.Primary1 && (p50 < 200*time.Millisecond || p50 > 240*time.Millisecond):
+			t.Errorf("primary1->primary2 p50 %v, want 200–240ms", p50)
+		case d.From == lab.Primary2 && p50 > 50*time.Millisecond:
+			t.Errorf("primary2->primary1 p50 %v, want the other direction unaffected (< 50ms)", p50)
+		}
+	}
+}

@@ -73,7 +73,7 @@ const (
 	FaultPause     = "pause"     // freeze a container, unpaused on heal
 	FaultIsolate   = "isolate"   // cut a node off the lab network
 	FaultPartition = "partition" // cut the replication link between the primaries only
-	FaultDelay     = "delay"     // netem delay (and jitter) on a node or on the replication link
+	FaultDelay     = "delay"     // delay (± jitter): on the replication link through a delay proxy, node-wide with netem
 	FaultLoss      = "loss"      // netem loss on a node or on the replication link
 	FaultFailover  = "failover"  // HAProxy backend `from` to maint; heal = failback
 )
