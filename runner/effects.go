@@ -35,6 +35,10 @@ func addEffects(rep *reports.Report) {
 		if e := errorEffect(rep.Throughput, from, to); e != "" {
 			f.Effects = append(f.Effects, e)
 		}
+		if f.Kind == "delay" && strings.Contains(f.Target, "->") {
+			// Said so that a reader does not chase a phantom conflict.
+			f.Effects = append(f.Effects, "the delayed subscription reconnected through the delay proxy on inject and directly on heal; PostgreSQL counts each reconnect in apply_error_count")
+		}
 	}
 }
 
