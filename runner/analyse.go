@@ -27,10 +27,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	// later transaction: with heartbeats still flowing, two more rounds of
 	// samples see every conflict of the run. Then stop.
 	time.Sleep(2*sampleEvery + 500*time.Millisecond)
-	r.stopSamplers()
-	if r.samplers != nil {
-		r.samplers.wait()
-	}
+	r.stopSampling()
 
 	windows := r.windows(rep)
 	if lag, err := observe.LagFromHeartbeats(ctx, r.pools, r.start, windows); err != nil {

@@ -177,6 +177,7 @@ type run struct {
 
 	samplers     *samplers
 	stopSamplers context.CancelFunc
+	stopOnce     sync.Once
 
 	mu         sync.Mutex
 	active     map[int]faults.Fault // injected, not yet healed, by fault index
@@ -227,6 +228,7 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 		return nil, exitcode.InfraErr(err)
 	}
 	runErr := r.execute(ctx)
+	defer r.stopSampling() // on every path, before the pools close
 	if cerr := r.rec.Close(); cerr != nil && runErr == nil {
 		runErr = cerr
 	}
@@ -468,6 +470,18 @@ func (r *run) progressLoop(ctx context.Context, t0 time.Time) {
 			r.opt.Progress(Progress{Elapsed: time.Since(t0), Total: r.sc.Duration, Workload: r.rec.Snapshot(), ActiveFaults: r.activeFaults()})
 		}
 	}
+}
+
+// stopSampling stops the samplers and waits for them; safe to call twice.
+func (r *run) stopSampling() {
+	r.stopOnce.Do(func() {
+		if r.stopSamplers != nil {
+			r.stopSamplers()
+		}
+		if r.samplers != nil {
+			r.samplers.wait()
+		}
+	})
 }
 
 func (r *run) warn(format string, args ...any) {
