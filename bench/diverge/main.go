@@ -7,11 +7,13 @@
 // (under a replication origin, so a lab's origin = none subscriptions do not
 // ship the rows to the peer), compares the identical tables, then makes
 // -diffs rows differ on primary2 and compares again. Each comparison is run
-// two ways: observe.Diff (range hashes inside PostgreSQL, bisecting only what
-// differs) and a naive fetch-all-ordered-by-key merge in Go. For each it
-// prints the wall time, the process's peak RSS (VmHWM, reset before each run
-// through /proc/self/clear_refs) and the peak Go heap (sampled). The table
-// is dropped at the end unless -keep.
+// two ways, -runs times each, alternating: observe.Diff (range hashes inside
+// PostgreSQL, bisecting only what differs) and a naive fetch-all-ordered-by-
+// key merge in Go. For each run it prints the wall time, the process's peak
+// RSS (VmHWM, reset before each run through /proc/self/clear_refs) and the
+// peak Go heap (sampled); then, per
+// state and method, the fastest and median time and the highest peak RSS.
+// The table is dropped at the end unless -keep.
 package main
 
 import (
@@ -46,18 +48,23 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the table on each node")
 	diffs := flag.Int("diffs", 10, "rows to make differ on primary2 (split into updates, deletes, inserts)")
 	keep := flag.Bool("keep", false, "keep the table afterwards")
+	runs := flag.Int("runs", 3, "times to run each method on each state (alternating methods, so load on a shared machine hits both alike)")
 	flag.Parse()
 	if *dsn1 == "" || *dsn2 == "" {
 		fmt.Fprintln(os.Stderr, "diverge: -dsn1 and -dsn2 are required (a lab's primary1 and primary2)")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *dsn1, *dsn2, *rows, *diffs, *keep); err != nil {
+	if *runs < 1 {
+		fmt.Fprintln(os.Stderr, "diverge: -runs must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), *dsn1, *dsn2, *rows, *diffs, *keep, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "diverge:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dsn1, dsn2 string, rows, diffs int, keep bool) error {
+func run(ctx context.Context, dsn1, dsn2 string, rows, diffs int, keep bool, runs int) error {
 	p1, err := pgxpool.New(ctx, dsn1)
 	if err != nil {
 		return fmt.Errorf("connect primary1: %w", err)
@@ -95,8 +102,10 @@ func run(ctx context.Context, dsn1, dsn2 string, rows, diffs int, keep bool) err
 		}()
 	}
 
+	var sum []summary
+	defer func() { printSummary(sum) }()
 	fmt.Printf("%-9s %-8s %10s %12s %14s %s\n", "tables", "method", "time", "peak RSS", "peak Go heap", "found")
-	if err := compare(ctx, p1, p2, "identical", nil); err != nil {
+	if err := compare(ctx, p1, p2, "identical", nil, runs, &sum); err != nil {
 		return err
 	}
 
@@ -123,7 +132,7 @@ func run(ctx context.Context, dsn1, dsn2 string, rows, diffs int, keep bool) err
 		return err
 	}
 	slices.Sort(want)
-	return compare(ctx, p1, p2, fmt.Sprintf("%d differ", diffs), want)
+	return compare(ctx, p1, p2, fmt.Sprintf("%d differ", diffs), want, runs, &sum)
 }
 
 // unreplicated runs statements on one connection set up as a replication
@@ -158,9 +167,17 @@ func firstWords(s string) string {
 	return s
 }
 
-// compare runs both methods on the current tables and prints a line each;
-// want (sorted kind:key) is checked when not nil.
-func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []string) error {
+// summary is one method's runs on one state of the tables.
+type summary struct {
+	label, method string
+	times         []time.Duration
+	rssKiB        int64 // the highest of the runs' peaks
+}
+
+// compare runs both methods runs times on the current tables, alternating
+// them, and prints a line a run; want (sorted kind:key) is checked when not
+// nil. Each method's runs are added to sum.
+func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []string, runs int, sum *[]summary) error {
 	methods := []struct {
 		name string
 		f    func(context.Context, *pgxpool.Pool, *pgxpool.Pool) ([]string, error)
@@ -168,30 +185,68 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 		{"bisect", bisect},
 		{"naive", naive},
 	}
+	first := len(*sum)
 	for _, m := range methods {
-		var got []string
-		var err error
-		res := measure(func() { got, err = m.f(ctx, p1, p2) })
-		if err != nil {
-			return err
-		}
-		slices.Sort(got)
-		found := fmt.Sprintf("%d rows", len(got))
-		if want != nil || len(got) > 0 {
-			if slices.Equal(got, want) {
-				found += " (exactly the changed keys)"
-			} else {
-				found += fmt.Sprintf(" WRONG: got %v, want %v", got, want)
-				err = errors.New("a method found the wrong rows")
+		*sum = append(*sum, summary{label: label, method: m.name})
+	}
+	for range runs {
+		for i, m := range methods {
+			var got []string
+			var err error
+			res := measure(func() { got, err = m.f(ctx, p1, p2) })
+			if err != nil {
+				return err
 			}
-		}
-		fmt.Printf("%-9s %-8s %10s %9.1f MiB %11.1f MiB %s\n", label, m.name, res.d.Round(time.Millisecond),
-			float64(res.rssKiB)/1024, float64(res.heap)/(1<<20), found)
-		if err != nil {
-			return err
+			s := &(*sum)[first+i]
+			s.times = append(s.times, res.d)
+			s.rssKiB = max(s.rssKiB, res.rssKiB)
+			slices.Sort(got)
+			found := fmt.Sprintf("%d rows", len(got))
+			if want != nil || len(got) > 0 {
+				if slices.Equal(got, want) {
+					found += " (exactly the changed keys)"
+				} else {
+					found += fmt.Sprintf(" WRONG: got %v, want %v", got, want)
+					err = errors.New("a method found the wrong rows")
+				}
+			}
+			fmt.Printf("%-9s %-8s %10s %9.1f MiB %11.1f MiB %s\n", label, m.name, res.d.Round(time.Millisecond),
+				float64(res.rssKiB)/1024, float64(res.heap)/(1<<20), found)
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// printSummary prints each method's fastest and median time and highest
+// peak RSS over its runs.
+func printSummary(sum []summary) {
+	if len(sum) == 0 || len(sum[0].times) == 0 {
+		return
+	}
+	fmt.Printf("\n%-9s %-8s %4s %10s %10s %12s\n", "tables", "method", "runs", "min", "median", "peak RSS")
+	for _, s := range sum {
+		if len(s.times) == 0 {
+			continue
+		}
+		lo, med := minMedian(s.times)
+		fmt.Printf("%-9s %-8s %4d %10s %10s %8.1f MiB\n", s.label, s.method, len(s.times),
+			lo.Round(time.Millisecond), med.Round(time.Millisecond), float64(s.rssKiB)/1024)
+	}
+}
+
+// minMedian returns the smallest and the median of ds (the mean of the
+// middle two when their number is even).
+func minMedian(ds []time.Duration) (lo, med time.Duration) {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[0], s[n/2]
+	}
+	return s[0], (s[n/2-1] + s[n/2]) / 2
 }
 
 type measured struct {
