@@ -95,7 +95,8 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if code == exitcode.Interrupted {
 		fmt.Fprintln(stderr, "pgchaos: interrupted")
 	} else if code != exitcode.Failed || !errors.Is(err, errSilent) {
-		fmt.Fprintf(stderr, "pgchaos %s: %v\n", name, err)
+		// Errors carry their own context ("lab up: port 5442 …").
+		fmt.Fprintf(stderr, "pgchaos: %v\n", err)
 	}
 	return code
 }
