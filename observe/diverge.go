@@ -19,9 +19,9 @@ import (
 // DiffOptions.RowLimit is zero. Counts are exact whatever the limit.
 const DefaultRowLimit = 100
 
-// The shape of the bisection: the first pass hashes the whole table in
-// parts of about divTopRows(leaf) rows each, cut at quantiles of a random
-// sample; each part that differs is cut into divFanout equal parts (by one
+// The shape of the bisection: the first pass hashes the whole table, in
+// one scan a node, as parts of about divTopLeaves leaves each, cut at
+// quantiles of a random sample; each part that differs is cut into divFanout equal parts (by one
 // node's key order) until it holds at most divLeafRows rows on either node,
 // then compared row by row. Memory is bounded by these, never by the table:
 // a few thousand part hashes at most, one leaf at a time.
