@@ -49,8 +49,9 @@ func Heartbeat(ctx context.Context, pools map[string]*pgxpool.Pool, every time.D
 			defer t.Stop()
 			for {
 				// A node that hangs (paused, cut off) must not hold up the
-				// next heartbeat for long.
-				ictx, cancel := context.WithTimeout(ctx, max(every*5, time.Second))
+				// next heartbeat for long. The stop does not cut a heartbeat
+				// in flight: cut, it might commit unseen and make Sent lie.
+				ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(every*5, time.Second))
 				// seq only has to be unique per origin; a clock reading is,
 				// even across runs on the same lab.
 				_, err := pool.Exec(ictx, "INSERT INTO pgchaos_heartbeat (origin, seq) VALUES ($1, $2)", node, time.Now().UnixNano())
@@ -58,8 +59,8 @@ func Heartbeat(ctx context.Context, pools map[string]*pgxpool.Pool, every time.D
 				mu.Lock()
 				switch {
 				case err == nil:
-					res.Sent[node]++ // committed, even if ctx ended meanwhile
-				case ctx.Err() == nil:
+					res.Sent[node]++
+				default:
 					res.Errors[node]++
 				}
 				mu.Unlock()
