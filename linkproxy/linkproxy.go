@@ -251,16 +251,21 @@ func (q *queue) fill(ctx context.Context, src net.Conn, delay, jitter time.Durat
 	}
 }
 
-// push appends c, waiting while the queue is over its byte limit; false
-// when ctx ended first.
-func (q *queue) push(ctx context.Context, c chunk) bool {
-	stop := context.AfterFunc(ctx, func() {
+// closeOn closes the queue when ctx ends, waking its waiters; call the
+// returned func to stop watching.
+func (q *queue) closeOn(ctx context.Context) func() bool {
+	return context.AfterFunc(ctx, func() {
 		q.mu.Lock()
 		q.closed = true
 		q.mu.Unlock()
 		q.cond.Broadcast()
 	})
-	defer stop()
+}
+
+// push appends c, waiting while the queue is over its byte limit; false
+// when ctx ended first.
+func (q *queue) push(ctx context.Context, c chunk) bool {
+	defer q.closeOn(ctx)()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	// An oversized chunk still goes in when the queue is empty.
@@ -278,13 +283,7 @@ func (q *queue) push(ctx context.Context, c chunk) bool {
 
 // pop takes the oldest chunk, waiting for one; false when ctx ended.
 func (q *queue) pop(ctx context.Context) (chunk, bool) {
-	stop := context.AfterFunc(ctx, func() {
-		q.mu.Lock()
-		q.closed = true
-		q.mu.Unlock()
-		q.cond.Broadcast()
-	})
-	defer stop()
+	defer q.closeOn(ctx)()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for !q.closed && len(q.items) == 0 {

@@ -513,17 +513,7 @@ func failoversSection(fs []Failover) *htmlSection {
 	s := &htmlSection{ID: "failovers", Title: "Failovers"}
 	for _, f := range fs {
 		t := htmlTable{KV: true}
-		for _, kv := range [][2]string{
-			{"failover", f.From + " -> " + f.To},
-			{"at", offset(f.At.D())},
-			{"unavailable", HumanDuration(f.Unavailable.D())},
-			{"last ok before", optOffset(f.LastOKBefore)},
-			{"first ok after", optOffset(f.FirstOKAfter)},
-			{"errors by class", errorsByClass(f.ErrorsByClass)},
-			{"old-primary writes", count(f.OldPrimaryWrites)},
-			{"stranded writes", count(f.StrandedWrites) + " over " + HumanDuration(f.StrandedSpan.D())},
-			{"failback", failback(f.Failback)},
-		} {
+		for _, kv := range failoverFacts(f) {
 			t.Rows = append(t.Rows, []htmlCell{{Text: kv[0]}, {Text: kv[1]}})
 		}
 		s.table(t)

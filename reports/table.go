@@ -455,17 +455,22 @@ func (p *printer) failovers(fs []Failover) {
 	// One key/value table per failover: as columns they would not fit a
 	// terminal.
 	for _, f := range fs {
-		p.table(nil, [][]string{
-			{"failover", f.From + " -> " + f.To},
-			{"at", offset(f.At.D())},
-			{"unavailable", HumanDuration(f.Unavailable.D())},
-			{"last ok before", optOffset(f.LastOKBefore)},
-			{"first ok after", optOffset(f.FirstOKAfter)},
-			{"errors by class", errorsByClass(f.ErrorsByClass)},
-			{"old-primary writes", count(f.OldPrimaryWrites)},
-			{"stranded writes", count(f.StrandedWrites) + " over " + HumanDuration(f.StrandedSpan.D())},
-			{"failback", failback(f.Failback)},
-		})
+		p.table(nil, failoverFacts(f))
+	}
+}
+
+// failoverFacts are one failover's rows, label then value, for both views.
+func failoverFacts(f Failover) [][]string {
+	return [][]string{
+		{"failover", f.From + " -> " + f.To},
+		{"at", offset(f.At.D())},
+		{"unavailable", HumanDuration(f.Unavailable.D())},
+		{"last ok before", optOffset(f.LastOKBefore)},
+		{"first ok after", optOffset(f.FirstOKAfter)},
+		{"errors by class", errorsByClass(f.ErrorsByClass)},
+		{"old-primary writes", count(f.OldPrimaryWrites)},
+		{"stranded writes", count(f.StrandedWrites) + " over " + HumanDuration(f.StrandedSpan.D())},
+		{"failback", failback(f.Failback)},
 	}
 }
 
