@@ -3,17 +3,24 @@ package lab
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/pgchaos/pgchaos/pglog"
 )
 
+// recentError is how long after an apply error a subscription still counts
+// as failing: a stalled worker retries every wal_retrieve_retry_interval
+// (1 s in the lab) and logs the error again each time.
+const recentError = 10 * time.Second
+
 // lastApplyError reads the node's recent log for the error its apply worker
-// keeps failing with, and the finish LSN of the remote transaction that
-// ALTER SUBSCRIPTION … SKIP takes. Empty when the log shows none.
-func (l *Lab) lastApplyError(ctx context.Context, n Node) (msg, lsn string) {
+// last failed with: its first line, the finish LSN of the remote transaction
+// (what ALTER SUBSCRIPTION … SKIP takes; empty for errors that are not about
+// a transaction, such as a lost connection) and when it was logged.
+func (l *Lab) lastApplyError(ctx context.Context, n Node) (msg, lsn string, at time.Time) {
 	out, err := l.Logs(ctx, n.ID, 500)
 	if err != nil {
-		return "", ""
+		return "", "", time.Time{}
 	}
 	events, _ := pglog.Parse(strings.NewReader(out))
 	sub := SubscriptionOn(n.Name)
@@ -22,11 +29,18 @@ func (l *Lab) lastApplyError(ctx context.Context, n Node) (msg, lsn string) {
 		if !e.Stops() || (e.Subscription != "" && e.Subscription != sub) {
 			continue
 		}
-		msg = e.Message
+		msg = firstLine(e.Message)
 		if e.Detail != "" {
-			msg += " (" + e.Detail + ")"
+			msg += " (" + firstLine(e.Detail) + ")"
 		}
-		return msg, e.FinishLSN
+		return msg, e.FinishLSN, e.Time
 	}
-	return "", ""
+	return "", "", time.Time{}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }

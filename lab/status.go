@@ -101,18 +101,18 @@ func (l *Lab) Status(ctx context.Context) Status {
 		if s == nil {
 			continue
 		}
+		peer, _ := l.Node(Peer(ns.Name))
 		switch {
+		case peer.State != "" && peer.State != "running":
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s cannot reach its publisher %s (%s): replication from it resumes when it is back", s.Name, ns.Name, peer.Name, peer.State))
 		case !s.Enabled:
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (ALTER SUBSCRIPTION %s ENABLE)", s.Name, ns.Name, Peer(ns.Name), s.Name))
-		case s.LastError != "" || (!s.WorkerRunning && s.ApplyErrors > 0):
-			w := fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving", s.Name, ns.Name, Peer(ns.Name))
-			if s.LastError != "" {
-				w += ". The apply worker keeps failing with: " + s.LastError
-			}
-			if s.SkipLSN != "" {
-				w += fmt.Sprintf(". To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')", s.Name, s.SkipLSN)
-			}
-			st.Warnings = append(st.Warnings, w)
+		case s.SkipLSN != "":
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving. "+
+				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')",
+				s.Name, ns.Name, Peer(ns.Name), s.LastError, s.Name, s.SkipLSN))
+		case s.LastError != "":
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is reconnecting: its apply worker failed with: %s", s.Name, ns.Name, s.LastError))
 		case !s.WorkerRunning:
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s has no apply worker running (is %s reachable?)", s.Name, ns.Name, Peer(ns.Name)))
 		}
@@ -146,7 +146,11 @@ func (l *Lab) nodeStatus(ctx context.Context, n Node, ns *NodeStatus) error {
 		return fmt.Errorf("read subscription: %w", err)
 	}
 	if s.ApplyErrors > 0 || !s.WorkerRunning {
-		s.LastError, s.SkipLSN = l.lastApplyError(ctx, n)
+		// Only a recent error says the subscription is failing now; the
+		// counter keeps old ones.
+		if msg, lsn, at := l.lastApplyError(ctx, n); !at.IsZero() && time.Since(at) < recentError {
+			s.LastError, s.SkipLSN = msg, lsn
+		}
 	}
 	ns.Subscription = s
 	return nil
