@@ -55,18 +55,26 @@ rootfs() {
 	trap 'rm -rf "$tmp"' RETURN
 	# Check-Valid-Until=false: testing's Release file can carry an expired
 	# Valid-Until; signatures are still verified with the host's keyring.
-	printf '%s\n' "$sources" | mmdebstrap --quiet --variant=minbase \
-		--aptopt='Acquire::Check-Valid-Until "false"' \
-		--aptopt='APT::Install-Recommends "false"' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/info/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--include="$(IFS=,; echo "$*")" \
-		--customize-hook='for v in $(chroot "$1" sh -c "ls /etc/postgresql 2>/dev/null"); do chroot "$1" pg_dropcluster "$v" main; done' \
-		--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
-		"$suite" "$tmp/rootfs.tar" - >&2
+	# One retry: a mirror hiccup should not fail a whole CI run.
+	local attempt
+	for attempt in 1 2; do
+		if printf '%s\n' "$sources" | mmdebstrap --quiet --variant=minbase \
+			--aptopt='Acquire::Check-Valid-Until "false"' \
+			--aptopt='APT::Install-Recommends "false"' \
+			--dpkgopt='path-exclude=/usr/share/doc/*' \
+			--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+			--dpkgopt='path-exclude=/usr/share/man/*' \
+			--dpkgopt='path-exclude=/usr/share/info/*' \
+			--dpkgopt='path-exclude=/usr/share/locale/*' \
+			--include="$(IFS=,; echo "$*")" \
+			--customize-hook='for v in $(chroot "$1" sh -c "ls /etc/postgresql 2>/dev/null"); do chroot "$1" pg_dropcluster "$v" main; done' \
+			--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
+			"$suite" "$tmp/rootfs.tar" - >&2; then
+			break
+		fi
+		[ "$attempt" = 2 ] && die "mmdebstrap of Debian $suite failed twice (is the Debian mirror $mirror reachable?)"
+		say "mmdebstrap failed; retrying once"
+	done
 	say "importing $tag ($(du -h "$tmp/rootfs.tar" | cut -f1) tar)"
 	docker import --message "pgchaos rootfs $suite" "$tmp/rootfs.tar" "$tag" >/dev/null
 	say "$tag done in $(($(date +%s) - t0))s"
