@@ -170,10 +170,11 @@ type run struct {
 	lab  *lab.Lab
 	seed int64
 
-	pools  map[string]*pgxpool.Pool // primary1, primary2: samplers and analysis
-	rec    *workload.Recorder
-	ledger *faults.Ledger
-	start  time.Time // second 0: the workers started
+	pools   map[string]*pgxpool.Pool // primary1, primary2: samplers and analysis
+	rec     *workload.Recorder
+	ledger  *faults.Ledger
+	start   time.Time // second 0: the workers started
+	workEnd time.Time // the last worker returned
 
 	samplers     *samplers
 	stopSamplers context.CancelFunc
@@ -232,10 +233,11 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 	if cerr := r.rec.Close(); cerr != nil && runErr == nil {
 		runErr = cerr
 	}
-	end := time.Now()
-	elapsed := end.Sub(r.start)
-	if r.start.IsZero() {
-		elapsed = 0
+	// ops/s is over the workload phase: from the first op to the last one
+	// drained, not the heal and analysis after it.
+	var elapsed time.Duration
+	if !r.start.IsZero() {
+		elapsed = r.workEnd.Sub(r.start)
 	}
 	rep.Workloads, rep.Throughput = r.rec.Summary(elapsed)
 	rep.Faults = r.faultRecords()
@@ -338,7 +340,9 @@ func (r *run) execute(ctx context.Context) error {
 	workloadsDone := make(chan struct{})
 	g.Go(func() error {
 		defer close(workloadsDone)
-		return workload.Run(wctx, cfg, r.rec)
+		err := workload.Run(wctx, cfg, r.rec)
+		r.workEnd = time.Now()
+		return err
 	})
 	var timelineErr error
 	g.Go(func() error {
