@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -91,6 +90,47 @@ func (r *run) windows(rep *reports.Report) []observe.Window {
 	return ws
 }
 
+// missingBatch is how many keys go to a node per check.
+const missingBatch = 10000
+
+// missingInserts streams the history's acknowledged insert ops that keep
+// says to look at, and asks each node which of their keys it lacks, a batch
+// at a time; found receives each node's missing keys.
+func (r *run) missingInserts(ctx context.Context, historyPath string, batchSize int, keep func(workload.Op) bool,
+	found func(node string, missing []string), nodes ...string) error {
+	batch := make([]string, 0, batchSize)
+	check := func() error {
+		for _, n := range nodes {
+			missing, err := r.onNode(ctx, n, func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, batch) })
+			if err != nil {
+				return fmt.Errorf("%s: %w", n, err)
+			}
+			if len(missing) > 0 {
+				found(n, missing)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := workload.ReadHistory(historyPath, func(op workload.Op) error {
+		if op.Kind != scenario.KindInsert || op.Outcome != workload.OK || !keep(op) {
+			return nil
+		}
+		batch = append(batch, op.Keys...)
+		if len(batch) >= batchSize {
+			return check()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return check()
+	}
+	return nil
+}
+
 // witness is what the workload's own checks saw: duplicate keys answered,
 // acknowledged inserts missing after convergence, counters short of their
 // acknowledged increments, bank totals.
@@ -106,28 +146,18 @@ func (r *run) witness(ctx context.Context, rep *reports.Report, historyPath stri
 	for _, spec := range r.sc.Workloads {
 		switch spec.Kind {
 		case scenario.KindInsert:
-			acked, err := workload.Acked(historyPath, spec.Name)
-			if err != nil {
-				r.warn("history of %s unreadable: %s", spec.Name, trimErr(err))
-				continue
-			}
-			keys := make([]string, 0, len(acked))
-			for k := range acked {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, n := range r.lab.Nodes {
-				missing, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, keys) })
-				if err != nil {
-					r.warn("lost writes on %s not checked: %s", n.Name, trimErr(err))
-					continue
-				}
-				w.LostWrites += int64(len(missing))
-				for _, k := range missing {
-					if len(w.LostWriteSamples) < 10 {
-						w.LostWriteSamples = append(w.LostWriteSamples, fmt.Sprintf("%s missing on %s", k, n.Name))
+			// Streamed in batches: memory stays flat however long the run.
+			err := r.missingInserts(ctx, historyPath, missingBatch, func(op workload.Op) bool { return op.Workload == spec.Name },
+				func(node string, missing []string) {
+					w.LostWrites += int64(len(missing))
+					for _, k := range missing {
+						if len(w.LostWriteSamples) < 10 {
+							w.LostWriteSamples = append(w.LostWriteSamples, fmt.Sprintf("%s missing on %s", k, node))
+						}
 					}
-				}
+				}, r.lab.Nodes[0].Name, r.lab.Nodes[1].Name)
+			if err != nil {
+				r.warn("lost writes of %s not checked: %s", spec.Name, trimErr(err))
 			}
 		case scenario.KindUpdateHot:
 			acked, err := workload.Acked(historyPath, spec.Name)

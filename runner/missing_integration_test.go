@@ -1,0 +1,85 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/internal/labtest"
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+// A known answer for lost writes, across batch boundaries: 23 acknowledged
+// inserts in the history, checked 5 at a time; 3 of them deleted on
+// primary2 behind replication's back, 1 failed op whose row never existed.
+// Exactly those 3 are missing, on primary2 only.
+func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
+	l := labtest.Start(t)
+	ctx := context.Background()
+	dsn := map[string]string{lab.Primary1: l.MustDSN(lab.Primary1), lab.Primary2: l.MustDSN(lab.Primary2)}
+	spec := workload.Spec{Name: "ka", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1}
+	if err := workload.Setup(ctx, workload.Config{Workloads: []workload.Spec{spec}, DSN: dsn}); err != nil {
+		t.Fatal(err)
+	}
+	pools, err := openPools(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePools(pools)
+	r := &run{lab: l, pools: pools}
+
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	rec, err := workload.NewRecorder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := 0; i < 24; i++ {
+		key := fmt.Sprintf("ka/%02d", i)
+		op := workload.Op{Workload: "ka", Kind: workload.KindInsert, Target: lab.Primary1, ServedBy: lab.Primary1,
+			Keys: []string{key}, Start: now, End: now, Outcome: workload.OK}
+		if i == 23 {
+			op.Outcome = workload.Fail // never written: not a lost write
+		} else if _, err := pools[lab.Primary1].Exec(ctx, "INSERT INTO pgchaos_insert (id, workload, target, worker, seq) VALUES ($1, 'ka', 'primary1', 0, $2)", key, i); err != nil {
+			t.Fatal(err)
+		}
+		rec.Record(op)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Let the rows replicate, then delete three on primary2 only.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		pools[lab.Primary2].QueryRow(ctx, "SELECT count(*) FROM pgchaos_insert WHERE workload = 'ka'").Scan(&n)
+		if n == 23 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 23 rows reached primary2", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pools[lab.Primary2].Exec(ctx, "DELETE FROM pgchaos_insert WHERE id IN ('ka/04', 'ka/05', 'ka/17')"); err != nil {
+		t.Fatal(err)
+	}
+
+	got := map[string][]string{}
+	err = r.missingInserts(ctx, path, 5, func(workload.Op) bool { return true },
+		func(node string, missing []string) { got[node] = append(got[node], missing...) }, lab.Primary1, lab.Primary2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got[lab.Primary2])
+	if len(got[lab.Primary1]) != 0 || !slices.Equal(got[lab.Primary2], []string{"ka/04", "ka/05", "ka/17"}) {
+		t.Fatalf("missing %v, want ka/04, ka/05 and ka/17 on primary2 only", got)
+	}
+}
