@@ -435,6 +435,16 @@ func (r *run) step(ctx context.Context, s scenario.Step) error {
 	if err := r.ledger.Inject(ctx, f); err != nil {
 		return fmt.Errorf("inject %s: %w", f, err)
 	}
+	if s.Fault.Kind == scenario.FaultRestart {
+		// A restart is over when its inject returns (the node is back):
+		// close its window now, not at the end of the run.
+		r.mu.Lock()
+		delete(r.active, s.Index)
+		r.mu.Unlock()
+		hctx, cancel := faults.HealContext(ctx)
+		defer cancel()
+		return r.ledger.Heal(hctx, f)
+	}
 	return nil
 }
 
