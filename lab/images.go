@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"os"
 	"fmt"
 	"io"
 	"time"
@@ -9,6 +10,11 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
+
+// NetToolsEnv names the environment variable that overrides the helper
+// image network faults run in (it needs tc, iptables and, for link delays,
+// pgchaos-linkproxy: see images/nettools).
+const NetToolsEnv = "PGCHAOS_NETTOOLS_IMAGE"
 
 // LocalRepo is where `make images` puts the images it builds from Debian's
 // packages; they have the official images' interface.
@@ -25,6 +31,9 @@ func imageCandidates(kind, pgVersion string) []string {
 	default: // nettools
 		// :2 carries pgchaos-linkproxy (link delay without netem); a new tag
 		// so machines holding :1 build it.
+		if img := os.Getenv(NetToolsEnv); img != "" {
+			return []string{img}
+		}
 		return []string{LocalRepo + "/nettools:2"}
 	}
 }
