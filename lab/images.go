@@ -2,9 +2,9 @@ package lab
 
 import (
 	"context"
-	"os"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
