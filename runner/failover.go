@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,48 +106,65 @@ type failoverWindow struct {
 // before t, the first failed op after t and the first ok op after that
 // failure (the unavailability window is between those two), the errors in
 // the window by class, and the ok ops the old primary still served after t
-// (sessions that kept writing to it).
-func analyseFailover(ops []workload.Op, from string, t, end time.Time) failoverWindow {
+// (sessions that kept writing to it). scan replays the history (it is
+// called twice), so memory holds only the window's errors, not the run.
+func analyseFailover(scan func(fn func(workload.Op)) error, from string, t, end time.Time) (failoverWindow, error) {
 	w := failoverWindow{errorsByClass: map[string]int64{}}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].End.Before(ops[j].End) })
 	var firstFail *time.Time
-	for i := range ops {
-		op := &ops[i]
+	err := scan(func(op workload.Op) {
 		if op.Target != lab.HAProxy || op.End.After(end) {
-			continue
+			return
 		}
 		ok := op.Outcome == workload.OK
 		switch {
 		case op.End.Before(t):
-			if ok {
+			if ok && (w.lastOKBefore == nil || op.End.After(*w.lastOKBefore)) {
 				e := op.End
 				w.lastOKBefore = &e
 			}
-		default:
-			if ok && op.ServedBy == from && op.Start.After(t) {
+		case ok:
+			if op.ServedBy == from && op.Start.After(t) {
 				w.oldPrimaryWrites++
 			}
-			if !ok && w.firstOKAfter == nil {
-				if firstFail == nil {
-					s := op.End
-					firstFail = &s
-				}
-				w.errorsByClass[op.Class]++
+		default:
+			if firstFail == nil || op.End.Before(*firstFail) {
+				e := op.End
+				firstFail = &e
 			}
-			if ok && firstFail != nil && w.firstOKAfter == nil {
+		}
+	})
+	if err != nil || firstFail == nil {
+		return w, err
+	}
+	type failure struct {
+		end   time.Time
+		class string
+	}
+	var fails []failure
+	err = scan(func(op workload.Op) {
+		if op.Target != lab.HAProxy || op.End.After(end) || op.End.Before(*firstFail) {
+			return
+		}
+		if op.Outcome == workload.OK {
+			if op.End.After(*firstFail) && (w.firstOKAfter == nil || op.End.Before(*w.firstOKAfter)) {
 				e := op.End
 				w.firstOKAfter = &e
 			}
+			return
+		}
+		fails = append(fails, failure{op.End, op.Class})
+	})
+	stop := end
+	if w.firstOKAfter != nil {
+		stop = *w.firstOKAfter
+	}
+	for _, f := range fails {
+		if f.end.Before(stop) {
+			w.errorsByClass[f.class]++
 		}
 	}
-	if firstFail != nil {
-		stop := end
-		if w.firstOKAfter != nil {
-			stop = *w.firstOKAfter
-		}
-		w.unavailable = stop.Sub(*firstFail)
-	}
-	return w
+	w.unavailable = stop.Sub(*firstFail)
+	return w, err
 }
 
 // failovers measures each failover of the run from the history, the
@@ -163,15 +179,8 @@ func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath st
 	if len(idx) == 0 {
 		return nil
 	}
-	var ops []workload.Op
-	if err := workload.ReadHistory(historyPath, func(op workload.Op) error {
-		if op.Target == lab.HAProxy {
-			ops = append(ops, op)
-		}
-		return nil
-	}); err != nil {
-		r.warn("failovers not analysed: %s", trimErr(err))
-		return nil
+	scan := func(fn func(workload.Op)) error {
+		return workload.ReadHistory(historyPath, func(op workload.Op) error { fn(op); return nil })
 	}
 	runEnd := r.start.Add(r.sc.Duration)
 	var out []reports.Failover
@@ -191,7 +200,11 @@ func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath st
 		if f.Healed != nil {
 			end = r.start.Add(f.Healed.D())
 		}
-		w := analyseFailover(append([]workload.Op(nil), ops...), from, t, end)
+		w, err := analyseFailover(scan, from, t, end)
+		if err != nil {
+			r.warn("failover from %s not analysed: %s", from, trimErr(err))
+			continue
+		}
 		fo := reports.Failover{From: from, To: lab.Peer(from), At: f.Injected,
 			Unavailable: reports.Duration(w.unavailable), ErrorsByClass: w.errorsByClass, OldPrimaryWrites: w.oldPrimaryWrites}
 		if w.lastOKBefore != nil {

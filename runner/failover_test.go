@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -24,7 +25,15 @@ func TestAnalyseFailover(t *testing.T) {
 		op("haproxy", "", 1300, 1320, workload.Fail, "timeout"), // after the window: not counted
 		op("haproxy", "primary2", 5000, 5010, workload.OK, ""),  // after the end
 	}
-	w := analyseFailover(ops, "primary1", at(1000), at(4000))
+	scanOf := func(ops []workload.Op) func(func(workload.Op)) error {
+		return func(fn func(workload.Op)) error {
+			for _, op := range ops {
+				fn(op)
+			}
+			return nil
+		}
+	}
+	w, _ := analyseFailover(scanOf(ops), "primary1", at(1000), at(4000))
 	if w.lastOKBefore == nil || !w.lastOKBefore.Equal(at(990)) {
 		t.Errorf("last ok before: %v, want +990ms", w.lastOKBefore)
 	}
@@ -49,11 +58,21 @@ func TestAnalyseFailover(t *testing.T) {
 		t.Errorf("old primary writes %d, want 1", w.oldPrimaryWrites)
 	}
 
-	clean := analyseFailover([]workload.Op{op("haproxy", "primary2", 1001, 1010, workload.OK, "")}, "primary1", at(1000), at(2000))
+	// The history is in completion order only roughly: the answer must not
+	// depend on the order ops are read in.
+	reversed := slices.Clone(ops)
+	slices.Reverse(reversed)
+	if r, _ := analyseFailover(scanOf(reversed), "primary1", at(1000), at(4000)); r.unavailable != w.unavailable ||
+		!r.firstOKAfter.Equal(*w.firstOKAfter) || !r.lastOKBefore.Equal(*w.lastOKBefore) ||
+		r.oldPrimaryWrites != w.oldPrimaryWrites || len(r.errorsByClass) != len(w.errorsByClass) {
+		t.Errorf("reversed input gave %+v, want %+v", r, w)
+	}
+
+	clean, _ := analyseFailover(scanOf([]workload.Op{op("haproxy", "primary2", 1001, 1010, workload.OK, "")}), "primary1", at(1000), at(2000))
 	if clean.unavailable != 0 || clean.firstOKAfter != nil {
 		t.Errorf("no failures: unavailable %v, first ok after %v; want 0 and none", clean.unavailable, clean.firstOKAfter)
 	}
-	never := analyseFailover([]workload.Op{op("haproxy", "", 1001, 1010, workload.Fail, "connection")}, "primary1", at(1000), at(2000))
+	never, _ := analyseFailover(scanOf([]workload.Op{op("haproxy", "", 1001, 1010, workload.Fail, "connection")}), "primary1", at(1000), at(2000))
 	if never.unavailable != 990*time.Millisecond {
 		t.Errorf("never recovered: unavailable %v, want until the end (990ms)", never.unavailable)
 	}
