@@ -13,10 +13,12 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/pgchaos/pgchaos/internal/procs"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
 func main() {
+	procs.Limit() // as pgchaos does
 	dsn := flag.String("dsn", os.Getenv("PGCHAOS_BENCH_DSN"), "DSN of the primary to write to (default $PGCHAOS_BENCH_DSN)")
 	clients := flag.Int("clients", 8, "workers")
 	duration := flag.Duration("duration", 30*time.Second, "how long to run")

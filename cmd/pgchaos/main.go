@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/procs"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -67,6 +68,7 @@ Run "pgchaos <command> --help" for a command's flags and examples.
 `
 
 func main() {
+	procs.Limit()
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
