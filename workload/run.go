@@ -112,18 +112,27 @@ func (c *Config) check() error {
 // workloads' rows. It is idempotent: a reused lab is reset, not duplicated.
 // Run calls it; call it alone to prepare a lab without running.
 func Setup(ctx context.Context, cfg Config) error {
-	if err := cfg.check(); err != nil {
+	wls, err := cfg.build()
+	if err != nil {
 		return err
 	}
-	wls := make([]Workload, len(cfg.Workloads))
-	for i, s := range cfg.Workloads {
+	return setup(ctx, cfg, wls)
+}
+
+// build checks the config and makes its workloads, in order.
+func (c *Config) build() ([]Workload, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	wls := make([]Workload, len(c.Workloads))
+	for i, s := range c.Workloads {
 		w, err := New(s)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		wls[i] = w
 	}
-	return setup(ctx, cfg, wls)
+	return wls, nil
 }
 
 func setup(ctx context.Context, cfg Config, wls []Workload) error {
@@ -205,19 +214,12 @@ func peer(node string) string {
 // timeouts are recorded, never returned: Run returns an error only for a
 // bad config or a failed setup. The caller closes rec.
 func Run(ctx context.Context, cfg Config, rec *Recorder) error {
-	if err := cfg.check(); err != nil {
+	wls, err := cfg.build()
+	if err != nil {
 		return err
 	}
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = DefaultOpTimeout
-	}
-	wls := make([]Workload, len(cfg.Workloads))
-	for i, s := range cfg.Workloads {
-		w, err := New(s)
-		if err != nil {
-			return err
-		}
-		wls[i] = w
 	}
 	if err := setup(ctx, cfg, wls); err != nil {
 		return err

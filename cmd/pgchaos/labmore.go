@@ -40,8 +40,8 @@ Examples:
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		if *format != "table" && *format != "json" {
-			return exitcode.BadInputErr(fmt.Errorf("--format %q: use table or json", *format))
+		if err := oneOf("format", *format, "table", "json"); err != nil {
+			return err
 		}
 		l, err := lab.Open(ctx, *name)
 		if err != nil {

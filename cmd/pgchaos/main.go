@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -153,6 +154,19 @@ func parse(fs *pflag.FlagSet, args []string) error {
 		return exitcode.BadInputErr(err)
 	}
 	return nil
+}
+
+// oneOf checks an enumerated flag's value; a bad one is bad input (exit 2)
+// and the message lists what is allowed: --format "xml": use table or json.
+func oneOf(flag, value string, allowed ...string) error {
+	if slices.Contains(allowed, value) {
+		return nil
+	}
+	list := allowed[0]
+	if n := len(allowed); n > 1 {
+		list = strings.Join(allowed[:n-1], ", ") + " or " + allowed[n-1]
+	}
+	return exitcode.BadInputErr(fmt.Errorf("--%s %q: use %s", flag, value, list))
 }
 
 // logf returns a progress logger writing to stderr.

@@ -34,6 +34,8 @@ func TestCommandLine(t *testing.T) {
 		{"run with an unknown flag", []string{"run", good, "--frob"}, exitcode.BadInput, "", "unknown flag: --frob"},
 		{"run with a bad format", []string{"run", good, "--format", "xml"}, exitcode.BadInput, "", "use table, json or none"},
 		{"help of a subcommand shows examples", []string{"lab", "up", "--help"}, exitcode.OK, "", "Examples:"},
+		{"report show with a bad format says what is allowed", []string{"report", "show", good, "--format", "pdf"}, exitcode.BadInput, "", `--format "pdf": use table, json, junit or html`},
+		{"lab diff with a bad format fails before touching Docker", []string{"lab", "diff", "--format", "xml"}, exitcode.BadInput, "", `--format "xml": use table or json`},
 		{"report show of a missing file", []string{"report", "show", filepath.Join(dir, "nope.json")}, exitcode.BadInput, "", "nope.json"},
 	}
 	for _, c := range cases {

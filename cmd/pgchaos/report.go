@@ -31,6 +31,9 @@ Examples:
 			fs.Usage()
 			return exitcode.BadInputErr(fmt.Errorf("name one report file"))
 		}
+		if err := oneOf("format", *format, "table", "json", "junit", "html"); err != nil {
+			return err
+		}
 		r, err := reports.Read(fs.Arg(0))
 		if err != nil {
 			return exitcode.BadInputErr(err)
@@ -42,9 +45,7 @@ Examples:
 			return reports.JSON(e.stdout, r)
 		case "junit":
 			return reports.JUnit(e.stdout, r)
-		case "html":
-			return reports.HTML(e.stdout, r)
 		}
-		return exitcode.BadInputErr(fmt.Errorf("--format %q: use table, json, junit or html", *format))
+		return reports.HTML(e.stdout, r)
 	},
 }

@@ -61,8 +61,8 @@ Examples:
 			fs.Usage()
 			return exitcode.BadInputErr(errors.New("name one scenario file"))
 		}
-		if *format != "table" && *format != "json" && *format != "none" {
-			return exitcode.BadInputErr(fmt.Errorf("--format %q: use table, json or none", *format))
+		if err := oneOf("format", *format, "table", "json", "none"); err != nil {
+			return err
 		}
 		sc, err := scenario.Load(fs.Arg(0))
 		if err != nil {
