@@ -52,6 +52,18 @@ type Worker struct {
 	RunID    string     // makes insert keys unique across runs on one lab
 	Rand     *rand.Rand // this worker's alone: deterministic for a seed
 	seq      int64
+	scratch  []byte   // parameter bytes of the op in flight
+	params   [][]byte // slices of scratch, one per parameter
+	served   string   // the last served-by name, reused while it repeats
+}
+
+// intern returns name as a string, reusing the previous one when it is the
+// same: a worker nearly always hears the same node's name.
+func (w *Worker) intern(name []byte) string {
+	if string(name) != w.served {
+		w.served = string(name)
+	}
+	return w.served
 }
 
 // NewWorker returns worker id of (workload, target) with its random source
@@ -126,20 +138,62 @@ func (Insert) Seed(context.Context, map[string]*pgx.Conn) error { return nil }
 const insertSQL = `INSERT INTO pgchaos_insert (id, workload, target, worker, seq, payload)
 VALUES ($1, $2, $3, $4, $5, $6) RETURNING served_by`
 
-// Op implements Workload.
+// insertStmt names insertSQL prepared on a connection.
+const insertStmt = "pgchaos_insert"
+
+// Op implements Workload. It talks to pgconn directly, with the statement
+// prepared once per connection and its parameters written as text into the
+// worker's own buffer: pgx's QueryRow (argument encoding by type, a Rows
+// value, Scan) cost more client CPU per op than the insert itself on a
+// machine whose cores the servers share (bench/insert).
 func (Insert) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 	op := w.begin()
-	key := InsertKey(w.RunID, w.Workload, w.Target, w.ID, w.seq)
-	payload := strconv.FormatUint(w.Rand.Uint64(), 16)
+	b := w.scratch[:0]
+	b = appendInsertKey(b, w.RunID, w.Workload, w.Target, w.ID, w.seq)
+	key := string(b)
 	op.Keys = []string{key}
-	err := conn.QueryRow(ctx, insertSQL, key, w.Workload, w.Target, w.ID, w.seq, payload).Scan(&op.ServedBy)
+	if _, err := conn.Prepare(ctx, insertStmt, insertSQL); err != nil {
+		w.finish(&op, fmt.Errorf("prepare: %w", err), false) // the INSERT itself was never sent
+		return op
+	}
+	// params: key, workload, target, worker, seq, payload; the key is
+	// already at b[:len(key)].
+	var ends [6]int
+	ends[0] = len(b)
+	b = append(b, w.Workload...)
+	ends[1] = len(b)
+	b = append(b, w.Target...)
+	ends[2] = len(b)
+	b = strconv.AppendInt(b, int64(w.ID), 10)
+	ends[3] = len(b)
+	b = strconv.AppendInt(b, w.seq, 10)
+	ends[4] = len(b)
+	b = strconv.AppendUint(b, w.Rand.Uint64(), 16)
+	ends[5] = len(b)
+	w.scratch = b
+	if w.params == nil {
+		w.params = make([][]byte, 6)
+	}
+	from := 0
+	for i, end := range ends {
+		w.params[i] = b[from:end:end]
+		from = end
+	}
+	rr := conn.PgConn().ExecPrepared(ctx, insertStmt, w.params, nil, nil)
+	for rr.NextRow() {
+		op.ServedBy = w.intern(rr.Values()[0])
+	}
+	_, err := rr.Close()
 	w.finish(&op, err, true)
 	return op
 }
 
 // InsertKey is the primary key the insert workload writes.
 func InsertKey(runID, workload, target string, worker int, seq int64) string {
-	b := make([]byte, 0, len(runID)+len(workload)+len(target)+24)
+	return string(appendInsertKey(make([]byte, 0, len(runID)+len(workload)+len(target)+24), runID, workload, target, worker, seq))
+}
+
+func appendInsertKey(b []byte, runID, workload, target string, worker int, seq int64) []byte {
 	if runID != "" {
 		b = append(b, runID...)
 		b = append(b, '/')
@@ -151,7 +205,7 @@ func InsertKey(runID, workload, target string, worker int, seq int64) string {
 	b = strconv.AppendInt(b, int64(worker), 10)
 	b = append(b, '/')
 	b = strconv.AppendInt(b, seq, 10)
-	return string(b)
+	return b
 }
 
 // UpdateHot increments counters on a few hot rows from every target: the

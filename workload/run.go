@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -304,11 +306,38 @@ type workerLoop struct {
 
 // run loops until soft ends; ops themselves run under ctx, so an op in
 // flight when soft ends completes (or times out) and is recorded as it was.
+//
+// An op's bounds are its connection's deadline, set to now + timeout before
+// each op, and one watch on ctx for the worker's life that moves the
+// deadline of the connection in use to the past. Ops get a context that
+// never ends: a context per op (WithTimeout, and pgx's watch on it) cost
+// more client CPU than the recorder (bench/insert), and pgx ends an op on a
+// deadline as it does on a cancelled context, by closing the connection.
 func (l *workerLoop) run(ctx, soft context.Context) {
 	var conn *pgxpool.Conn
+	var inUse struct {
+		sync.Mutex
+		nc net.Conn
+	}
+	stopWatch := context.AfterFunc(ctx, func() {
+		inUse.Lock()
+		if inUse.nc != nil {
+			_ = inUse.nc.SetDeadline(time.Unix(1, 0)) // in the past: the op in flight ends now
+		}
+		inUse.Unlock()
+	})
+	defer stopWatch()
+	release := func() {
+		inUse.Lock()
+		inUse.nc = nil
+		inUse.Unlock()
+		_ = conn.Conn().PgConn().Conn().SetDeadline(time.Time{})
+		conn.Release() // the pool destroys a closed or busy connection
+		conn = nil
+	}
 	defer func() {
 		if conn != nil {
-			conn.Release()
+			release()
 		}
 	}()
 	var backoff time.Duration
@@ -337,10 +366,15 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 				continue
 			}
 			conn = c
+			inUse.Lock()
+			inUse.nc = c.Conn().PgConn().Conn()
+			inUse.Unlock()
 		}
-		octx, cancel := context.WithTimeout(ctx, l.timeout)
-		op := l.wl.Op(octx, conn.Conn(), l.w)
-		cancel()
+		_ = conn.Conn().PgConn().Conn().SetDeadline(time.Now().Add(l.timeout))
+		if ctx.Err() != nil {
+			return // the watch may have run before the deadline was set
+		}
+		op := l.wl.Op(context.Background(), conn.Conn(), l.w)
 		if op.Outcome != OK && ctx.Err() != nil && !definiteServerError(op) {
 			// The run stopped under this op: whatever it did is unknown,
 			// and it is not a failure of the database.
@@ -355,8 +389,7 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 			return
 		}
 		if connectionLost(op.Class) || conn.Conn().IsClosed() {
-			conn.Release() // the pool destroys a closed or busy connection
-			conn = nil
+			release()
 			backoff = nextBackoff(backoff)
 			if !sleep(soft, backoff) {
 				return

@@ -3,6 +3,7 @@ package workload_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,6 +241,99 @@ func TestRunIntegration(t *testing.T) {
 			if e, ok := lastErr[w]; ok && !lastOK[w].After(e) {
 				t.Errorf("worker %d: no ok op after its error at %v (last ok %v)", w, e, lastOK[w])
 			}
+		}
+	})
+
+	// lockInserts holds an exclusive lock on pgchaos_insert on primary1
+	// until the returned func is called: every insert there waits.
+	lockInserts := func(t *testing.T) (unlock func()) {
+		t.Helper()
+		c := connect(t, l, lab.Primary1)
+		tx, err := c.Begin(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(context.Background(), `LOCK TABLE pgchaos_insert IN EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		return func() { _ = tx.Rollback(context.Background()) }
+	}
+
+	t.Run("an op held up past OpTimeout is an unknown timeout, and the worker goes on", func(t *testing.T) {
+		const timeout = 300 * time.Millisecond
+		cfg := workload.Config{
+			DSN: dsns(l), Seed: 1, RunID: "timeout", OpTimeout: timeout,
+			Workloads: []workload.Spec{{Name: "held", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1}},
+		}
+		var unlock func()
+		rec := runFor(t, cfg, 2*time.Second, func() {
+			unlock = lockInserts(t)
+			time.Sleep(time.Second)
+			unlock()
+		})
+		var timeouts, okAfter int
+		var lastTimeout time.Time
+		err := workload.ReadHistory(rec.Path(), func(op workload.Op) error {
+			switch {
+			case op.Class == workload.ClassTimeout:
+				timeouts++
+				lastTimeout = op.End
+				t.Logf("timeout: %s after %v: %s", op.Outcome, op.Latency(), op.Error)
+				// On a fresh connection the INSERT is prepared first, and
+				// preparing waits for the lock too: then nothing was sent.
+				want := workload.Unknown
+				if strings.HasPrefix(op.Error, "prepare: ") {
+					want = workload.Fail
+				}
+				if op.Outcome != want {
+					t.Errorf("timed-out insert is %s (%s), want %s", op.Outcome, op.Error, want)
+				}
+				if lat := op.Latency(); lat < timeout || lat > timeout+time.Second {
+					t.Errorf("timed-out op took %v, want about %v", lat, timeout)
+				}
+			case op.Outcome == workload.OK && !lastTimeout.IsZero() && op.Start.After(lastTimeout):
+				okAfter++
+			case op.Outcome != workload.OK && op.Class != workload.ClassCanceled:
+				t.Errorf("unexpected %s op: %s %s", op.Outcome, op.Class, op.Error)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if timeouts < 2 || timeouts > 4 {
+			t.Errorf("%d timeouts in a 1 s hold with a %v op timeout, want 2 to 4 (the backoff between)", timeouts, timeout)
+		}
+		if okAfter == 0 {
+			t.Error("no ok op after the lock was released")
+		}
+	})
+
+	t.Run("cancelling the run cuts a held-up op short", func(t *testing.T) {
+		cfg := workload.Config{
+			DSN: dsns(l), Seed: 1, RunID: "cut", OpTimeout: time.Minute,
+			Workloads: []workload.Spec{{Name: "cut", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 2}},
+		}
+		unlock := lockInserts(t)
+		defer unlock()
+		start := time.Now()
+		rec := runFor(t, cfg, 500*time.Millisecond, nil)
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("run took %v after its cancel, want it cut short, well under the 1m op timeout", took)
+		}
+		var canceled int
+		err := workload.ReadHistory(rec.Path(), func(op workload.Op) error {
+			if op.Outcome != workload.Unknown || op.Class != workload.ClassCanceled {
+				t.Errorf("op during the hold: %s %s %s, want unknown canceled", op.Outcome, op.Class, op.Error)
+			}
+			canceled++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canceled != 2 {
+			t.Errorf("%d canceled ops, want one per worker", canceled)
 		}
 	})
 }

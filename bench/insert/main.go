@@ -18,8 +18,9 @@ import (
 )
 
 func main() {
-	procs.Limit() // as pgchaos does
+	procs.Setup() // as pgchaos does
 	dsn := flag.String("dsn", os.Getenv("PGCHAOS_BENCH_DSN"), "DSN of the primary to write to (default $PGCHAOS_BENCH_DSN)")
+	peer := flag.String("peer-dsn", os.Getenv("PGCHAOS_BENCH_PEER_DSN"), "DSN of the other primary of a lab: the table is made there too, so replication carries the rows as in a run (default $PGCHAOS_BENCH_PEER_DSN)")
 	clients := flag.Int("clients", 8, "workers")
 	duration := flag.Duration("duration", 30*time.Second, "how long to run")
 	dir := flag.String("dir", os.TempDir(), "where history.jsonl goes")
@@ -40,34 +41,39 @@ func main() {
 		fmt.Fprintln(os.Stderr, "insert: no DSN: pass -dsn or set PGCHAOS_BENCH_DSN")
 		os.Exit(2)
 	}
-	if err := run(*dsn, *clients, *duration, *dir); err != nil {
+	if err := run(*dsn, *peer, *clients, *duration, *dir); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "insert:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dsn string, clients int, d time.Duration, dir string) error {
+func run(dsn, peer string, clients int, d time.Duration, dir string) error {
 	rec, err := workload.NewRecorder(filepath.Join(dir, fmt.Sprintf("bench-insert-%d.jsonl", os.Getpid())))
 	if err != nil {
 		return err
 	}
 	defer os.Remove(rec.Path())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	dsns := map[string]string{"primary1": dsn}
+	if peer != "" {
+		dsns["primary2"] = peer
+	}
+	// The run ends as pgchaos's runs do: Stop drains the ops in flight.
+	stop := make(chan struct{})
 	var start time.Time
 	cfg := workload.Config{
-		DSN:  map[string]string{"primary1": dsn},
+		DSN:  dsns,
+		Stop: stop,
 		Seed: 1,
 		Workloads: []workload.Spec{{
 			Name: "bench", Kind: workload.KindInsert, Targets: []string{"primary1"}, Concurrency: clients,
 		}},
 		OnStart: func(t time.Time) {
 			start = t
-			time.AfterFunc(d, cancel)
+			time.AfterFunc(d, func() { close(stop) })
 		},
 	}
-	if err := workload.Run(ctx, cfg, rec); err != nil {
+	if err := workload.Run(context.Background(), cfg, rec); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)

@@ -4,6 +4,8 @@
 #
 #   bench/insert/run.sh                      # brings up a lab "bench-insert" on free ports, removes it after
 #   PGCHAOS_BENCH_DSN=postgres://... bench/insert/run.sh   # use an existing primary instead
+#   (with PGCHAOS_BENCH_PEER_DSN, the other primary of its lab: the table is
+#   made there too, so replication runs as in a pgchaos run)
 #
 # Knobs: CLIENTS (8), DURATION (30, seconds), ROUNDS (2), PGBENCH_MODE
 # (prepared: pgx also sends prepared statements, so the protocols match;
@@ -44,16 +46,18 @@ go build -o "$work/bench-insert" ./bench/insert
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 dsn=${PGCHAOS_BENCH_DSN:-}
+peer=${PGCHAOS_BENCH_PEER_DSN:-}
 if [[ -z "$dsn" ]]; then
 	lab_name=bench-insert
 	p1=$(free_port) p2=$(free_port) ph=$(free_port) ps=$(free_port)
 	"$work/pgchaos" lab up --name "$lab_name" --port-primary1 "$p1" --port-primary2 "$p2" \
 		--port-haproxy "$ph" --port-stats "$ps" >&2
 	dsn="postgres://postgres:postgres@127.0.0.1:$p1/postgres?sslmode=disable"
+	peer="postgres://postgres:postgres@127.0.0.1:$p2/postgres?sslmode=disable"
 fi
 
 # The table comes from the workload's own setup: a 1-second run creates it.
-"$work/bench-insert" -dsn "$dsn" -clients 1 -duration 1s -dir "$work" >/dev/null
+"$work/bench-insert" -dsn "$dsn" -peer-dsn "$peer" -clients 1 -duration 1s -dir "$work" >/dev/null
 
 truncate_table() { psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null; }
 

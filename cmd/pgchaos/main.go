@@ -69,7 +69,7 @@ Run "pgchaos <command> --help" for a command's flags and examples.
 `
 
 func main() {
-	procs.Limit()
+	procs.Setup()
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
