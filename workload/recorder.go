@@ -46,6 +46,18 @@ type Recorder struct {
 	totals  map[string]*secCount // per target, whole run
 	maxSec  int
 	now     func() time.Time
+	last    lastSeen // the maps' entries for the previous op
+}
+
+// lastSeen caches the aggregate entries of the last op recorded: ops come
+// in long runs of one (workload, target) and second, and the map lookups
+// (string hashing) were a third of Record's cost.
+type lastSeen struct {
+	workload, target string
+	agg              *aggregate
+	total            *secCount
+	sec              int
+	second           *secCount
 }
 
 type aggKey struct{ workload, target string }
@@ -102,6 +114,7 @@ func (r *Recorder) Origin() time.Time {
 func (r *Recorder) SetOrigin(t time.Time) {
 	r.mu.Lock()
 	r.origin = t
+	r.last = lastSeen{} // its second is counted from the old origin
 	r.mu.Unlock()
 }
 
@@ -125,30 +138,39 @@ func (r *Recorder) Record(op Op) {
 
 // add updates the aggregates; r.mu is held.
 func (r *Recorder) add(op *Op) {
-	k := aggKey{op.Workload, op.Target}
-	a := r.aggs[k]
-	if a == nil {
-		a = &aggregate{
-			kind:     op.Kind,
-			errors:   make(map[errKey]int64),
-			servedBy: make(map[string]int64),
-			hist:     hdrhistogram.New(histMin, histMax, histSigFigs),
+	c := &r.last
+	if c.agg == nil || c.workload != op.Workload || c.target != op.Target {
+		k := aggKey{op.Workload, op.Target}
+		a := r.aggs[k]
+		if a == nil {
+			a = &aggregate{
+				kind:     op.Kind,
+				errors:   make(map[errKey]int64),
+				servedBy: make(map[string]int64),
+				hist:     hdrhistogram.New(histMin, histMax, histSigFigs),
+			}
+			r.aggs[k] = a
+			r.order = append(r.order, k)
 		}
-		r.aggs[k] = a
-		r.order = append(r.order, k)
+		t := r.totals[op.Target]
+		if t == nil {
+			t = &secCount{}
+			r.totals[op.Target] = t
+		}
+		*c = lastSeen{workload: op.Workload, target: op.Target, agg: a, total: t, sec: -1}
 	}
-	t := r.totals[op.Target]
-	if t == nil {
-		t = &secCount{}
-		r.totals[op.Target] = t
-	}
+	a, t := c.agg, c.total
 	sec := max(0, int(op.End.Sub(r.origin)/time.Second))
-	r.maxSec = max(r.maxSec, sec)
-	s := r.seconds[secKey{sec, op.Target}]
-	if s == nil {
-		s = &secCount{}
-		r.seconds[secKey{sec, op.Target}] = s
+	if sec != c.sec {
+		r.maxSec = max(r.maxSec, sec)
+		s := r.seconds[secKey{sec, op.Target}]
+		if s == nil {
+			s = &secCount{}
+			r.seconds[secKey{sec, op.Target}] = s
+		}
+		c.sec, c.second = sec, s
 	}
+	s := c.second
 	switch op.Outcome {
 	case OK:
 		a.ok++

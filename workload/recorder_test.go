@@ -97,6 +97,38 @@ func TestRecorderSummary(t *testing.T) {
 	}
 }
 
+// Record caches the previous op's entries: ops that alternate targets and
+// workloads within one second must still land in their own counts.
+func TestRecorderCountsInterleavedOpsApart(t *testing.T) {
+	r, origin := newTestRecorder(t)
+	seq := []struct {
+		workload, target string
+		sec              float64
+	}{
+		{"a", "primary1", 0.1}, {"a", "primary2", 0.2}, {"b", "primary1", 0.3}, {"a", "primary1", 0.4},
+		{"a", "primary1", 1.1}, {"a", "primary2", 1.2}, {"a", "primary2", 1.3}, {"b", "primary1", 1.4},
+	}
+	for _, o := range seq {
+		at := origin.Add(time.Duration(o.sec * float64(time.Second)))
+		r.Record(Op{Workload: o.workload, Kind: "insert", Target: o.target, Start: at, End: at, Outcome: OK})
+	}
+	ws, secs := r.Summary(2 * time.Second)
+	got := make(map[string]int64)
+	for _, w := range ws {
+		got[w.Workload+"/"+w.Target] = w.OK
+	}
+	if want := map[string]int64{"a/primary1": 3, "a/primary2": 3, "b/primary1": 2}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ok per workload/target %v, want %v", got, want)
+	}
+	wantSecs := []reports.Second{
+		{T: 0, Target: "primary1", OK: 3}, {T: 0, Target: "primary2", OK: 1},
+		{T: 1, Target: "primary1", OK: 2}, {T: 1, Target: "primary2", OK: 2},
+	}
+	if !reflect.DeepEqual(secs, wantSecs) {
+		t.Errorf("timeline\n got %+v\nwant %+v", secs, wantSecs)
+	}
+}
+
 func TestRecorderSummaryEmpty(t *testing.T) {
 	r, _ := newTestRecorder(t)
 	ws, secs := r.Summary(10 * time.Second)
