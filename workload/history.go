@@ -46,7 +46,12 @@ func (o *Op) Latency() time.Duration { return o.End.Sub(o.Start) }
 // hand because the recorder sits on every worker's hot path and
 // encoding/json costs several allocations per op; TestOpJSONRoundTrip pins
 // it to what encoding/json reads back.
-func (o *Op) appendJSON(b []byte) []byte {
+//
+// tf formats the two times; nil uses a fresh one.
+func (o *Op) appendJSON(b []byte, tf *timeFormat) []byte {
+	if tf == nil {
+		tf = new(timeFormat)
+	}
 	b = append(b, `{"workload":`...)
 	b = appendString(b, o.Workload)
 	b = append(b, `,"kind":`...)
@@ -70,9 +75,9 @@ func (o *Op) appendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"start":"`...)
-	b = o.Start.AppendFormat(b, time.RFC3339Nano)
+	b = tf.append(b, o.Start)
 	b = append(b, `","end":"`...)
-	b = o.End.AppendFormat(b, time.RFC3339Nano)
+	b = tf.append(b, o.End)
 	b = append(b, `","outcome":`...)
 	b = appendString(b, string(o.Outcome))
 	if o.SQLState != "" {
@@ -88,6 +93,41 @@ func (o *Op) appendJSON(b []byte) []byte {
 		b = appendString(b, o.Error)
 	}
 	return append(b, '}')
+}
+
+// timeFormat appends times as time.RFC3339Nano does, reusing the date,
+// clock and zone of the previous time's second: ops come thousands a
+// second, and formatting two full timestamps was a third of appending an
+// op. A zone's offset changes only on a second boundary, so a second and a
+// location fix everything but the fraction.
+type timeFormat struct {
+	sec    int64
+	loc    *time.Location
+	prefix []byte // 2006-01-02T15:04:05
+	zone   []byte // Z07:00
+}
+
+func (f *timeFormat) append(b []byte, t time.Time) []byte {
+	if f.prefix == nil || t.Unix() != f.sec || t.Location() != f.loc {
+		f.sec, f.loc = t.Unix(), t.Location()
+		f.prefix = t.AppendFormat(f.prefix[:0], "2006-01-02T15:04:05")
+		f.zone = t.AppendFormat(f.zone[:0], "Z07:00")
+	}
+	b = append(b, f.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, f.zone...)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -23,7 +23,7 @@ func TestOpJSONRoundTrip(t *testing.T) {
 			Outcome: Unknown, Class: ClassConnection, Error: "bad utf8 \xff\xfe end <>&\u2028"},
 	}
 	for i, op := range tests {
-		b := op.appendJSON(nil)
+		b := op.appendJSON(nil, nil)
 		if !json.Valid(b) {
 			t.Fatalf("op %d: invalid JSON %s", i, b)
 		}
@@ -47,6 +47,42 @@ func TestOpJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// One formatter across all cases, in this order, so that both its cache
+// hits (same second) and misses (next second, another zone) are checked
+// against time.RFC3339Nano.
+func TestTimeFormatIsRFC3339Nano(t *testing.T) {
+	base := time.Date(2026, 11, 3, 10, 4, 5, 0, time.UTC)
+	plus2 := time.FixedZone("plus2", 2*3600)
+	minus330 := time.FixedZone("minus330", -(3*3600 + 30*60))
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		berlin = plus2 // no tzdata: still a zone with an offset
+	}
+	times := []time.Time{
+		base,                            // no fraction
+		base.Add(123456789),             // all nine digits, same second
+		base.Add(120000000),             // trailing zeros trimmed
+		base.Add(1),                     // leading zeros kept
+		base.Add(999999999),             // last ns of the second
+		base.Add(time.Second),           // next second, no fraction
+		base.Add(time.Second + 500),     // next second, fraction
+		base.Add(time.Second).In(plus2), // same instant, another zone
+		base.Add(time.Second + 7).In(minus330),
+		base.Add(time.Second + 7), // back to UTC in the same second
+		time.Date(2026, 3, 29, 0, 59, 59, 900000000, time.UTC).In(berlin), // before a DST change
+		time.Date(2026, 3, 29, 1, 0, 0, 100000000, time.UTC).In(berlin),   // after it
+		time.Date(2026, 12, 31, 23, 59, 59, 5, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 0, 5, time.UTC),
+	}
+	var f timeFormat
+	for i, tm := range times {
+		got := string(f.append(nil, tm))
+		if want := tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("time %d: %s, want %s", i, got, want)
+		}
+	}
+}
+
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "history.jsonl")
@@ -60,7 +96,7 @@ func TestReadHistory(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	line := func(w int) string {
 		op := Op{Workload: "i", Kind: "insert", Worker: w, Target: "primary1", Start: start, End: start, Outcome: OK}
-		return string(op.appendJSON(nil)) + "\n"
+		return string(op.appendJSON(nil, nil)) + "\n"
 	}
 	full := line(0) + line(1) + line(2)
 	tests := []struct {
@@ -96,7 +132,7 @@ func TestReadHistory(t *testing.T) {
 func TestReadHistoryStopsOnCallbackError(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	op := Op{Workload: "i", Start: start, End: start, Outcome: OK}
-	l := string(op.appendJSON(nil)) + "\n"
+	l := string(op.appendJSON(nil, nil)) + "\n"
 	stop := errors.New("enough")
 	n := 0
 	err := ReadHistory(writeFile(t, l+l+l), func(Op) error { n++; return stop })

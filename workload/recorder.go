@@ -46,7 +46,8 @@ type Recorder struct {
 	totals  map[string]*secCount // per target, whole run
 	maxSec  int
 	now     func() time.Time
-	last    lastSeen // the maps' entries for the previous op
+	last    lastSeen   // the maps' entries for the previous op
+	tf      timeFormat // the history's timestamps
 }
 
 // lastSeen caches the aggregate entries of the last op recorded: ops come
@@ -126,7 +127,7 @@ func (r *Recorder) Record(op Op) {
 	if r.closed {
 		return
 	}
-	r.buf = op.appendJSON(r.buf[:0])
+	r.buf = op.appendJSON(r.buf[:0], &r.tf)
 	r.buf = append(r.buf, '\n')
 	if r.err == nil {
 		if _, err := r.w.Write(r.buf); err != nil {
