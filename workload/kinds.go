@@ -39,6 +39,9 @@ type Workload interface {
 	// them, so a reused lab starts clean.
 	Seed(ctx context.Context, nodes map[string]*pgx.Conn) error
 	// Op performs one operation on conn and returns it, outcome included.
+	// Run's workers pass a ctx that never ends and bound the op with the
+	// connection's deadline instead (see workerLoop.run): an Op must do
+	// all its waiting in I/O on conn.
 	Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op
 }
 

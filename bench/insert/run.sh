@@ -61,18 +61,34 @@ fi
 
 truncate_table() { psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null; }
 
+# Every measured run starts from the same state: the table empty, the peer
+# caught up (its apply worker must not be busy with the previous run's
+# rows) and a fresh checkpoint on each node (so no run pays for another's
+# full-page writes).
+settle() {
+	truncate_table
+	local behind
+	for _ in $(seq 1 300); do
+		behind=$(psql "$dsn" -qAtc "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0) FROM pg_replication_slots")
+		[[ ${behind%.*} -lt 65536 ]] && break
+		sleep 0.2
+	done
+	psql "$dsn" -qAtc "CHECKPOINT" >/dev/null
+	if [[ -n "$peer" ]]; then psql "$peer" -qAtc "CHECKPOINT" >/dev/null; fi
+}
+
 # Client CPU (user + sys) per op, in µs: on a small machine the client
 # competes with the servers for the same cores, so this explains a gap.
 cpu_per_op() { awk -v ops="$2" -v d="$DURATION" '{ printf "%.1f", ($1 + $2) / (ops * d) * 1e6 }' "$1"; }
 
 declare -a ours theirs ours_cpu theirs_cpu
 for ((r = 1; r <= ROUNDS; r++)); do
-	truncate_table
+	settle
 	o=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work")
 	ours+=("$o")
 	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$o")")
 	echo "round $r pgchaos: $o ops/s" >&2
-	truncate_table
+	settle
 	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >"$work/pgbench.out" 2>&1; then
 		cat "$work/pgbench.out" >&2
 		exit 1
@@ -91,4 +107,6 @@ done
 printf '%s\n' "${ours[@]}" >"$work/ours"
 printf '%s\n' "${theirs[@]}" >"$work/theirs"
 awk 'NR == FNR { a += $1; n++; next } { b += $1 } END { printf "%-6s %14.1f %14.1f %7.2fx\n", "mean", a / n, b / n, a / b }' "$work/ours" "$work/theirs"
+paste "$work/ours" "$work/theirs" | awk '{ print $1 / $2 }' | sort -g |
+	awk '{ r[NR] = $1 } END { m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "%-6s %14s %14s %7.2fx\n", "median", "", "", m }'
 echo "($CLIENTS clients, ${DURATION}s per round, pgbench -M $PGBENCH_MODE -j 2)"
