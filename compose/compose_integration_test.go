@@ -51,8 +51,9 @@ func TestComposeLabRunsTheTutorialSteps(t *testing.T) {
 	}
 	ports := map[string]int{}
 	env := append(os.Environ(), "PGPASSWORD=postgres", "POSTGRES_IMAGE="+images.Postgres, "HAPROXY_IMAGE="+images.HAProxy)
-	for _, v := range []string{"PRIMARY1_PORT", "PRIMARY2_PORT", "HAPROXY_PORT", "STATS_PORT"} {
-		ports[v] = labtest.FreePort(t)
+	free := labtest.FreePorts(t, 4)
+	for i, v := range []string{"PRIMARY1_PORT", "PRIMARY2_PORT", "HAPROXY_PORT", "STATS_PORT"} {
+		ports[v] = free[i]
 		env = append(env, v+"="+strconv.Itoa(ports[v]))
 	}
 	project := "pgchaostest" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)

@@ -129,12 +129,9 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	}
 	cfg := lab.Config{
 		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
-		Ports: lab.Ports{
-			Primary1: portFor(sc.Lab.Ports.Primary1, lab.DefaultPortPrimary1),
-			Primary2: portFor(sc.Lab.Ports.Primary2, lab.DefaultPortPrimary2),
-			HAProxy:  portFor(sc.Lab.Ports.HAProxy, lab.DefaultPortHAProxy),
-			Stats:    portFor(sc.Lab.Ports.Stats, lab.DefaultPortStats),
-		},
+		Ports: portsFor(
+			[4]int{sc.Lab.Ports.Primary1, sc.Lab.Ports.Primary2, sc.Lab.Ports.HAProxy, sc.Lab.Ports.Stats},
+			[4]int{lab.DefaultPortPrimary1, lab.DefaultPortPrimary2, lab.DefaultPortHAProxy, lab.DefaultPortStats}),
 		Log: opt.Log,
 	}
 	opt.Log("building lab %s", name)
@@ -145,22 +142,29 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	return l, true, nil
 }
 
-// portFor is the host port for a lab the run builds: the scenario's when it
-// names one (then it must be free), else the tutorial's default when free,
-// else any free port (a lab the user left up may hold the defaults).
-func portFor(asked, def int) int {
-	if asked != 0 {
-		return asked
-	}
-	for _, p := range []int{def, 0} {
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err == nil {
-			port := ln.Addr().(*net.TCPAddr).Port
-			ln.Close()
-			return port
+// portsFor picks the host ports (primary1, primary2, haproxy, stats) of a
+// lab the run builds: the scenario's when it names one (then it must be
+// free), else the tutorial's default when free, else any free port (a lab
+// the user left up may hold the defaults). Every port picked stays bound
+// until all are: ports picked one at a time can repeat.
+func portsFor(asked, defs [4]int) lab.Ports {
+	var got [4]int
+	for i := range got {
+		if asked[i] != 0 {
+			got[i] = asked[i]
+			continue
+		}
+		got[i] = defs[i]
+		for _, p := range []int{defs[i], 0} {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err == nil {
+				defer ln.Close()
+				got[i] = ln.Addr().(*net.TCPAddr).Port
+				break
+			}
 		}
 	}
-	return def
+	return lab.Ports{Primary1: got[0], Primary2: got[1], HAProxy: got[2], Stats: got[3]}
 }
 
 // run is the state of one run.
