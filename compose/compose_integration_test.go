@@ -51,9 +51,9 @@ func TestComposeLabRunsTheTutorialSteps(t *testing.T) {
 	}
 	ports := map[string]int{}
 	env := append(os.Environ(), "PGPASSWORD=postgres", "POSTGRES_IMAGE="+images.Postgres, "HAPROXY_IMAGE="+images.HAProxy)
-	free := labtest.FreePorts(t, 4)
-	for i, v := range []string{"PRIMARY1_PORT", "PRIMARY2_PORT", "HAPROXY_PORT", "STATS_PORT"} {
-		ports[v] = free[i]
+	free := lab.FreePorts(lab.Ports{})
+	for v, port := range map[string]int{"PRIMARY1_PORT": free.Primary1, "PRIMARY2_PORT": free.Primary2, "HAPROXY_PORT": free.HAProxy, "STATS_PORT": free.Stats} {
+		ports[v] = port
 		env = append(env, v+"="+strconv.Itoa(ports[v]))
 	}
 	project := "pgchaostest" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)

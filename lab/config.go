@@ -2,7 +2,9 @@ package lab
 
 import (
 	"fmt"
+	"net"
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -138,4 +140,26 @@ func (c *Config) Validate() error {
 		seen[p.port] = p.name
 	}
 	return nil
+}
+
+// FreePorts returns a port for each of the four on 127.0.0.1: the one in
+// prefer when it is free now, else any free port, all four distinct. Every
+// port picked stays bound until all are: ports picked one at a time can
+// repeat, because a port closed is free again. A port can still be taken
+// between this call and lab up, which then says so.
+func FreePorts(prefer Ports) Ports {
+	want := [4]int{prefer.Primary1, prefer.Primary2, prefer.HAProxy, prefer.Stats}
+	var got [4]int
+	for i := range got {
+		got[i] = want[i]
+		for _, p := range []int{want[i], 0} {
+			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err == nil {
+				defer ln.Close()
+				got[i] = ln.Addr().(*net.TCPAddr).Port
+				break
+			}
+		}
+	}
+	return Ports{Primary1: got[0], Primary2: got[1], HAProxy: got[2], Stats: got[3]}
 }

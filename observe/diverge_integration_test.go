@@ -72,19 +72,24 @@ func divExpect(kind string, keys ...string) []string {
 	return out
 }
 
+// labPools opens a pool on each primary of l, closed when t ends.
+func labPools(t *testing.T, l *lab.Lab) (p1, p2 *pgxpool.Pool) {
+	t.Helper()
+	open := func(node string) *pgxpool.Pool {
+		p, err := pgxpool.New(context.Background(), l.MustDSN(node))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	return open(lab.Primary1), open(lab.Primary2)
+}
+
 func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	l := labtest.Start(t)
 	ctx := context.Background()
-	p1, err := pgxpool.New(ctx, l.MustDSN(lab.Primary1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p1.Close()
-	p2, err := pgxpool.New(ctx, l.MustDSN(lab.Primary2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
+	p1, p2 := labPools(t, l)
 
 	schema := []string{
 		`CREATE TABLE div_simple (id int PRIMARY KEY, name text, v int)`,
@@ -344,16 +349,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 func TestDiffLastWriterAfterValuesSwapThroughReplication(t *testing.T) {
 	l := labtest.Start(t)
 	ctx := context.Background()
-	p1, err := pgxpool.New(ctx, l.MustDSN(lab.Primary1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p1.Close()
-	p2, err := pgxpool.New(ctx, l.MustDSN(lab.Primary2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p2.Close()
+	p1, p2 := labPools(t, l)
 	for _, p := range []*pgxpool.Pool{p1, p2} {
 		divExec(t, p, `CREATE TABLE div_swap (id int PRIMARY KEY, v text)`)
 	}

@@ -10,10 +10,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -144,27 +142,23 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 
 // portsFor picks the host ports (primary1, primary2, haproxy, stats) of a
 // lab the run builds: the scenario's when it names one (then it must be
-// free), else the tutorial's default when free, else any free port (a lab
-// the user left up may hold the defaults). Every port picked stays bound
-// until all are: ports picked one at a time can repeat.
+// free, and lab up says so when it is not), else the tutorial's default
+// when free, else any free port (a lab the user left up may hold the
+// defaults).
 func portsFor(asked, defs [4]int) lab.Ports {
-	var got [4]int
-	for i := range got {
-		if asked[i] != 0 {
-			got[i] = asked[i]
-			continue
-		}
-		got[i] = defs[i]
-		for _, p := range []int{defs[i], 0} {
-			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-			if err == nil {
-				defer ln.Close()
-				got[i] = ln.Addr().(*net.TCPAddr).Port
-				break
-			}
+	prefer := defs
+	for i, a := range asked {
+		if a != 0 {
+			prefer[i] = a // held while the others are picked, so none repeats it
 		}
 	}
-	return lab.Ports{Primary1: got[0], Primary2: got[1], HAProxy: got[2], Stats: got[3]}
+	p := lab.FreePorts(lab.Ports{Primary1: prefer[0], Primary2: prefer[1], HAProxy: prefer[2], Stats: prefer[3]})
+	for i, slot := range []*int{&p.Primary1, &p.Primary2, &p.HAProxy, &p.Stats} {
+		if asked[i] != 0 {
+			*slot = asked[i]
+		}
+	}
+	return p
 }
 
 // run is the state of one run.

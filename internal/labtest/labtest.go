@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -38,14 +37,13 @@ func Config(t testing.TB, opts ...lab.Option) lab.Config {
 	t.Helper()
 	var suffix [3]byte
 	rand.Read(suffix[:])
-	ports := FreePorts(t, 4)
 	base := strings.ToLower(regexp.MustCompile(`[^a-zA-Z0-9]+`).ReplaceAllString(t.Name(), "-"))
 	if len(base) > 24 {
 		base = base[:24]
 	}
 	cfg := lab.New(append([]lab.Option{
 		lab.WithName("t-" + strings.Trim(base, "-") + "-" + hex.EncodeToString(suffix[:])),
-		lab.WithPorts(lab.Ports{Primary1: ports[0], Primary2: ports[1], HAProxy: ports[2], Stats: ports[3]}),
+		lab.WithPorts(lab.FreePorts(lab.Ports{})),
 		lab.WithLog(func(f string, a ...any) { t.Logf("lab: "+f, a...) }),
 	}, opts...)...)
 	return cfg
@@ -75,21 +73,4 @@ func Remove(t testing.TB, name string) {
 	if err := lab.Down(ctx, name); err != nil {
 		t.Errorf("lab down %s: %v", name, err)
 	}
-}
-
-// FreePorts returns n distinct TCP ports on 127.0.0.1 that were free a
-// moment ago. It holds every listener until all are picked: ports picked
-// one at a time can repeat, because a port closed is free again.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
 }
