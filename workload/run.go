@@ -253,6 +253,7 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 		}
 		pools[t] = p
 	}
+	warm(ctx, pools, perTarget, cfg.OpTimeout)
 
 	runID := cfg.RunID
 	start := time.Now()
@@ -291,6 +292,37 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 		}
 	}
 	return g.Wait()
+}
+
+// warm opens every worker's connection before second 0, so the timeline
+// starts with the clients ready: connecting (SCRAM, a backend forked per
+// session) is not counted in the first seconds' ops/s and latencies, as
+// pgbench leaves its initial connection time out of its tps. A target that
+// cannot be reached within timeout is left to its workers, which record
+// what fails.
+func warm(ctx context.Context, pools map[string]*pgxpool.Pool, perTarget map[string]int, timeout time.Duration) {
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var held []*pgxpool.Conn
+	for t, n := range perTarget {
+		for range n {
+			wg.Go(func() {
+				c, err := pools[t].Acquire(actx)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				held = append(held, c)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	for _, c := range held {
+		c.Release() // idle in its pool until a worker takes it
+	}
 }
 
 // workerLoop is one worker's life: hold a connection, run ops on it at the

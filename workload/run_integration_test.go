@@ -188,6 +188,47 @@ func TestRunIntegration(t *testing.T) {
 		}
 	})
 
+	t.Run("every worker's session is open at second 0", func(t *testing.T) {
+		want := map[string]int{lab.Primary1: 3, lab.Primary2: 2}
+		cfg := workload.Config{
+			DSN: dsns(l), Seed: 1, RunID: "warm",
+			Workloads: []workload.Spec{
+				{Name: "warm1", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: want[lab.Primary1]},
+				{Name: "warm2", Kind: workload.KindInsert, Targets: []string{lab.Primary2}, Concurrency: want[lab.Primary2]},
+			},
+		}
+		rec, err := workload.NewRecorder(filepath.Join(t.TempDir(), "history.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		before := time.Now()
+		got := make(map[string]int)
+		cfg.OnStart = func(time.Time) {
+			defer cancel() // the workers need not run: second 0 is what this checks
+			for node, c := range map[string]*pgx.Conn{lab.Primary1: p1, lab.Primary2: p2} {
+				var n int
+				err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE application_name = $1 AND backend_start >= $2`,
+					workload.ApplicationName(node), before).Scan(&n)
+				if err != nil {
+					t.Errorf("sessions on %s: %v", node, err)
+				}
+				got[node] = n
+			}
+		}
+		if err := workload.Run(ctx, cfg, rec); err != nil {
+			t.Fatal(err)
+		}
+		for node, n := range want {
+			if got[node] != n {
+				t.Errorf("%s: %d of the run's sessions open at second 0, want %d (one per worker)", node, got[node], n)
+			}
+		}
+	})
+
 	t.Run("a worker survives pg_terminate_backend", func(t *testing.T) {
 		cfg := workload.Config{
 			DSN: dsns(l), Seed: 1, RunID: "kill",
