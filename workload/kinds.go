@@ -155,7 +155,8 @@ func (Insert) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 	b = appendInsertKey(b, w.RunID, w.Workload, w.Target, w.ID, w.seq)
 	key := string(b)
 	op.Keys = []string{key}
-	if _, err := conn.Prepare(ctx, insertStmt, insertSQL); err != nil {
+	sd, err := conn.Prepare(ctx, insertStmt, insertSQL)
+	if err != nil {
 		w.finish(&op, fmt.Errorf("prepare: %w", err), false) // the INSERT itself was never sent
 		return op
 	}
@@ -182,11 +183,13 @@ func (Insert) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 		w.params[i] = b[from:end:end]
 		from = end
 	}
-	rr := conn.PgConn().ExecPrepared(ctx, insertStmt, w.params, nil, nil)
+	// With the statement's description at hand, no Describe goes with the
+	// Bind: the server sends no RowDescription per op.
+	rr := conn.PgConn().ExecStatement(ctx, sd, w.params, nil, nil)
 	for rr.NextRow() {
 		op.ServedBy = w.intern(rr.Values()[0])
 	}
-	_, err := rr.Close()
+	_, err = rr.Close()
 	w.finish(&op, err, true)
 	return op
 }
