@@ -81,13 +81,14 @@ settle() {
 # competes with the servers for the same cores, so this explains a gap.
 cpu_per_op() { awk -v ops="$2" -v d="$DURATION" '{ printf "%.1f", ($1 + $2) / (ops * d) * 1e6 }' "$1"; }
 
-declare -a ours theirs ours_cpu theirs_cpu
-for ((r = 1; r <= ROUNDS; r++)); do
+run_ours() {
 	settle
 	o=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work")
 	ours+=("$o")
 	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$o")")
 	echo "round $r pgchaos: $o ops/s" >&2
+}
+run_theirs() {
 	settle
 	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >"$work/pgbench.out" 2>&1; then
 		cat "$work/pgbench.out" >&2
@@ -97,6 +98,19 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	theirs+=("$t")
 	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$t")")
 	echo "round $r pgbench: $t tps" >&2
+}
+
+# Rounds alternate which tool goes first, so a drift over the run (the
+# table's files growing, the disk's caches) does not favour either.
+declare -a ours theirs ours_cpu theirs_cpu
+for ((r = 1; r <= ROUNDS; r++)); do
+	if ((r % 2)); then
+		run_ours
+		run_theirs
+	else
+		run_theirs
+		run_ours
+	fi
 done
 
 printf '%-6s %14s %14s %8s %18s\n' round "pgchaos ops/s" "pgbench tps" ratio "client µs/op p/b"
