@@ -61,6 +61,17 @@ fi
 
 truncate_table() { psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null; }
 
+# No autovacuum on the table while measuring. The launcher visits each
+# database once a minute (autovacuum_naptime), and a pair of rounds takes
+# about a minute too, so the vacuum and analyze of the rows just inserted
+# (half a second on each node) fell in the same tool's rounds again and
+# again. The table is emptied before every run, so there is nothing for
+# vacuum to do. (pgbench itself vacuums its standard tables before a run,
+# so that runs start alike.)
+for node in "$dsn" $peer; do
+	psql "$node" -qAtc "ALTER TABLE pgchaos_insert SET (autovacuum_enabled = off)" >/dev/null
+done
+
 # Every measured run starts from the same state: the table empty, the peer
 # caught up (its apply worker must not be busy with the previous run's
 # rows) and a fresh checkpoint on each node (so no run pays for another's
@@ -100,6 +111,13 @@ run_theirs() {
 	echo "round $r pgbench: $t tps" >&2
 }
 
+# One unmeasured run first: a new lab's first minute of inserts also
+# creates WAL segment files that later runs recycle.
+r=0
+settle
+pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >/dev/null 2>&1
+echo "warm-up run done" >&2
+
 # Rounds alternate which tool goes first, so a drift over the run (the
 # table's files growing, the disk's caches) does not favour either.
 declare -a ours theirs ours_cpu theirs_cpu
@@ -123,4 +141,17 @@ printf '%s\n' "${theirs[@]}" >"$work/theirs"
 awk 'NR == FNR { a += $1; n++; next } { b += $1 } END { printf "%-6s %14.1f %14.1f %7.2fx\n", "mean", a / n, b / n, a / b }' "$work/ours" "$work/theirs"
 paste "$work/ours" "$work/theirs" | awk '{ print $1 / $2 }' | sort -g |
 	awk '{ r[NR] = $1 } END { m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "%-6s %14s %14s %7.2fx\n", "median", "", "", m }'
+# The rounds' ratios are paired samples: their mean with a 95% confidence
+# interval (Student's t) says whether a gap is bigger than this machine's
+# round-to-round noise.
+paste "$work/ours" "$work/theirs" | awk '
+	BEGIN { split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13 2.12 2.11 2.10 2.09 2.09", t, " ") }
+	{ x[NR] = $1 / $2; s += x[NR] }
+	END {
+		n = NR; m = s / n
+		if (n < 2) { printf "%-6s %14s %14s %7.3fx (one round: no interval)\n", "ratio", "", "", m; exit }
+		for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2
+		half = ((n - 1 <= 20) ? t[n - 1] : 2.0) * sqrt(v / (n - 1) / n)
+		printf "%-6s %14s %14s %7.3fx, 95%% interval %.3f to %.3f\n", "ratio", "", "", m, m - half, m + half
+	}'
 echo "($CLIENTS clients, ${DURATION}s per round, pgbench -M $PGBENCH_MODE -j 2)"
