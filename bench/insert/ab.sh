@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A/B of client builds on one running lab: each argument is a bench-insert
+# binary (built from any revision: go build -o /tmp/new ./bench/insert) or
+# the word pgbench. Rounds run them in turn and print, per run, the
+# throughput, the client's CPU per op and the whole machine's CPU per op
+# (from /proc/stat): on a 2-core machine the last one shows a change's cost
+# even when throughput noise hides it.
+#
+#   PGCHAOS_BENCH_DSN=postgres://...5442... PGCHAOS_BENCH_PEER_DSN=postgres://...5443... \
+#     bench/insert/ab.sh /tmp/old /tmp/new pgbench
+#
+# Knobs: DURATION (15, seconds), ROUNDS (4), CLIENTS (8).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+DURATION=${DURATION:-15}
+ROUNDS=${ROUNDS:-4}
+CLIENTS=${CLIENTS:-8}
+dsn=${PGCHAOS_BENCH_DSN:?set PGCHAOS_BENCH_DSN to a lab primary (pgchaos lab status shows the ports)}
+peer=${PGCHAOS_BENCH_PEER_DSN:?set PGCHAOS_BENCH_PEER_DSN to the other primary of the lab}
+(($# > 0)) || {
+	echo "usage: $0 BINARY|pgbench ..." >&2
+	exit 2
+}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# As run.sh: the table exists on both nodes, without autovacuum, and every
+# run starts from an empty table, a caught-up peer and fresh checkpoints.
+first=""
+for c in "$@"; do [[ $c != pgbench ]] && first=$c && break; done
+[[ -n $first ]] || {
+	echo "give at least one bench-insert binary: it creates the table" >&2
+	exit 2
+}
+"$first" -dsn "$dsn" -peer-dsn "$peer" -clients 1 -duration 1s -dir "$work" >/dev/null 2>&1
+for node in "$dsn" "$peer"; do
+	psql "$node" -qAtc "ALTER TABLE pgchaos_insert SET (autovacuum_enabled = off)" >/dev/null
+done
+settle() {
+	psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null
+	local behind
+	for _ in $(seq 1 300); do
+		behind=$(psql "$dsn" -qAtc "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0) FROM pg_replication_slots")
+		[[ ${behind%.*} -lt 65536 ]] && break
+		sleep 0.2
+	done
+	psql "$dsn" -qAtc CHECKPOINT >/dev/null
+	psql "$peer" -qAtc CHECKPOINT >/dev/null
+}
+busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, in ticks
+hz=$(getconf CLK_TCK)
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	for c in "$@"; do
+		settle
+		b0=$(busy)
+		if [[ $c == pgbench ]]; then
+			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" \
+				-f "$here/insert.sql" "$dsn" 2>/dev/null | awk '/^tps = / { print $3 }')
+		else
+			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" "$c" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" 2>/dev/null)
+		fi
+		b1=$(busy)
+		read -r u s <"$work/cpu"
+		awk -v c="$c" -v o="$ops" -v u="$u" -v s="$s" -v d="$DURATION" -v m=$((b1 - b0)) -v hz="$hz" 'BEGIN {
+			n = o * d
+			printf "%-24s %8.1f ops/s   client user %4.1f sys %4.1f µs/op   machine %4.0f µs/op\n", c, o, u / n * 1e6, s / n * 1e6, m / hz / n * 1e6
+		}'
+	done
+done
