@@ -25,8 +25,9 @@ peer=${PGCHAOS_BENCH_PEER_DSN:?set PGCHAOS_BENCH_PEER_DSN to the other primary o
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# As run.sh: the table exists on both nodes, without autovacuum, and every
-# run starts from an empty table, a caught-up peer and fresh checkpoints.
+# As run.sh (prepare.sh): the table exists on both nodes, without
+# autovacuum, and every run starts from an empty table, a caught-up peer and
+# fresh checkpoints.
 first=""
 for c in "$@"; do [[ $c != pgbench ]] && first=$c && break; done
 [[ -n $first ]] || {
@@ -34,20 +35,9 @@ for c in "$@"; do [[ $c != pgbench ]] && first=$c && break; done
 	exit 2
 }
 "$first" -dsn "$dsn" -peer-dsn "$peer" -clients 1 -duration 1s -dir "$work" >/dev/null 2>&1
-for node in "$dsn" "$peer"; do
-	psql "$node" -qAtc "ALTER TABLE pgchaos_insert SET (autovacuum_enabled = off)" >/dev/null
-done
-settle() {
-	psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null
-	local behind
-	for _ in $(seq 1 300); do
-		behind=$(psql "$dsn" -qAtc "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0) FROM pg_replication_slots")
-		[[ ${behind%.*} -lt 65536 ]] && break
-		sleep 0.2
-	done
-	psql "$dsn" -qAtc CHECKPOINT >/dev/null
-	psql "$peer" -qAtc CHECKPOINT >/dev/null
-}
+# shellcheck source=bench/insert/prepare.sh
+. "$here/prepare.sh"
+no_autovacuum
 busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, in ticks
 hz=$(getconf CLK_TCK)
 

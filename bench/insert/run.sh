@@ -8,7 +8,8 @@
 #   made there too, so replication runs as in a pgchaos run)
 #
 # Knobs: CLIENTS (8), DURATION (30, seconds), ROUNDS (2), PGBENCH_MODE
-# (prepared: pgx also sends prepared statements, so the protocols match;
+# (prepared: pgchaos also executes a prepared statement, so the protocols
+# match but for the Describe that pgchaos leaves out;
 # "simple" is pgbench's default).
 set -euo pipefail
 
@@ -59,34 +60,9 @@ fi
 # The table comes from the workload's own setup: a 1-second run creates it.
 "$work/bench-insert" -dsn "$dsn" -peer-dsn "$peer" -clients 1 -duration 1s -dir "$work" >/dev/null
 
-truncate_table() { psql "$dsn" -qAtc "TRUNCATE pgchaos_insert" >/dev/null; }
-
-# No autovacuum on the table while measuring. The launcher visits each
-# database once a minute (autovacuum_naptime), and a pair of rounds takes
-# about a minute too, so the vacuum and analyze of the rows just inserted
-# (half a second on each node) fell in the same tool's rounds again and
-# again. The table is emptied before every run, so there is nothing for
-# vacuum to do. (pgbench itself vacuums its standard tables before a run,
-# so that runs start alike.)
-for node in "$dsn" $peer; do
-	psql "$node" -qAtc "ALTER TABLE pgchaos_insert SET (autovacuum_enabled = off)" >/dev/null
-done
-
-# Every measured run starts from the same state: the table empty, the peer
-# caught up (its apply worker must not be busy with the previous run's
-# rows) and a fresh checkpoint on each node (so no run pays for another's
-# full-page writes).
-settle() {
-	truncate_table
-	local behind
-	for _ in $(seq 1 300); do
-		behind=$(psql "$dsn" -qAtc "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0) FROM pg_replication_slots")
-		[[ ${behind%.*} -lt 65536 ]] && break
-		sleep 0.2
-	done
-	psql "$dsn" -qAtc "CHECKPOINT" >/dev/null
-	if [[ -n "$peer" ]]; then psql "$peer" -qAtc "CHECKPOINT" >/dev/null; fi
-}
+# shellcheck source=bench/insert/prepare.sh
+. "$here/prepare.sh"
+no_autovacuum
 
 # Client CPU (user + sys) per op, in µs: on a small machine the client
 # competes with the servers for the same cores, so this explains a gap.
