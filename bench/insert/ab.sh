@@ -38,6 +38,7 @@ for c in "$@"; do [[ $c != pgbench ]] && first=$c && break; done
 # shellcheck source=bench/insert/prepare.sh
 . "$here/prepare.sh"
 no_autovacuum
+pgbench_args prepared "$CLIENTS" "$DURATION"
 busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, in ticks
 hz=$(getconf CLK_TCK)
 
@@ -46,8 +47,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		settle
 		b0=$(busy)
 		if [[ $c == pgbench ]]; then
-			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" \
-				-f "$here/insert.sql" "$dsn" 2>/dev/null | awk '/^tps = / { print $3 }')
+			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" "${pgbench_cmd[@]}" 2>/dev/null | awk '/^tps = / { print $3 }')
 		else
 			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" "$c" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" 2>/dev/null)
 		fi

@@ -1,5 +1,5 @@
-# Sourced by run.sh and ab.sh, with $dsn (the primary written to) and
-# $peer (the other primary of the lab, may be empty) set.
+# Sourced by run.sh and ab.sh, with $here (this folder), $dsn (the primary
+# written to) and $peer (the other primary of the lab, may be empty) set.
 
 # No autovacuum on the table while measuring. The launcher visits each
 # database once a minute (autovacuum_naptime), and a pair of rounds takes
@@ -29,4 +29,11 @@ settle() {
 	done
 	psql "$dsn" -qAtc "CHECKPOINT" >/dev/null
 	if [[ -n "$peer" ]]; then psql "$peer" -qAtc "CHECKPOINT" >/dev/null; fi
+}
+
+# pgbench_args MODE CLIENTS SECONDS sets the array pgbench_cmd: pgbench
+# running insert.sql against $dsn with two threads, each client's key
+# counter starting at 0 (the table is empty).
+pgbench_args() {
+	pgbench_cmd=(pgbench -n -M "$1" -D seq=0 -c "$2" -j 2 -T "$3" -f "$here/insert.sql" "$dsn")
 }

@@ -63,6 +63,7 @@ fi
 # shellcheck source=bench/insert/prepare.sh
 . "$here/prepare.sh"
 no_autovacuum
+pgbench_args "$PGBENCH_MODE" "$CLIENTS" "$DURATION"
 
 # Client CPU (user + sys) per op, in µs: on a small machine the client
 # competes with the servers for the same cores, so this explains a gap.
@@ -77,7 +78,7 @@ run_ours() {
 }
 run_theirs() {
 	settle
-	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >"$work/pgbench.out" 2>&1; then
+	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_cmd[@]}" >"$work/pgbench.out" 2>&1; then
 		cat "$work/pgbench.out" >&2
 		exit 1
 	fi
@@ -91,7 +92,7 @@ run_theirs() {
 # creates WAL segment files that later runs recycle.
 r=0
 settle
-pgbench -n -M "$PGBENCH_MODE" -c "$CLIENTS" -j 2 -T "$DURATION" -f "$here/insert.sql" "$dsn" >/dev/null 2>&1
+"${pgbench_cmd[@]}" >/dev/null 2>&1
 echo "warm-up run done" >&2
 
 # Rounds alternate which tool goes first, so a drift over the run (the
