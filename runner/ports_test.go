@@ -3,7 +3,14 @@ package runner
 import (
 	"net"
 	"testing"
+
+	"github.com/pgchaos/pgchaos/lab"
 )
+
+// ports puts four ports in the order primary1, primary2, haproxy, stats.
+func ports(p [4]int) lab.Ports {
+	return lab.Ports{Primary1: p[0], Primary2: p[1], HAProxy: p[2], Stats: p[3]}
+}
 
 // listen holds n ephemeral ports busy until the test ends.
 func listen(t *testing.T, n int) [4]int {
@@ -23,7 +30,7 @@ func listen(t *testing.T, n int) [4]int {
 func TestPortsForPicksDistinctFreePortsWhenTheDefaultsAreBusy(t *testing.T) {
 	busy := listen(t, 4)
 	for range 200 { // picked one at a time, about 1 in 2000 sets repeated a port here
-		p := portsFor([4]int{}, busy)
+		p := portsFor(lab.Ports{}, ports(busy))
 		got := []int{p.Primary1, p.Primary2, p.HAProxy, p.Stats}
 		seen := map[int]bool{}
 		for i, port := range got {
@@ -47,7 +54,7 @@ func TestPortsForKeepsAskedPortsAndFreeDefaults(t *testing.T) {
 	}
 	free := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	p := portsFor([4]int{0, busy[0], 0, 0}, [4]int{free, 1, busy[0], busy[0]})
+	p := portsFor(ports([4]int{0, busy[0], 0, 0}), ports([4]int{free, 1, busy[0], busy[0]}))
 	if p.Primary1 != free {
 		t.Errorf("primary1 %d, want the free default %d", p.Primary1, free)
 	}

@@ -5,6 +5,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
@@ -127,9 +128,10 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	}
 	cfg := lab.Config{
 		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
-		Ports: portsFor(
-			[4]int{sc.Lab.Ports.Primary1, sc.Lab.Ports.Primary2, sc.Lab.Ports.HAProxy, sc.Lab.Ports.Stats},
-			[4]int{lab.DefaultPortPrimary1, lab.DefaultPortPrimary2, lab.DefaultPortHAProxy, lab.DefaultPortStats}),
+		Ports: portsFor(lab.Ports(sc.Lab.Ports), lab.Ports{
+			Primary1: lab.DefaultPortPrimary1, Primary2: lab.DefaultPortPrimary2,
+			HAProxy: lab.DefaultPortHAProxy, Stats: lab.DefaultPortStats,
+		}),
 		Log: opt.Log,
 	}
 	opt.Log("building lab %s", name)
@@ -145,20 +147,20 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 // free, and lab up says so when it is not), else the tutorial's default
 // when free, else any free port (a lab the user left up may hold the
 // defaults).
-func portsFor(asked, defs [4]int) lab.Ports {
-	prefer := defs
-	for i, a := range asked {
-		if a != 0 {
-			prefer[i] = a // held while the others are picked, so none repeats it
-		}
+func portsFor(asked, defs lab.Ports) lab.Ports {
+	// An asked port is held while the others are picked, so none repeats it.
+	p := lab.FreePorts(lab.Ports{
+		Primary1: cmp.Or(asked.Primary1, defs.Primary1),
+		Primary2: cmp.Or(asked.Primary2, defs.Primary2),
+		HAProxy:  cmp.Or(asked.HAProxy, defs.HAProxy),
+		Stats:    cmp.Or(asked.Stats, defs.Stats),
+	})
+	return lab.Ports{
+		Primary1: cmp.Or(asked.Primary1, p.Primary1),
+		Primary2: cmp.Or(asked.Primary2, p.Primary2),
+		HAProxy:  cmp.Or(asked.HAProxy, p.HAProxy),
+		Stats:    cmp.Or(asked.Stats, p.Stats),
 	}
-	p := lab.FreePorts(lab.Ports{Primary1: prefer[0], Primary2: prefer[1], HAProxy: prefer[2], Stats: prefer[3]})
-	for i, slot := range []*int{&p.Primary1, &p.Primary2, &p.HAProxy, &p.Stats} {
-		if asked[i] != 0 {
-			*slot = asked[i]
-		}
-	}
-	return p
 }
 
 // run is the state of one run.
@@ -311,7 +313,7 @@ func closePools(pools map[string]*pgxpool.Pool) {
 // heals every fault at the end, however it ends.
 func (r *run) execute(ctx context.Context) error {
 	sc, l := r.sc, r.lab
-	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed}
+	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log}
 	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
 		cfg.DSN[t] = l.MustDSN(t)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type Config struct {
 	// run leaves no artificial unknowns in the history. Cancelling Run's
 	// ctx instead cuts ops short (Ctrl-C).
 	Stop <-chan struct{}
+	// Log, when set, receives what the user should know before second 0:
+	// a target whose connections could not all be opened.
+	Log func(format string, args ...any)
 }
 
 // DefaultOpTimeout bounds one operation when Config.OpTimeout is 0.
@@ -253,7 +257,12 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 		}
 		pools[t] = p
 	}
-	warm(ctx, pools, perTarget, cfg.OpTimeout)
+	for _, s := range warm(ctx, pools, perTarget, cfg.OpTimeout) {
+		if cfg.Log != nil {
+			cfg.Log("%s: %d of %d connections open after %s (%v); its workers start anyway, retry and record what fails",
+				s.target, s.opened, s.want, s.waited.Round(time.Millisecond), s.err)
+		}
+	}
 
 	runID := cfg.RunID
 	start := time.Now()
@@ -299,30 +308,55 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 // session) is not counted in the first seconds' ops/s and latencies, as
 // pgbench leaves its initial connection time out of its tps. A target that
 // cannot be reached within timeout is left to its workers, which record
-// what fails.
-func warm(ctx context.Context, pools map[string]*pgxpool.Pool, perTarget map[string]int, timeout time.Duration) {
+// what fails; warm returns such targets, in name order, so the user learns
+// why second 0 came late.
+func warm(ctx context.Context, pools map[string]*pgxpool.Pool, perTarget map[string]int, timeout time.Duration) []shortfall {
+	t0 := time.Now()
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var held []*pgxpool.Conn
+	short := make(map[string]*shortfall)
 	for t, n := range perTarget {
 		for range n {
 			wg.Go(func() {
 				c, err := pools[t].Acquire(actx)
-				if err != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					held = append(held, c)
 					return
 				}
-				mu.Lock()
-				held = append(held, c)
-				mu.Unlock()
+				s := short[t]
+				if s == nil {
+					s = &shortfall{target: t, want: n, opened: n, err: err}
+					short[t] = s
+				}
+				s.opened--
 			})
 		}
 	}
 	wg.Wait()
+	waited := time.Since(t0)
 	for _, c := range held {
 		c.Release() // idle in its pool until a worker takes it
 	}
+	var out []shortfall
+	for _, s := range short {
+		s.waited = waited
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b shortfall) int { return strings.Compare(a.target, b.target) })
+	return out
+}
+
+// shortfall is a target whose connections warm could not all open.
+type shortfall struct {
+	target       string
+	opened, want int
+	waited       time.Duration // how long warm waited, for all targets
+	err          error         // the first failure
 }
 
 // workerLoop is one worker's life: hold a connection, run ops on it at the
