@@ -15,6 +15,9 @@ const (
 	SeqUUID        = "uuid"        // uuid keys, never collide
 )
 
+// DefaultName is the lab's name when none is given.
+const DefaultName = "pgchaos"
+
 // Default host ports, as in the tutorial.
 const (
 	DefaultPortPrimary1 = 5442
@@ -26,7 +29,7 @@ const (
 // Config says what lab to build. The zero value of every field means its
 // default; build one with New and options, or fill it in directly.
 type Config struct {
-	Name      string // lab name (default "pgchaos"); labels every Docker object
+	Name      string // lab name (default DefaultName); labels every Docker object
 	Postgres  string // PostgreSQL major version: "18" (default) or "17"
 	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
 	Listen    string // host address ports bind to (default 127.0.0.1)
@@ -80,7 +83,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,40}$`)
 
 func (c *Config) defaults() {
 	if c.Name == "" {
-		c.Name = "pgchaos"
+		c.Name = DefaultName
 	}
 	if c.Postgres == "" {
 		c.Postgres = "18"

@@ -16,7 +16,7 @@ import (
 
 // labFlags are the flags that describe a lab to build.
 func labFlags(fs *pflag.FlagSet, cfg *lab.Config) {
-	fs.StringVar(&cfg.Name, "name", "pgchaos", "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
+	fs.StringVar(&cfg.Name, "name", lab.DefaultName, "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
 	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18 or 17")
 	fs.StringVar(&cfg.Sequences, "sequences", lab.SeqInterleaved, "test_table ids: interleaved (odd on primary1, even on primary2), serial (the tutorial's; collides across nodes) or uuid")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to")
@@ -96,7 +96,7 @@ Examples:
   pgchaos lab down --name demo17`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		fs := flags(e, "lab down", usage)
-		name := fs.String("name", "pgchaos", "lab name")
+		name := labNameFlag(fs)
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ Examples:
   pgchaos lab status --name demo17 --format json`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		fs := flags(e, "lab status", usage)
-		name := fs.String("name", "pgchaos", "lab name")
+		name := labNameFlag(fs)
 		format := fs.String("format", "table", "output: table or json")
 		if err := parse(fs, args); err != nil {
 			return err
@@ -186,4 +186,9 @@ Examples:
 		}
 		return renderStatus(e, st)
 	},
+}
+
+// labNameFlag adds --name, the lab a lab subcommand acts on.
+func labNameFlag(fs *pflag.FlagSet) *string {
+	return fs.String("name", lab.DefaultName, "lab name")
 }

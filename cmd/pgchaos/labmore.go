@@ -33,7 +33,7 @@ Examples:
   pgchaos lab diff --limit 1000`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		fs := flags(e, "lab diff", usage)
-		name := fs.String("name", "pgchaos", "lab name")
+		name := labNameFlag(fs)
 		format := fs.String("format", "table", "output: table or json")
 		tables := fs.StringSlice("table", nil, "compare only these tables (repeat or comma-separate)")
 		limit := fs.Int("limit", observe.DefaultRowLimit, "list at most this many divergent rows per table (counts stay exact)")
@@ -88,7 +88,7 @@ Examples:
   pgchaos lab heal --name demo`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		fs := flags(e, "lab heal", usage)
-		name := fs.String("name", "pgchaos", "lab name")
+		name := labNameFlag(fs)
 		if err := parse(fs, args); err != nil {
 			return err
 		}
