@@ -373,14 +373,16 @@ type workerLoop struct {
 // run loops until soft ends; ops themselves run under ctx, so an op in
 // flight when soft ends completes (or times out) and is recorded as it was.
 //
-// An op's bounds are its connection's deadline, set to now + timeout before
-// each op, and one watch on ctx for the worker's life that moves the
+// An op's bounds are its connection's deadline, moved to now + timeout
+// before an op when less than timeout - timeout/deadlineSlack is left, and
+// one watch on ctx for the worker's life that moves the
 // deadline of the connection in use to the past. Ops get a context that
 // never ends: a context per op (WithTimeout, and pgx's watch on it) cost
 // more client CPU than the recorder (bench/insert), and pgx ends an op on a
 // deadline as it does on a cancelled context, by closing the connection.
 func (l *workerLoop) run(ctx, soft context.Context) {
 	var conn *pgxpool.Conn
+	var deadline time.Time // conn's, as last set
 	var inUse struct {
 		sync.Mutex
 		nc net.Conn
@@ -399,7 +401,7 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 		inUse.Unlock()
 		_ = conn.Conn().PgConn().Conn().SetDeadline(time.Time{})
 		conn.Release() // the pool destroys a closed or busy connection
-		conn = nil
+		conn, deadline = nil, time.Time{}
 	}
 	defer func() {
 		if conn != nil {
@@ -436,7 +438,14 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 			inUse.nc = c.Conn().PgConn().Conn()
 			inUse.Unlock()
 		}
-		_ = conn.Conn().PgConn().Conn().SetDeadline(time.Now().Add(l.timeout))
+		// The deadline moves only when it has come within timeout -
+		// deadlineSlack of now: every op is still bounded by between that
+		// and timeout, and a worker re-arms the connection's two timers a
+		// few times a second instead of at every op.
+		if now := time.Now(); deadline.Sub(now) < l.timeout-l.timeout/deadlineSlack {
+			deadline = now.Add(l.timeout)
+			_ = conn.Conn().PgConn().Conn().SetDeadline(deadline)
+		}
 		if ctx.Err() != nil {
 			return // the watch may have run before the deadline was set
 		}
@@ -463,6 +472,10 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 		}
 	}
 }
+
+// deadlineSlack: an op's bound is at least timeout - timeout/deadlineSlack
+// (4.92 s of the default 5 s).
+const deadlineSlack = 64
 
 // definiteServerError is an ERROR reply: the server rolled the op back.
 func definiteServerError(op Op) bool {
