@@ -438,10 +438,10 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 			inUse.nc = c.Conn().PgConn().Conn()
 			inUse.Unlock()
 		}
-		// The deadline moves only when it has come within timeout -
-		// deadlineSlack of now: every op is still bounded by between that
-		// and timeout, and a worker re-arms the connection's two timers a
-		// few times a second instead of at every op.
+		// The deadline moves only when less than timeout -
+		// timeout/deadlineSlack is left: every op is still bounded by
+		// between that and timeout, and a worker re-arms the connection's
+		// two timers a few times a second instead of at every op.
 		if now := time.Now(); deadline.Sub(now) < l.timeout-l.timeout/deadlineSlack {
 			deadline = now.Add(l.timeout)
 			_ = conn.Conn().PgConn().Conn().SetDeadline(deadline)
