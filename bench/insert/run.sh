@@ -118,18 +118,5 @@ printf '%s\n' "${theirs[@]}" >"$work/theirs"
 awk 'NR == FNR { a += $1; n++; next } { b += $1 } END { printf "%-6s %14.1f %14.1f %7.2fx\n", "mean", a / n, b / n, a / b }' "$work/ours" "$work/theirs"
 paste "$work/ours" "$work/theirs" | awk '{ print $1 / $2 }' | sort -g |
 	awk '{ r[NR] = $1 } END { m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "%-6s %14s %14s %7.2fx\n", "median", "", "", m }'
-# The rounds' ratios are paired samples: their mean with a 95% confidence
-# interval (Student's t) says whether a gap is bigger than this machine's
-# round-to-round noise.
-paste "$work/ours" "$work/theirs" | awk '
-	BEGIN { split("12.71 4.30 3.18 2.78 2.57 2.45 2.36 2.31 2.26 2.23 2.20 2.18 2.16 2.14 2.13 2.12 2.11 2.10 2.09 2.09", t, " ") }
-	{ x[NR] = $1 / $2; s += x[NR] }
-	END {
-		n = NR; m = s / n
-		if (n < 2) { printf "%-6s %14s %14s %7.3fx (one round: no interval)\n", "ratio", "", "", m; exit }
-		for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2
-		# Beyond 20 degrees of freedom t is 1.96 + 2.4/df, within 0.3%.
-		half = ((n - 1 <= 20) ? t[n - 1] : 1.96 + 2.4 / (n - 1)) * sqrt(v / (n - 1) / n)
-		printf "%-6s %14s %14s %7.3fx, 95%% interval %.3f to %.3f\n", "ratio", "", "", m, m - half, m + half
-	}'
+printf '%-6s %14s %14s  %s\n' ratio "" "" "$(paste "$work/ours" "$work/theirs" | paired_ratio)"
 echo "($CLIENTS clients, ${DURATION}s per round, pgbench -M $PGBENCH_MODE -j 2)"
