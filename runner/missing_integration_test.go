@@ -10,19 +10,24 @@ import (
 
 	"github.com/pgchaos/pgchaos/internal/labtest"
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
 // A known answer for lost writes, across batch boundaries: 23 acknowledged
 // inserts in the history, checked 5 at a time; 3 of them deleted on
 // primary2 behind replication's back, 1 failed op whose row never existed.
-// Exactly those 3 are missing, on primary2 only.
+// Exactly those 3 are missing, on primary2 only. A second insert workload
+// shares the history, with one of its 2 rows deleted: the run's witness,
+// which checks every insert workload in one pass, counts all 4.
 func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 	l := labtest.Start(t)
 	ctx := context.Background()
 	dsn := map[string]string{lab.Primary1: l.MustDSN(lab.Primary1), lab.Primary2: l.MustDSN(lab.Primary2)}
 	spec := workload.Spec{Name: "ka", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1}
-	if err := workload.Setup(ctx, workload.Config{Workloads: []workload.Spec{spec}, DSN: dsn}); err != nil {
+	spec2 := workload.Spec{Name: "kb", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1}
+	if err := workload.Setup(ctx, workload.Config{Workloads: []workload.Spec{spec, spec2}, DSN: dsn}); err != nil {
 		t.Fatal(err)
 	}
 	pools, err := openPools(ctx, l)
@@ -49,6 +54,14 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 		}
 		rec.Record(op)
 	}
+	for i := 0; i < 2; i++ {
+		key := fmt.Sprintf("kb/%02d", i)
+		if _, err := pools[lab.Primary1].Exec(ctx, "INSERT INTO pgchaos_insert (id, workload, target, worker, seq) VALUES ($1, 'kb', 'primary1', 0, $2)", key, i); err != nil {
+			t.Fatal(err)
+		}
+		rec.Record(workload.Op{Workload: "kb", Kind: workload.KindInsert, Target: lab.Primary1, ServedBy: lab.Primary1,
+			Keys: []string{key}, Start: now, End: now, Outcome: workload.OK})
+	}
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,24 +69,24 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		pools[lab.Primary2].QueryRow(ctx, "SELECT count(*) FROM pgchaos_insert WHERE workload = 'ka'").Scan(&n)
-		if n == 23 {
+		pools[lab.Primary2].QueryRow(ctx, "SELECT count(*) FROM pgchaos_insert WHERE workload IN ('ka', 'kb')").Scan(&n)
+		if n == 25 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of 23 rows reached primary2", n)
+			t.Fatalf("only %d of 25 rows reached primary2", n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pools[lab.Primary2].Exec(ctx, "DELETE FROM pgchaos_insert WHERE id IN ('ka/04', 'ka/05', 'ka/17')"); err != nil {
+	if _, err := pools[lab.Primary2].Exec(ctx, "DELETE FROM pgchaos_insert WHERE id IN ('ka/04', 'ka/05', 'ka/17', 'kb/01')"); err != nil {
 		t.Fatal(err)
 	}
 
 	got := map[string][]string{}
-	err = r.missingInserts(ctx, path, 5, func(workload.Op) bool { return true },
+	err = r.missingInserts(ctx, path, 5, func(op workload.Op) bool { return op.Workload == "ka" },
 		func(node string, missing []string) { got[node] = append(got[node], missing...) }, lab.Primary1, lab.Primary2)
 	if err != nil {
 		t.Fatal(err)
@@ -81,5 +94,11 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 	slices.Sort(got[lab.Primary2])
 	if len(got[lab.Primary1]) != 0 || !slices.Equal(got[lab.Primary2], []string{"ka/04", "ka/05", "ka/17"}) {
 		t.Fatalf("missing %v, want ka/04, ka/05 and ka/17 on primary2 only", got)
+	}
+
+	r.sc = &scenario.Scenario{Workloads: []scenario.Workload{{Name: "ka", Kind: scenario.KindInsert}, {Name: "kb", Kind: scenario.KindInsert}}}
+	w := r.witness(ctx, &reports.Report{}, path)
+	if w.LostWrites != 4 || len(w.LostWriteSamples) != 4 || len(r.warnings) != 0 {
+		t.Fatalf("witness: %d lost writes %v, warnings %v; want the 4 deleted rows of ka and kb", w.LostWrites, w.LostWriteSamples, r.warnings)
 	}
 }
