@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,62 +110,120 @@ type failoverWindow struct {
 // (sessions that kept writing to it). scan replays the history (it is
 // called twice), so memory holds only the window's errors, not the run.
 func analyseFailover(scan func(fn func(workload.Op)) error, from string, t, end time.Time) (failoverWindow, error) {
-	w := failoverWindow{errorsByClass: map[string]int64{}}
-	var firstFail *time.Time
+	ws, err := analyseFailovers(scan, []failoverSpan{{from: from, t: t, end: end}})
+	return ws[0], err
+}
+
+// failoverSpan is one failover to analyse: from which primary, when, and
+// until when.
+type failoverSpan struct {
+	from   string
+	t, end time.Time
+}
+
+// analyseFailovers is analyseFailover for several failovers at once: two
+// passes over the history in all, however many failovers the run had (a
+// pass decodes every op, ~2.2 µs each).
+func analyseFailovers(scan func(fn func(workload.Op)) error, spans []failoverSpan) ([]failoverWindow, error) {
+	as := make([]failoverAnalysis, len(spans))
+	for i, sp := range spans {
+		as[i] = failoverAnalysis{failoverSpan: sp, w: failoverWindow{errorsByClass: map[string]int64{}}}
+	}
 	err := scan(func(op workload.Op) {
-		if op.Target != lab.HAProxy || op.End.After(end) {
+		if op.Target != lab.HAProxy {
 			return
 		}
-		ok := op.Outcome == workload.OK
-		switch {
-		case op.End.Before(t):
-			if ok && (w.lastOKBefore == nil || op.End.After(*w.lastOKBefore)) {
-				e := op.End
-				w.lastOKBefore = &e
-			}
-		case ok:
-			if op.ServedBy == from && op.Start.After(t) {
-				w.oldPrimaryWrites++
-			}
-		default:
-			if firstFail == nil || op.End.Before(*firstFail) {
-				e := op.End
-				firstFail = &e
-			}
+		for i := range as {
+			as[i].first(op)
 		}
 	})
-	if err != nil || firstFail == nil {
-		return w, err
-	}
-	type failure struct {
-		end   time.Time
-		class string
-	}
-	var fails []failure
-	err = scan(func(op workload.Op) {
-		if op.Target != lab.HAProxy || op.End.After(end) || op.End.Before(*firstFail) {
-			return
-		}
-		if op.Outcome == workload.OK {
-			if op.End.After(*firstFail) && (w.firstOKAfter == nil || op.End.Before(*w.firstOKAfter)) {
-				e := op.End
-				w.firstOKAfter = &e
+	if err == nil && slices.ContainsFunc(as, func(a failoverAnalysis) bool { return a.firstFail != nil }) {
+		err = scan(func(op workload.Op) {
+			if op.Target != lab.HAProxy {
+				return
 			}
-			return
+			for i := range as {
+				as[i].second(op)
+			}
+		})
+	}
+	ws := make([]failoverWindow, len(as))
+	for i := range as {
+		ws[i] = as[i].window(err == nil)
+	}
+	return ws, err
+}
+
+// failoverAnalysis accumulates one failover's window from the HAProxy ops of
+// the history: first sees every op once, then (when a failure was found)
+// second sees every op again.
+type failoverAnalysis struct {
+	failoverSpan
+	w         failoverWindow
+	firstFail *time.Time
+	fails     []failoverFailure
+}
+
+type failoverFailure struct {
+	end   time.Time
+	class string
+}
+
+func (a *failoverAnalysis) first(op workload.Op) {
+	if op.End.After(a.end) {
+		return
+	}
+	ok := op.Outcome == workload.OK
+	switch {
+	case op.End.Before(a.t):
+		if ok && (a.w.lastOKBefore == nil || op.End.After(*a.w.lastOKBefore)) {
+			e := op.End
+			a.w.lastOKBefore = &e
 		}
-		fails = append(fails, failure{op.End, op.Class})
-	})
-	stop := end
+	case ok:
+		if op.ServedBy == a.from && op.Start.After(a.t) {
+			a.w.oldPrimaryWrites++
+		}
+	default:
+		if a.firstFail == nil || op.End.Before(*a.firstFail) {
+			e := op.End
+			a.firstFail = &e
+		}
+	}
+}
+
+func (a *failoverAnalysis) second(op workload.Op) {
+	if a.firstFail == nil || op.End.After(a.end) || op.End.Before(*a.firstFail) {
+		return
+	}
+	if op.Outcome == workload.OK {
+		if op.End.After(*a.firstFail) && (a.w.firstOKAfter == nil || op.End.Before(*a.w.firstOKAfter)) {
+			e := op.End
+			a.w.firstOKAfter = &e
+		}
+		return
+	}
+	a.fails = append(a.fails, failoverFailure{op.End, op.Class})
+}
+
+// window finishes the analysis; complete says whether both passes ran
+// through (the unavailability needs the second).
+func (a *failoverAnalysis) window(complete bool) failoverWindow {
+	w := a.w
+	if !complete || a.firstFail == nil {
+		return w
+	}
+	stop := a.end
 	if w.firstOKAfter != nil {
 		stop = *w.firstOKAfter
 	}
-	for _, f := range fails {
+	for _, f := range a.fails {
 		if f.end.Before(stop) {
 			w.errorsByClass[f.class]++
 		}
 	}
-	w.unavailable = stop.Sub(*firstFail)
-	return w, err
+	w.unavailable = stop.Sub(*a.firstFail)
+	return w
 }
 
 // failovers measures each failover of the run from the history, the
@@ -183,8 +242,8 @@ func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath st
 		return workload.ReadHistory(historyPath, func(op workload.Op) error { fn(op); return nil })
 	}
 	runEnd := r.start.Add(r.sc.Duration)
-	var out []reports.Failover
-	for _, i := range idx {
+	spans := make([]failoverSpan, len(idx))
+	for k, i := range idx {
 		f := rep.Faults[i]
 		from := f.Params["from"]
 		if from == "" {
@@ -200,11 +259,16 @@ func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath st
 		if f.Healed != nil {
 			end = r.start.Add(f.Healed.D())
 		}
-		w, err := analyseFailover(scan, from, t, end)
-		if err != nil {
-			r.warn("failover from %s not analysed: %s", from, trimErr(err))
-			continue
-		}
+		spans[k] = failoverSpan{from: from, t: t, end: end}
+	}
+	windows, err := analyseFailovers(scan, spans)
+	if err != nil {
+		r.warn("failovers not analysed: %s", trimErr(err))
+		return nil
+	}
+	var out []reports.Failover
+	for k, i := range idx {
+		f, w, from := rep.Faults[i], windows[k], spans[k].from
 		fo := reports.Failover{From: from, To: lab.Peer(from), At: f.Injected,
 			Unavailable: reports.Duration(w.unavailable), ErrorsByClass: w.errorsByClass, OldPrimaryWrites: w.oldPrimaryWrites}
 		if w.lastOKBefore != nil {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -75,5 +76,51 @@ func TestAnalyseFailover(t *testing.T) {
 	never, _ := analyseFailover(scanOf([]workload.Op{op("haproxy", "", 1001, 1010, workload.Fail, "connection")}), "primary1", at(1000), at(2000))
 	if never.unavailable != 990*time.Millisecond {
 		t.Errorf("never recovered: unavailable %v, want until the end (990ms)", never.unavailable)
+	}
+}
+
+// Several failovers are analysed in two passes over the history in all, and
+// each comes out as it does analysed alone.
+func TestAnalyseFailoversTogether(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	op := func(served string, startMs, endMs int, outcome workload.Outcome, class string) workload.Op {
+		return workload.Op{Target: "haproxy", ServedBy: served, Start: at(startMs), End: at(endMs), Outcome: outcome, Class: class}
+	}
+	ops := []workload.Op{
+		op("primary1", 900, 990, workload.OK, ""),
+		op("", 1000, 1040, workload.Fail, "connection"),
+		op("primary2", 1100, 1130, workload.OK, ""), // first failover: 1040..1130
+		op("primary2", 5900, 5990, workload.OK, ""),
+		op("", 6000, 6070, workload.Unknown, "connection"),
+		op("", 6070, 6100, workload.Fail, "admin_shutdown"),
+		op("primary2", 6010, 6150, workload.OK, ""), // a session still on primary2 after the second
+		op("primary1", 6300, 6310, workload.OK, ""),
+		op("primary1", 9500, 9510, workload.OK, ""), // after both ends
+	}
+	passes := 0
+	scan := func(fn func(workload.Op)) error {
+		passes++
+		for _, o := range ops {
+			fn(o)
+		}
+		return nil
+	}
+	spans := []failoverSpan{{"primary1", at(1000), at(4000)}, {"primary2", at(6000), at(9000)}}
+	got, err := analyseFailovers(scan, spans)
+	if err != nil || passes != 2 || len(got) != 2 {
+		t.Fatalf("%d windows after %d passes (err %v), want 2 after 2", len(got), passes, err)
+	}
+	wantUnavailable := []time.Duration{90 * time.Millisecond, 80 * time.Millisecond}
+	wantOld := []int64{0, 1}
+	for i, sp := range spans {
+		alone, err := analyseFailover(scan, sp.from, sp.t, sp.end)
+		if err != nil || !reflect.DeepEqual(got[i], alone) {
+			t.Errorf("failover %d together %+v, alone %+v (err %v)", i, got[i], alone, err)
+		}
+		if got[i].unavailable != wantUnavailable[i] || got[i].oldPrimaryWrites != wantOld[i] {
+			t.Errorf("failover %d: unavailable %v, old primary writes %d; want %v and %d",
+				i, got[i].unavailable, got[i].oldPrimaryWrites, wantUnavailable[i], wantOld[i])
+		}
 	}
 }
