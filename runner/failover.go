@@ -102,18 +102,6 @@ type failoverWindow struct {
 	oldPrimaryWrites           int64
 }
 
-// analyseFailover reads the ops that went through HAProxy around a failover
-// at t (from → the other primary), until end: the last ok op that ended
-// before t, the first failed op after t and the first ok op after that
-// failure (the unavailability window is between those two), the errors in
-// the window by class, and the ok ops the old primary still served after t
-// (sessions that kept writing to it). scan replays the history (it is
-// called twice), so memory holds only the window's errors, not the run.
-func analyseFailover(scan func(fn func(workload.Op)) error, from string, t, end time.Time) (failoverWindow, error) {
-	ws, err := analyseFailovers(scan, []failoverSpan{{from: from, t: t, end: end}})
-	return ws[0], err
-}
-
 // failoverSpan is one failover to analyse: from which primary, when, and
 // until when.
 type failoverSpan struct {
@@ -121,9 +109,15 @@ type failoverSpan struct {
 	t, end time.Time
 }
 
-// analyseFailovers is analyseFailover for several failovers at once: two
-// passes over the history in all, however many failovers the run had (a
-// pass decodes every op, ~2.2 µs each).
+// analyseFailovers reads the ops that went through HAProxy around each
+// failover at t (from → the other primary), until its end: the last ok op
+// that ended before t, the first failed op after t and the first ok op
+// after that failure (the unavailability window is between those two), the
+// errors in the window by class, and the ok ops the old primary still
+// served after t (sessions that kept writing to it). scan replays the
+// history: twice in all, however many failovers the run had (a pass decodes
+// every op, ~2.2 µs each), and memory holds only the windows' errors, not
+// the run.
 func analyseFailovers(scan func(fn func(workload.Op)) error, spans []failoverSpan) ([]failoverWindow, error) {
 	as := make([]failoverAnalysis, len(spans))
 	for i, sp := range spans {

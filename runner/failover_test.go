@@ -9,6 +9,12 @@ import (
 	"github.com/pgchaos/pgchaos/workload"
 )
 
+// analyseFailover analyses one failover alone.
+func analyseFailover(scan func(fn func(workload.Op)) error, from string, t, end time.Time) (failoverWindow, error) {
+	ws, err := analyseFailovers(scan, []failoverSpan{{from: from, t: t, end: end}})
+	return ws[0], err
+}
+
 func TestAnalyseFailover(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
