@@ -2,9 +2,12 @@
 # A/B of client builds on one running lab: each argument is a bench-insert
 # binary (built from any revision: go build -o /tmp/new ./bench/insert) or
 # the word pgbench. Rounds run them in turn and print, per run, the
-# throughput, the client's CPU per op and the whole machine's CPU per op
-# (from /proc/stat): on a 2-core machine the last one shows a change's cost
-# even when throughput noise hides it. Round r starts with the r-th argument
+# throughput, the client's CPU per op, and the whole machine's CPU per op
+# and idle share (from /proc/stat, iowait counted as idle): on a 2-core
+# machine the CPU per op shows a change's cost even when throughput noise
+# hides it, and the idle share shows whether a client leaves the servers
+# waiting on it (2026-11-27, 6 rounds of 30 s: 8-11% idle for pgchaos and
+# pgbench alike). Round r starts with the r-th argument
 # and wraps around, so no client always runs right after the same other one:
 # with a fixed order, the same code built with Go 1.26.8 and 1.27.3 came out
 # 3% apart over 12 rounds, and 1.3% the other way with the order balanced.
@@ -43,7 +46,8 @@ for c in "$@"; do [[ $c != pgbench ]] && first=$c && break; done
 . "$here/prepare.sh"
 no_autovacuum
 pgbench_args prepared "$CLIENTS" "$DURATION"
-busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, in ticks
+# busy idle: user nice system irq softirq, and idle iowait, in ticks
+ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 hz=$(getconf CLK_TCK)
 
 args=("$@")
@@ -53,18 +57,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		k=$(((i + r - 1) % n))
 		c=${args[k]}
 		settle
-		b0=$(busy)
+		read -r b0 i0 < <(ticks)
 		if [[ $c == pgbench ]]; then
 			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" "${pgbench_cmd[@]}" 2>/dev/null | awk '/^tps = / { print $3 }')
 		else
 			ops=$(/usr/bin/time -f "%U %S" -o "$work/cpu" "$c" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" 2>/dev/null)
 		fi
-		b1=$(busy)
+		read -r b1 i1 < <(ticks)
 		read -r u s <"$work/cpu"
 		echo "$ops" >>"$work/ops.$k"
-		awk -v c="$c" -v o="$ops" -v u="$u" -v s="$s" -v d="$DURATION" -v m=$((b1 - b0)) -v hz="$hz" 'BEGIN {
+		awk -v c="$c" -v o="$ops" -v u="$u" -v s="$s" -v d="$DURATION" -v m=$((b1 - b0)) -v idle=$((i1 - i0)) -v hz="$hz" 'BEGIN {
 			n = o * d
-			printf "%-24s %8.1f ops/s   client user %4.1f sys %4.1f µs/op   machine %4.0f µs/op\n", c, o, u / n * 1e6, s / n * 1e6, m / hz / n * 1e6
+			printf "%-24s %8.1f ops/s   client user %4.1f sys %4.1f µs/op   machine %4.0f µs/op, %4.1f%% idle\n", c, o, u / n * 1e6, s / n * 1e6, m / hz / n * 1e6, 100 * idle / (m + idle)
 		}'
 	done
 done
