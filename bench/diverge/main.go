@@ -182,7 +182,9 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 		name string
 		f    func(context.Context, *pgxpool.Pool, *pgxpool.Pool) ([]string, error)
 	}{
-		{"bisect", bisect},
+		{"bisect", func(ctx context.Context, p1, p2 *pgxpool.Pool) ([]string, error) {
+			return bisect(ctx, p1, p2, len(want))
+		}},
 		{"naive", naive},
 	}
 	first := len(*sum)
@@ -206,7 +208,7 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 				if slices.Equal(got, want) {
 					found += " (exactly the changed keys)"
 				} else {
-					found += fmt.Sprintf(" WRONG: got %v, want %v", got, want)
+					found += " WRONG: " + mismatch(got, want)
 					err = errors.New("a method found the wrong rows")
 				}
 			}
@@ -306,8 +308,10 @@ func vmHWM() int64 {
 	return -1
 }
 
-func bisect(ctx context.Context, p1, p2 *pgxpool.Pool) ([]string, error) {
-	d, err := observe.Diff(ctx, p1, p2, observe.DiffOptions{Tables: []string{table}, RowLimit: 1000})
+// bisect is observe.Diff listing up to want rows (at least 1000), so every
+// changed key can be checked.
+func bisect(ctx context.Context, p1, p2 *pgxpool.Pool, want int) ([]string, error) {
+	d, err := observe.Diff(ctx, p1, p2, observe.DiffOptions{Tables: []string{table}, RowLimit: max(1000, want)})
 	if err != nil {
 		return nil, err
 	}
@@ -378,4 +382,26 @@ func naive(ctx context.Context, p1, p2 *pgxpool.Pool) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// mismatch says how two sorted key lists differ: their sizes and the first
+// few keys found in only one of them.
+func mismatch(got, want []string) string {
+	var extra, missed []string
+	i, j := 0, 0
+	for i < len(got) || j < len(want) {
+		switch {
+		case j == len(want) || (i < len(got) && got[i] < want[j]):
+			extra = append(extra, got[i])
+			i++
+		case i == len(got) || want[j] < got[i]:
+			missed = append(missed, want[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return fmt.Sprintf("got %d, want %d; %d not changed but found (first: %v), %d changed but not found (first: %v)",
+		len(got), len(want), len(extra), extra[:min(5, len(extra))], len(missed), missed[:min(5, len(missed))])
 }

@@ -37,3 +37,25 @@ func TestMinMedian(t *testing.T) {
 		})
 	}
 }
+
+func TestMismatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want []string
+		says      string
+	}{
+		{"one extra, one missed", []string{"a", "b", "d"}, []string{"a", "c", "d"},
+			"got 3, want 3; 1 not changed but found (first: [b]), 1 changed but not found (first: [c])"},
+		{"nothing found", nil, []string{"a", "b"},
+			"got 0, want 2; 0 not changed but found (first: []), 2 changed but not found (first: [a b])"},
+		{"only the first five are named", []string{"1", "2", "3", "4", "5", "6"}, nil,
+			"got 6, want 0; 6 not changed but found (first: [1 2 3 4 5]), 0 changed but not found (first: [])"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mismatch(tt.got, tt.want); got != tt.says {
+				t.Errorf("mismatch(%v, %v) =\n%s\nwant\n%s", tt.got, tt.want, got, tt.says)
+			}
+		})
+	}
+}
