@@ -335,6 +335,46 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		}
 	})
 
+	t.Run("differences all over a table: many leaf batches, rows fetched in chunks", func(t *testing.T) {
+		// 1,800 of 3,000 rows differ: with one-row leaves they fill many
+		// batches of divLeafBatch leaves, flushed while the walk goes on,
+		// and listing them all takes two statements of divDetailBatch keys.
+		// The subscriptions are off, so each node keeps its own version.
+		for _, p := range []*pgxpool.Pool{p1, p2} {
+			divExec(t, p, `CREATE TABLE div_many (id bigint PRIMARY KEY, v bigint)`,
+				`INSERT INTO div_many SELECT g, g * 10 FROM generate_series(1, 3000) g`)
+		}
+		divExec(t, p2, `UPDATE div_many SET v = -v WHERE id % 2 = 0`, `DELETE FROM div_many WHERE id % 2 = 1 AND id % 5 = 0`)
+		for _, sh := range shapes {
+			d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: []string{"div_many"}, RowLimit: 2000}, sh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			td := d.Tables[0]
+			if td.MissingOnPrimary1 != 0 || td.MissingOnPrimary2 != 300 || td.Different != 1500 || len(td.Rows) != 1800 || td.Truncated {
+				t.Errorf("shape %+v: m1=%d m2=%d diff=%d listed=%d truncated=%v, want 0 300 1500 1800 false",
+					sh, td.MissingOnPrimary1, td.MissingOnPrimary2, td.Different, len(td.Rows), td.Truncated)
+				continue
+			}
+			prev := int64(0)
+			for _, r := range td.Rows {
+				var id int64
+				if _, err := fmt.Sscan(r.Key, &id); err != nil || id <= prev {
+					t.Fatalf("shape %+v: key %q after %d: want ascending ids", sh, r.Key, prev)
+				}
+				prev = id
+				want1 := fmt.Sprintf(`{"v": %d, "id": %d}`, id*10, id)
+				kind, want2 := reports.Different, fmt.Sprintf(`{"v": %d, "id": %d}`, -id*10, id)
+				if id%2 == 1 {
+					kind, want2 = reports.MissingOnPrimary2, ""
+				}
+				if r.Kind != kind || r.Primary1 != want1 || r.Primary2 != want2 {
+					t.Fatalf("shape %+v: row %+v, want %s with %s / %q", sh, r, kind, want1, want2)
+				}
+			}
+		}
+	})
+
 	t.Run("DiffLab compares the lab's primaries", func(t *testing.T) {
 		d, err := DiffLab(ctx, l, DiffOptions{Tables: []string{"div_swap"}})
 		if err != nil {

@@ -307,12 +307,12 @@ func TestDivTopPartsAndRowEstimate(t *testing.T) {
 		keyCols int
 		want    int64
 	}{
-		{"empty", 0, 256, 1, 1},
-		{"smaller than four leaves", 1000, 256, 1, 1},
-		{"a million rows: parts of about four leaves", 1_000_000, 256, 1, 976},
-		{"a billion rows: capped", 1e9, 256, 1, divTopMaxParts},
-		{"wide composite key: capped by parameters", 1e9, 256, 16, divTopMaxParams / 16},
-		{"tiny leaves in tests", 1000, 1, 2, 250},
+		{"empty", 0, 2048, 1, 1},
+		{"smaller than a leaf", 1000, 2048, 1, 1},
+		{"a million rows: parts of about half a leaf", 1_000_000, 2048, 1, 976},
+		{"a billion rows: capped", 1e9, 2048, 1, divTopMaxParts},
+		{"wide composite key: capped by parameters", 1e9, 2048, 16, divTopMaxParams / 16},
+		{"tiny leaves in tests", 1000, 1, 2, 2000},
 	}
 	for _, tt := range parts {
 		t.Run(tt.name, func(t *testing.T) {
@@ -337,6 +337,34 @@ func TestDivTopPartsAndRowEstimate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := divEstimateRows(tt.tuples, tt.pages, tt.now); got != tt.want {
 				t.Errorf("divEstimateRows(%v, %d, %d) = %v, want %v", tt.tuples, tt.pages, tt.now, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDivSplitStep(t *testing.T) {
+	tests := []struct {
+		name  string
+		n     int64
+		shape divShape
+		want  int64
+	}{
+		{"just over a leaf: three parts", 2049, divShape{fanout: 64, leaf: 2048}, 683},
+		{"ten leaves: parts of half a leaf", 20480, divShape{fanout: 64, leaf: 2048}, 1024},
+		{"huge range: capped at the fan-out", 10_000_000, divShape{fanout: 64, leaf: 2048}, 156250},
+		{"one-row leaves, fan-out 2: halves", 5, divShape{fanout: 2, leaf: 1}, 3},
+		{"one-row leaves, fan-out 4", 2, divShape{fanout: 4, leaf: 1}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := divSplitStep(tt.n, tt.shape)
+			if got != tt.want {
+				t.Errorf("divSplitStep(%d, %+v) = %d, want %d", tt.n, tt.shape, got, tt.want)
+			}
+			// The walk needs at least one split point (a step below the
+			// range's rows) and at most fanout parts.
+			if got < 1 || got >= tt.n || (tt.n+got-1)/got > tt.shape.fanout {
+				t.Errorf("divSplitStep(%d, %+v) = %d: not 2..fanout parts", tt.n, tt.shape, got)
 			}
 		})
 	}
