@@ -102,3 +102,83 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 		t.Fatalf("witness: %d lost writes %v, warnings %v; want the 4 deleted rows of ka and kb", w.LostWrites, w.LostWriteSamples, r.warnings)
 	}
 }
+
+// A known answer for lost updates with two update-hot workloads, whose
+// acknowledged increments the witness counts in one pass over the history:
+// ha's row 1 holds all 5 of its increments on both nodes; hb's row 1 holds
+// its 3 on primary1 but 1 on primary2 (set there behind replication's
+// back), and its row 2 both of its 2 (a failed op does not count). Exactly
+// hb row 1 on primary2 is short, by 2; counting one workload's increments
+// as the other's would put both rows 1 short on both nodes.
+func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
+	l := labtest.Start(t)
+	ctx := context.Background()
+	dsn := map[string]string{lab.Primary1: l.MustDSN(lab.Primary1), lab.Primary2: l.MustDSN(lab.Primary2)}
+	specs := []workload.Spec{
+		{Name: "ha", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2},
+		{Name: "hb", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2},
+	}
+	if err := workload.Setup(ctx, workload.Config{Workloads: specs, DSN: dsn}); err != nil {
+		t.Fatal(err)
+	}
+	pools, err := openPools(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closePools(pools)
+	r := &run{lab: l, pools: pools}
+
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	rec, err := workload.NewRecorder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	record := func(wl, key string, n int, outcome workload.Outcome) {
+		for range n {
+			rec.Record(workload.Op{Workload: wl, Kind: workload.KindUpdateHot, Target: lab.Primary1, ServedBy: lab.Primary1,
+				Keys: []string{key}, Start: now, End: now, Outcome: outcome})
+		}
+	}
+	record("ha", "1", 5, workload.OK)
+	record("hb", "1", 3, workload.OK)
+	record("hb", "2", 2, workload.OK)
+	record("hb", "2", 1, workload.Fail)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"UPDATE pgchaos_counter SET n = 5 WHERE workload = 'ha' AND id = 1",
+		"UPDATE pgchaos_counter SET n = 3 WHERE workload = 'hb' AND id = 1",
+		"UPDATE pgchaos_counter SET n = 2 WHERE workload = 'hb' AND id = 2",
+	} {
+		if _, err := pools[lab.Primary1].Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var sum int
+		pools[lab.Primary2].QueryRow(ctx, "SELECT coalesce(sum(n), 0) FROM pgchaos_counter WHERE workload IN ('ha', 'hb')").Scan(&sum)
+		if sum == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("primary2's counters sum to %d, want 10", sum)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pools[lab.Primary2].Exec(ctx, "UPDATE pgchaos_counter SET n = 1 WHERE workload = 'hb' AND id = 1"); err != nil {
+		t.Fatal(err)
+	}
+
+	r.sc = &scenario.Scenario{Workloads: []scenario.Workload{{Name: "ha", Kind: scenario.KindUpdateHot}, {Name: "hb", Kind: scenario.KindUpdateHot}}}
+	w := r.witness(ctx, &reports.Report{}, path)
+	want := []reports.LostUpdate{{Workload: "hb", Key: "1", Node: lab.Primary2, Acked: 3, Value: 1}}
+	if w.LostUpdates != 2 || !slices.Equal(w.LostUpdateRows, want) || len(r.warnings) != 0 {
+		t.Fatalf("witness: %d lost updates %+v, warnings %v; want 2, %+v", w.LostUpdates, w.LostUpdateRows, r.warnings, want)
+	}
+}

@@ -11,15 +11,23 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 )
 
-// Acked reads a history file and counts the ok ops of one workload per key:
-// for insert and tutorial each acknowledged key once, for update-hot the
-// acknowledged increments of each row.
-func Acked(historyPath, workload string) (map[string]int64, error) {
-	acked := make(map[string]int64)
+// Acked reads a history file once and counts, for each workload named, its
+// ok ops per key: for insert and tutorial each acknowledged key once, for
+// update-hot the acknowledged increments of each row. Every workload named
+// has a map, empty when it acknowledged nothing. One pass serves them all:
+// a pass decodes every op of the run.
+func Acked(historyPath string, workloads ...string) (map[string]map[string]int64, error) {
+	acked := make(map[string]map[string]int64, len(workloads))
+	for _, w := range workloads {
+		acked[w] = make(map[string]int64)
+	}
 	err := ReadHistory(historyPath, func(op Op) error {
-		if op.Workload == workload && op.Outcome == OK {
+		if op.Outcome != OK {
+			return nil
+		}
+		if m, ok := acked[op.Workload]; ok {
 			for _, k := range op.Keys {
-				acked[k]++
+				m[k]++
 			}
 		}
 		return nil
