@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -43,6 +44,19 @@ func TestOpJSONRoundTrip(t *testing.T) {
 		got.Start, got.End, want.Start, want.End = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("op %d round trip:\n got %+v\nwant %+v", i, got, want)
+		}
+		// ReadHistory decodes with another JSON library (go-json, for
+		// speed): it must read every line as encoding/json does.
+		var read []Op
+		if err := readHistory(bytes.NewReader(append(b, '\n')), "t", func(op Op) error { read = append(read, op); return nil }); err != nil || len(read) != 1 {
+			t.Fatalf("op %d: readHistory: %d ops, %v", i, len(read), err)
+		}
+		if !read[0].Start.Equal(op.Start) || !read[0].End.Equal(op.End) {
+			t.Errorf("op %d: readHistory times %v %v, want %v %v", i, read[0].Start, read[0].End, op.Start, op.End)
+		}
+		read[0].Start, read[0].End = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(read[0], want) {
+			t.Errorf("op %d readHistory:\n got %+v\nwant %+v", i, read[0], want)
 		}
 	}
 }
