@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/pgchaos/pgchaos/internal/labtest"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/reports"
@@ -22,26 +24,11 @@ import (
 // shares the history, with one of its 2 rows deleted: the run's witness,
 // which checks every insert workload in one pass, counts all 4.
 func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
-	l := labtest.Start(t)
 	ctx := context.Background()
-	dsn := map[string]string{lab.Primary1: l.MustDSN(lab.Primary1), lab.Primary2: l.MustDSN(lab.Primary2)}
-	spec := workload.Spec{Name: "ka", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1}
-	spec2 := workload.Spec{Name: "kb", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1}
-	if err := workload.Setup(ctx, workload.Config{Workloads: []workload.Spec{spec, spec2}, DSN: dsn}); err != nil {
-		t.Fatal(err)
-	}
-	pools, err := openPools(ctx, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closePools(pools)
-	r := &run{lab: l, pools: pools}
-
-	path := filepath.Join(t.TempDir(), "history.jsonl")
-	rec, err := workload.NewRecorder(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, pools, rec := witnessFixture(t,
+		workload.Spec{Name: "ka", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1},
+		workload.Spec{Name: "kb", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1})
+	path := rec.Path()
 	now := time.Now()
 	for i := 0; i < 24; i++ {
 		key := fmt.Sprintf("ka/%02d", i)
@@ -66,27 +53,11 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Let the rows replicate, then delete three on primary2 only.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		pools[lab.Primary2].QueryRow(ctx, "SELECT count(*) FROM pgchaos_insert WHERE workload IN ('ka', 'kb')").Scan(&n)
-		if n == 25 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of 25 rows reached primary2", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pools[lab.Primary2].Exec(ctx, "DELETE FROM pgchaos_insert WHERE id IN ('ka/04', 'ka/05', 'ka/17', 'kb/01')"); err != nil {
-		t.Fatal(err)
-	}
+	tamperOnPrimary2(t, pools, "SELECT count(*) FROM pgchaos_insert WHERE workload IN ('ka', 'kb')", 25,
+		"DELETE FROM pgchaos_insert WHERE id IN ('ka/04', 'ka/05', 'ka/17', 'kb/01')")
 
 	got := map[string][]string{}
-	err = r.missingInserts(ctx, path, 5, func(op workload.Op) bool { return op.Workload == "ka" },
+	err := r.missingInserts(ctx, path, 5, func(op workload.Op) bool { return op.Workload == "ka" },
 		func(node string, missing []string) { got[node] = append(got[node], missing...) }, lab.Primary1, lab.Primary2)
 	if err != nil {
 		t.Fatal(err)
@@ -111,28 +82,11 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 // hb row 1 on primary2 is short, by 2; counting one workload's increments
 // as the other's would put both rows 1 short on both nodes.
 func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
-	l := labtest.Start(t)
 	ctx := context.Background()
-	dsn := map[string]string{lab.Primary1: l.MustDSN(lab.Primary1), lab.Primary2: l.MustDSN(lab.Primary2)}
-	specs := []workload.Spec{
-		{Name: "ha", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2},
-		{Name: "hb", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2},
-	}
-	if err := workload.Setup(ctx, workload.Config{Workloads: specs, DSN: dsn}); err != nil {
-		t.Fatal(err)
-	}
-	pools, err := openPools(ctx, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closePools(pools)
-	r := &run{lab: l, pools: pools}
-
-	path := filepath.Join(t.TempDir(), "history.jsonl")
-	rec, err := workload.NewRecorder(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, pools, rec := witnessFixture(t,
+		workload.Spec{Name: "ha", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2},
+		workload.Spec{Name: "hb", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2})
+	path := rec.Path()
 	now := time.Now()
 	record := func(wl, key string, n int, outcome workload.Outcome) {
 		for range n {
@@ -156,24 +110,8 @@ func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var sum int
-		pools[lab.Primary2].QueryRow(ctx, "SELECT coalesce(sum(n), 0) FROM pgchaos_counter WHERE workload IN ('ha', 'hb')").Scan(&sum)
-		if sum == 10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("primary2's counters sum to %d, want 10", sum)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pools[lab.Primary2].Exec(ctx, "UPDATE pgchaos_counter SET n = 1 WHERE workload = 'hb' AND id = 1"); err != nil {
-		t.Fatal(err)
-	}
+	tamperOnPrimary2(t, pools, "SELECT coalesce(sum(n), 0) FROM pgchaos_counter WHERE workload IN ('ha', 'hb')", 10,
+		"UPDATE pgchaos_counter SET n = 1 WHERE workload = 'hb' AND id = 1")
 
 	r.sc = &scenario.Scenario{Workloads: []scenario.Workload{{Name: "ha", Kind: scenario.KindUpdateHot}, {Name: "hb", Kind: scenario.KindUpdateHot}}}
 	w := r.witness(ctx, &reports.Report{}, path)
@@ -181,4 +119,54 @@ func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
 	if w.LostUpdates != 2 || !slices.Equal(w.LostUpdateRows, want) || len(r.warnings) != 0 {
 		t.Fatalf("witness: %d lost updates %+v, warnings %v; want 2, %+v", w.LostUpdates, w.LostUpdateRows, r.warnings, want)
 	}
+}
+
+// tamperOnPrimary2 waits until count (a query returning one number) reads
+// want on primary2, so primary1's writes have replicated, then stops
+// primary1 from applying primary2's changes and runs tamper on primary2:
+// the change stays there alone.
+func tamperOnPrimary2(t *testing.T, pools map[string]*pgxpool.Pool, count string, want int, tamper string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := pools[lab.Primary2].QueryRow(ctx, count).Scan(&n); err == nil && n == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("primary2: %s is %d after 10 s, want %d", count, n, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pools[lab.Primary2].Exec(ctx, tamper); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// witnessFixture starts a lab with the workloads' tables, and returns a run
+// on it (for its witness), pools on both primaries and a recorder writing
+// a history in the test's folder, to fill by hand. All go when t ends.
+func witnessFixture(t *testing.T, specs ...workload.Spec) (*run, map[string]*pgxpool.Pool, *workload.Recorder) {
+	t.Helper()
+	l := labtest.Start(t)
+	ctx := context.Background()
+	dsn := map[string]string{lab.Primary1: l.MustDSN(lab.Primary1), lab.Primary2: l.MustDSN(lab.Primary2)}
+	if err := workload.Setup(ctx, workload.Config{Workloads: specs, DSN: dsn}); err != nil {
+		t.Fatal(err)
+	}
+	pools, err := openPools(ctx, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closePools(pools) })
+	rec, err := workload.NewRecorder(filepath.Join(t.TempDir(), "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rec.Close() })
+	return &run{lab: l, pools: pools}, pools, rec
 }
