@@ -25,6 +25,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long to run")
 	dir := flag.String("dir", os.TempDir(), "where history.jsonl goes")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	perSecond := flag.String("per-second", "", "write the ok ops of each second of the run to this file, one number a line (as pgbench -P 1 prints its tps)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -41,14 +42,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "insert: no DSN: pass -dsn or set PGCHAOS_BENCH_DSN")
 		os.Exit(2)
 	}
-	if err := run(*dsn, *peer, *clients, *duration, *dir); err != nil {
+	if err := run(*dsn, *peer, *clients, *duration, *dir, *perSecond); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "insert:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dsn, peer string, clients int, d time.Duration, dir string) error {
+func run(dsn, peer string, clients int, d time.Duration, dir, perSecond string) error {
 	rec, err := workload.NewRecorder(filepath.Join(dir, fmt.Sprintf("bench-insert-%d.jsonl", os.Getpid())))
 	if err != nil {
 		return err
@@ -80,7 +81,20 @@ func run(dsn, peer string, clients int, d time.Duration, dir string) error {
 	if err := rec.Close(); err != nil {
 		return err
 	}
-	ws, _ := rec.Summary(elapsed)
+	ws, secs := rec.Summary(elapsed)
+	if perSecond != "" {
+		// Whole seconds only: the last, cut short by the drain, would
+		// read low.
+		var b []byte
+		for _, s := range secs {
+			if s.T < int(elapsed/time.Second) {
+				b = fmt.Appendf(b, "%d\n", s.OK)
+			}
+		}
+		if err := os.WriteFile(perSecond, b, 0o644); err != nil {
+			return err
+		}
+	}
 	if len(ws) != 1 {
 		return fmt.Errorf("expected one result, got %d", len(ws))
 	}

@@ -7,6 +7,11 @@
 #   (with PGCHAOS_BENCH_PEER_DSN, the other primary of its lab: the table is
 #   made there too, so replication runs as in a pgchaos run)
 #
+# It prints each round's throughput and client CPU per op, the paired
+# ratio over the rounds, and each tool's per-second throughput across all
+# rounds (percentiles, and the spread within a round): whether one tool
+# stalls now and then where the other does not.
+#
 # Knobs: CLIENTS (8), DURATION (30, seconds), ROUNDS (2), PGBENCH_MODE
 # (prepared: pgchaos also executes a prepared statement, so the protocols
 # match but for the Describe that pgchaos leaves out;
@@ -64,6 +69,9 @@ fi
 . "$here/prepare.sh"
 no_autovacuum
 pgbench_args "$PGBENCH_MODE" "$CLIENTS" "$DURATION"
+# Measured runs also print each second's tps (-P 1), as bench-insert
+# writes each second's ops (-per-second).
+pgbench_progress=("${pgbench_cmd[0]}" -P 1 "${pgbench_cmd[@]:1}")
 
 # Client CPU (user + sys) per op, in µs: on a small machine the client
 # competes with the servers for the same cores, so this explains a gap.
@@ -71,17 +79,19 @@ cpu_per_op() { awk -v ops="$2" -v d="$DURATION" '{ printf "%.1f", ($1 + $2) / (o
 
 run_ours() {
 	settle
-	o=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work")
+	o=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" -per-second "$work/sec")
+	awk -v r="$r" '{ print r, $1 }' "$work/sec" >>"$work/sec.ours"
 	ours+=("$o")
 	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$o")")
 	echo "round $r pgchaos: $o ops/s" >&2
 }
 run_theirs() {
 	settle
-	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_cmd[@]}" >"$work/pgbench.out" 2>&1; then
+	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_progress[@]}" >"$work/pgbench.out" 2>&1; then
 		cat "$work/pgbench.out" >&2
 		exit 1
 	fi
+	awk -v r="$r" '/^progress: / { print r, $4 }' "$work/pgbench.out" >>"$work/sec.theirs"
 	t=$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")
 	theirs+=("$t")
 	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$t")")
@@ -119,4 +129,17 @@ awk 'NR == FNR { a += $1; n++; next } { b += $1 } END { printf "%-6s %14.1f %14.
 paste "$work/ours" "$work/theirs" | awk '{ print $1 / $2 }' | sort -g |
 	awk '{ r[NR] = $1 } END { m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; printf "%-6s %14s %14s %7.2fx\n", "median", "", "", m }'
 printf '%-6s %14s %14s  %s\n' ratio "" "" "$(paste "$work/ours" "$work/theirs" | paired_ratio)"
+# Each second of every round: a client that stalls now and then shows a
+# fatter low tail, and a bigger spread within its rounds, than the other.
+for who in ours theirs; do
+	name=pgchaos
+	[[ $who == theirs ]] && name=pgbench
+	sort -k2,2g "$work/sec.$who" | awk -v n="$name" '
+	{ v[NR] = $2; s[$1] += $2; ss[$1] += $2 * $2; c[$1]++ }
+	END {
+		for (r in c) { m = s[r] / c[r]; sd += sqrt(ss[r] / c[r] - m * m); rounds++ }
+		printf "%-8s per second: p5 %.0f, p25 %.0f, p50 %.0f, p75 %.0f, p95 %.0f; spread within a round (sd) %.0f\n",
+			n, v[int(NR * .05) + 1], v[int(NR * .25) + 1], v[int(NR * .5) + 1], v[int(NR * .75) + 1], v[int(NR * .95) + 1], sd / rounds
+	}'
+done
 echo "($CLIENTS clients, ${DURATION}s per round, pgbench -M $PGBENCH_MODE -j 2)"
