@@ -12,10 +12,18 @@
 # rounds (percentiles, and the spread within a round): whether one tool
 # stalls now and then where the other does not.
 #
-# Knobs: CLIENTS (8), DURATION (30, seconds), ROUNDS (2), PGBENCH_MODE
-# (prepared: pgchaos also executes a prepared statement, so the protocols
-# match but for the Describe that pgchaos leaves out;
-# "simple" is pgbench's default).
+# TOGETHER=1 runs the two side by side instead, each with CLIENTS clients
+# against the same primary at the same time, and compares their ops per
+# second over the seconds both ran through (the 3rd to the 3rd before the
+# end). Taking turns, each round meets the machine in another state (round
+# means here vary by a third for either tool, whole minutes at a time);
+# side by side, both meet the same one every second, that noise cancels,
+# and what is left is which client gets more of its ops through.
+#
+# Knobs: CLIENTS (8), DURATION (30, seconds; at least 8 with TOGETHER),
+# ROUNDS (2), TOGETHER (0), PGBENCH_MODE (prepared: pgchaos also executes a
+# prepared statement, so the protocols match but for the Describe that
+# pgchaos leaves out; "simple" is pgbench's default).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +32,11 @@ CLIENTS=${CLIENTS:-8}
 DURATION=${DURATION:-30}
 ROUNDS=${ROUNDS:-2}
 PGBENCH_MODE=${PGBENCH_MODE:-prepared}
+TOGETHER=${TOGETHER:-0}
+if ((TOGETHER && DURATION < 8)); then
+	echo "TOGETHER=1 needs DURATION of at least 8 seconds: it compares the seconds from the 3rd to the 3rd before the end" >&2
+	exit 2
+fi
 
 if ! command -v pgbench >/dev/null || ! command -v psql >/dev/null; then
 	echo "installing postgresql-client (pgbench, psql)" >&2
@@ -98,6 +111,29 @@ run_theirs() {
 	echo "round $r pgbench: $t tps" >&2
 }
 
+# Side by side: both start at once; each round's figure is the mean of the
+# seconds both surely ran through, from each tool's own per-second counts.
+run_together() {
+	settle
+	/usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_progress[@]}" >"$work/pgbench.out" 2>&1 &
+	local pb=$!
+	local whole
+	whole=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" -per-second "$work/sec")
+	if ! wait "$pb"; then
+		cat "$work/pgbench.out" >&2
+		exit 1
+	fi
+	awk -v r="$r" '{ print r, $1 }' "$work/sec" >>"$work/sec.ours"
+	awk -v r="$r" '/^progress: / { print r, $4 }' "$work/pgbench.out" >>"$work/sec.theirs"
+	o=$(awk -v d="$DURATION" 'NR > 2 && NR <= d - 3 { s += $1; n++ } END { printf "%.1f", s / n }' "$work/sec")
+	t=$(awk -v d="$DURATION" '/^progress: / && ++n > 2 && n <= d - 3 { s += $4; k++ } END { printf "%.1f", s / k }' "$work/pgbench.out")
+	ours+=("$o")
+	theirs+=("$t")
+	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$whole")")
+	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")")")
+	echo "round $r side by side: pgchaos $o ops/s, pgbench $t tps" >&2
+}
+
 # One unmeasured run first: a new lab's first minute of inserts also
 # creates WAL segment files that later runs recycle.
 r=0
@@ -109,7 +145,9 @@ echo "warm-up run done" >&2
 # table's files growing, the disk's caches) does not favour either.
 declare -a ours theirs ours_cpu theirs_cpu
 for ((r = 1; r <= ROUNDS; r++)); do
-	if ((r % 2)); then
+	if ((TOGETHER)); then
+		run_together
+	elif ((r % 2)); then
 		run_ours
 		run_theirs
 	else
@@ -142,4 +180,6 @@ for who in ours theirs; do
 			n, v[int(NR * .05) + 1], v[int(NR * .25) + 1], v[int(NR * .5) + 1], v[int(NR * .75) + 1], v[int(NR * .95) + 1], sd / rounds
 	}'
 done
-echo "($CLIENTS clients, ${DURATION}s per round, pgbench -M $PGBENCH_MODE -j 2)"
+how="alternating"
+((TOGETHER)) && how="side by side, each compared over seconds 3 to $((DURATION - 3))"
+echo "($CLIENTS clients each, ${DURATION}s per round, $how, pgbench -M $PGBENCH_MODE -j 2)"
