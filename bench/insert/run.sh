@@ -90,22 +90,37 @@ pgbench_progress=("${pgbench_cmd[0]}" -P 1 "${pgbench_cmd[@]:1}")
 # competes with the servers for the same cores, so this explains a gap.
 cpu_per_op() { awk -v ops="$2" -v d="$DURATION" '{ printf "%.1f", ($1 + $2) / (ops * d) * 1e6 }' "$1"; }
 
+# Each tool's measured run, timed for its CPU.
+ours_cmd=(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS"
+	-duration "${DURATION}s" -dir "$work" -per-second "$work/sec")
+theirs_cmd=(/usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_progress[@]}")
+
+# ours_done keeps bench-insert's seconds of round r.
+ours_done() { awk -v r="$r" '{ print r, $1 }' "$work/sec" >>"$work/sec.ours"; }
+# theirs_done STATUS stops the benchmark if pgbench failed, else keeps its
+# seconds of round r and sets t to its tps.
+theirs_done() {
+	if (($1)); then
+		cat "$work/pgbench.out" >&2
+		exit 1
+	fi
+	awk -v r="$r" '/^progress: / { print r, $4 }' "$work/pgbench.out" >>"$work/sec.theirs"
+	t=$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")
+}
+
 run_ours() {
 	settle
-	o=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" -per-second "$work/sec")
-	awk -v r="$r" '{ print r, $1 }' "$work/sec" >>"$work/sec.ours"
+	o=$("${ours_cmd[@]}")
+	ours_done
 	ours+=("$o")
 	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$o")")
 	echo "round $r pgchaos: $o ops/s" >&2
 }
 run_theirs() {
 	settle
-	if ! /usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_progress[@]}" >"$work/pgbench.out" 2>&1; then
-		cat "$work/pgbench.out" >&2
-		exit 1
-	fi
-	awk -v r="$r" '/^progress: / { print r, $4 }' "$work/pgbench.out" >>"$work/sec.theirs"
-	t=$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")
+	local rc=0
+	"${theirs_cmd[@]}" >"$work/pgbench.out" 2>&1 || rc=$?
+	theirs_done "$rc"
 	theirs+=("$t")
 	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$t")")
 	echo "round $r pgbench: $t tps" >&2
@@ -113,24 +128,21 @@ run_theirs() {
 
 # Side by side: both start at once; each round's figure is the mean of the
 # seconds both surely ran through, from each tool's own per-second counts.
+# Client CPU per op is over each tool's whole run.
 run_together() {
 	settle
-	/usr/bin/time -f "%U %S" -o "$work/cpu.theirs" "${pgbench_progress[@]}" >"$work/pgbench.out" 2>&1 &
-	local pb=$!
-	local whole
-	whole=$(/usr/bin/time -f "%U %S" -o "$work/cpu.ours" "$work/bench-insert" -dsn "$dsn" -clients "$CLIENTS" -duration "${DURATION}s" -dir "$work" -per-second "$work/sec")
-	if ! wait "$pb"; then
-		cat "$work/pgbench.out" >&2
-		exit 1
-	fi
-	awk -v r="$r" '{ print r, $1 }' "$work/sec" >>"$work/sec.ours"
-	awk -v r="$r" '/^progress: / { print r, $4 }' "$work/pgbench.out" >>"$work/sec.theirs"
+	"${theirs_cmd[@]}" >"$work/pgbench.out" 2>&1 &
+	local pb=$! whole rc=0
+	whole=$("${ours_cmd[@]}")
+	wait "$pb" || rc=$?
+	theirs_done "$rc"
+	ours_done
+	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$whole")")
+	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$t")")
 	o=$(awk -v d="$DURATION" 'NR > 2 && NR <= d - 3 { s += $1; n++ } END { printf "%.1f", s / n }' "$work/sec")
 	t=$(awk -v d="$DURATION" '/^progress: / && ++n > 2 && n <= d - 3 { s += $4; k++ } END { printf "%.1f", s / k }' "$work/pgbench.out")
 	ours+=("$o")
 	theirs+=("$t")
-	ours_cpu+=("$(cpu_per_op "$work/cpu.ours" "$whole")")
-	theirs_cpu+=("$(cpu_per_op "$work/cpu.theirs" "$(awk '/^tps = / { print $3; exit }' "$work/pgbench.out")")")
 	echo "round $r side by side: pgchaos $o ops/s, pgbench $t tps" >&2
 }
 
