@@ -355,16 +355,7 @@ func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limi
 // from the whole (or empty on both nodes). The cuts only decide speed: the
 // parts cover the key space whatever they are.
 func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
-	var est1, est2 float64
-	err := c.both(ctx, func(ctx context.Context, s *divSide) error {
-		n, err := c.estimate(ctx, s)
-		if s == c.s1 {
-			est1 = n
-		} else {
-			est2 = n
-		}
-		return err
-	})
+	est1, est2, err := divBoth(ctx, c, c.estimate)
 	if err != nil {
 		return nil, err
 	}
@@ -433,26 +424,19 @@ func divEstimateRows(tuples float64, pages, now int64) float64 {
 	return density * float64(now)
 }
 
-// both runs f on the two nodes at once: each has its own connection.
-func (c *divCompare) both(ctx context.Context, f func(ctx context.Context, s *divSide) error) error {
+// divBoth runs f on the two nodes of c at once (each has its own
+// connection) and returns primary1's result, then primary2's.
+func divBoth[T any](ctx context.Context, c *divCompare, f func(ctx context.Context, s *divSide) (T, error)) (v1, v2 T, err error) {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return f(gctx, c.s1) })
-	g.Go(func() error { return f(gctx, c.s2) })
-	return g.Wait()
+	g.Go(func() (err error) { v1, err = f(gctx, c.s1); return err })
+	g.Go(func() (err error) { v2, err = f(gctx, c.s2); return err })
+	err = g.Wait()
+	return v1, v2, err
 }
 
 // hashBoth hashes the parts of r cut at cuts on both nodes.
 func (c *divCompare) hashBoth(ctx context.Context, r divRange, cuts []divBound) (h1, h2 []divHash, err error) {
-	err = c.both(ctx, func(ctx context.Context, s *divSide) error {
-		h, err := c.hash(ctx, s, r, cuts)
-		if s == c.s1 {
-			h1 = h
-		} else {
-			h2 = h
-		}
-		return err
-	})
-	return h1, h2, err
+	return divBoth(ctx, c, func(ctx context.Context, s *divSide) ([]divHash, error) { return c.hash(ctx, s, r, cuts) })
 }
 
 // hash returns each part's row count and hash on one node, in one scan of
@@ -741,16 +725,7 @@ func (c *divCompare) listRows(ctx context.Context) error {
 	for len(c.listed) > 0 {
 		fs := c.listed[:min(len(c.listed), divDetailBatch, max(1, divTopMaxParams/len(c.t.cols)))]
 		c.listed = c.listed[len(fs):]
-		var d1, d2 map[string]divDetail
-		err := c.both(ctx, func(ctx context.Context, s *divSide) error {
-			d, err := c.details(ctx, s, fs)
-			if s == c.s1 {
-				d1 = d
-			} else {
-				d2 = d
-			}
-			return err
-		})
+		d1, d2, err := divBoth(ctx, c, func(ctx context.Context, s *divSide) (map[string]divDetail, error) { return c.details(ctx, s, fs) })
 		if err != nil {
 			return err
 		}
