@@ -154,17 +154,23 @@ settle
 echo "warm-up run done" >&2
 
 # Rounds alternate which tool goes first, so a drift over the run (the
-# table's files growing, the disk's caches) does not favour either.
+# table's files growing, the disk's caches) does not favour either. Round 1
+# starts with pgbench, the tool of the warm-up run: then, over an even
+# number of rounds, each tool runs as often right after itself as right
+# after the other. (Starting with pgchaos, its first run came after
+# pgbench's warm-up, one more run after the other tool than pgbench had;
+# in 12 rounds on 2026-11-27 either tool ran 6-8% slower after the other's
+# run than after its own, if within noise.)
 declare -a ours theirs ours_cpu theirs_cpu
 for ((r = 1; r <= ROUNDS; r++)); do
 	if ((TOGETHER)); then
 		run_together
 	elif ((r % 2)); then
-		run_ours
 		run_theirs
+		run_ours
 	else
-		run_theirs
 		run_ours
+		run_theirs
 	fi
 done
 
