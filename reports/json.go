@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/pgchaos/pgchaos/internal/inputfile"
 )
 
 // JSON writes r as indented JSON under schema pgchaos.report/v1, whatever
@@ -62,14 +63,22 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
+// MaxReportSize is the largest report file Read takes. An hour's soak
+// writes well under 1 MiB; a larger file is not a report.
+const MaxReportSize = 64 << 20
+
 // Read loads a report written by JSON. It refuses a file whose schema is
 // not pgchaos.report/v1, naming the schema found and the one expected,
-// and says where in the file malformed JSON is.
+// and says where in the file malformed JSON is and which field holds a
+// value the schema (docs/report.md) does not allow.
 func Read(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, "report", MaxReportSize)
 	if err != nil {
-		return nil, fmt.Errorf("read report: %w", err)
+		return nil, err
 	}
+	// Editors on some systems start UTF-8 files with a byte order mark,
+	// which JSON does not allow; it carries no meaning, so it is dropped.
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("read report %s: the file is empty: expected a pgchaos report (JSON, schema %q)", path, Schema)
 	}
@@ -84,6 +93,9 @@ func Read(path string) (*Report, error) {
 		return nil, fmt.Errorf("read report %s: no \"schema\" field: not a pgchaos report (expected schema %q)", path, Schema)
 	case *head.Schema != Schema:
 		return nil, fmt.Errorf("read report %s: schema is %q, expected %q: it was written by another pgchaos version; re-render it with that version", path, *head.Schema, Schema)
+	}
+	if err := checkFields(b); err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, err)
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {

@@ -109,6 +109,12 @@ func TestReadErrors(t *testing.T) {
 		{"wrong type", write("type.json", "{\"schema\": \"pgchaos.report/v1\",\n \"scenario\": {\"seed\": \"forty-two\"}}"), []string{"type.json", "scenario.seed", "line 2"}},
 		{"not an object", write("array.json", `[1, 2]`), []string{"array.json", "top level is a JSON array", Schema}},
 		{"bad duration", write("dur.json", `{"schema": "pgchaos.report/v1", "scenario": {"duration_ms": "1s"}}`), []string{"dur.json", "milliseconds"}},
+		{"huge duration", write("huge.json", "{\"schema\": \"pgchaos.report/v1\",\n \"scenario\": {\"duration_ms\": 1e300}}"), []string{"huge.json", "field scenario.duration_ms at line 2, column 30", "1e300 ms is out of range"}},
+		{"negative duration", write("neg.json", `{"schema": "pgchaos.report/v1", "workloads": [{}, {"latency": {"p99_ms": -3}}]}`), []string{"field workloads[1].latency.p99_ms", "-3 ms is out of range", "from 0 to"}},
+		{"verdict maybe", write("maybe.json", `{"schema": "pgchaos.report/v1", "verdict": "maybe"}`), []string{"field verdict at line 1, column 44", `the string "maybe" is not a verdict`, `"pass", "fail" or "none"`}},
+		{"time of the wrong type", write("time.json", `{"schema": "pgchaos.report/v1", "started_at": 5}`), []string{"field started_at", "want a time", "got the number 5"}},
+		{"time that does not parse", write("time2.json", `{"schema": "pgchaos.report/v1", "conflicts": {"samples": [{"time": "yesterday"}]}}`), []string{"field conflicts.samples[0].time", `"yesterday" is not an RFC 3339 time`}},
+		{"duration of the wrong type", write("durtype.json", `{"schema": "pgchaos.report/v1", "faults": [{"injected_at_ms": true}]}`), []string{"field faults[0].injected_at_ms", "got the boolean true"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,4 +129,54 @@ func TestReadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestReadTakesAByteOrderMark(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bom.json")
+	if err := os.WriteFile(path, append([]byte("\xef\xbb\xbf"), b.Bytes()...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(path); err != nil {
+		t.Fatalf("a report starting with a UTF-8 byte order mark: %v", err)
+	}
+}
+
+// TestCheckRulesMatchModel pins checkFields's rules to the model: every
+// Duration field's JSON name ends in _ms and every time.Time field's name
+// is in timeFields, so no duration or time escapes the range checks; and
+// no other field's name ends in _ms or is a time field name.
+func TestCheckRulesMatchModel(t *testing.T) {
+	durType, timeType := reflect.TypeOf(Duration(0)), reflect.TypeOf(time.Time{})
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ == timeType || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			isDur, isTime := ft == durType, ft == timeType
+			if isDur != strings.HasSuffix(name, "_ms") {
+				t.Errorf("%s.%s (json %q): a field's name ends in _ms exactly when it is a Duration", typ.Name(), f.Name, name)
+			}
+			if isTime != timeFields[name] {
+				t.Errorf("%s.%s (json %q): timeFields must list exactly the time.Time fields", typ.Name(), f.Name, name)
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(Report{}))
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/inputfile"
 )
 
 // Allowed values, in the order messages list them.
@@ -65,13 +65,17 @@ const defaultRows = 10
 // measure the client machine rather than replication.
 const maxConcurrency = 256
 
+// MaxFileSize is the largest scenario file Load reads: a scenario of more
+// than a few MB is a mistake (a wrong path, a generated file gone wrong).
+const MaxFileSize = 4 << 20
+
 // Load reads and parses the scenario file at path. Every error it returns
 // is marked exitcode.BadInput; a problem in the file's content carries
 // Errors (get them with errors.As).
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, "scenario", MaxFileSize)
 	if err != nil {
-		return nil, exitcode.BadInputErr(fmt.Errorf("read scenario: %w (check the path)", err))
+		return nil, exitcode.BadInputErr(err)
 	}
 	return Parse(path, data)
 }
