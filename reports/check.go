@@ -157,4 +157,3 @@ func describe(tok json.Token) string {
 	}
 	return fmt.Sprint(tok)
 }
-
