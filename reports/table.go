@@ -12,6 +12,8 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/pgchaos/pgchaos/internal/term"
 )
 
 // maxDivergentRows is how many divergent rows the terminal view lists; the
@@ -58,9 +60,16 @@ type printer struct {
 	started bool // a section was written: the next title needs a blank line
 }
 
+// printf writes a line; string arguments are escaped (term.Escape): names,
+// errors and log lines come from files and servers, the format is ours.
 func (p *printer) printf(format string, args ...any) {
 	if p.err != nil {
 		return
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = term.Escape(s)
+		}
 	}
 	_, p.err = fmt.Fprintf(p.w, format, args...)
 }
@@ -88,7 +97,20 @@ func (p *printer) table(header []string, rows [][]string) {
 	if header != nil {
 		t.Header(header)
 	}
-	if err := t.Bulk(rows); err != nil {
+	safe := make([][]string, len(rows))
+	for i, row := range rows {
+		safe[i] = make([]string, len(row))
+		for j, cell := range row {
+			// A cell's own line breaks stay (tablewriter keeps them inside
+			// the cell's borders); every other control character is escaped.
+			lines := strings.Split(cell, "\n")
+			for k := range lines {
+				lines[k] = term.Escape(lines[k])
+			}
+			safe[i][j] = strings.Join(lines, "\n")
+		}
+	}
+	if err := t.Bulk(safe); err != nil {
 		p.err = err
 		return
 	}

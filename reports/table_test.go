@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
@@ -61,4 +62,34 @@ func TestTableGoldenMinimalReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "minimal", b.Bytes())
+}
+
+// TestTablePrintsNoControlCharacters: names and messages from a scenario
+// or a server cannot colour the terminal or forge a line.
+func TestTablePrintsNoControlCharacters(t *testing.T) {
+	r := fixture()
+	r.Scenario.Name = "\x1b[32mPASS\x1b[0m"
+	r.Workloads[0].Workload = "w\x1b[2J"
+	r.Warnings = append(r.Warnings, "x\nVERDICT: PASS")
+	r.Faults[0].Effects = []string{"two\x07", "lines"}
+	var b bytes.Buffer
+	if err := Table(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, c := range out {
+		if c != '\n' && (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+			t.Fatalf("table holds control character %q:\n%s", c, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "VERDICT: PASS") {
+			t.Errorf("a warning forged a verdict line:\n%s", out)
+		}
+	}
+	for _, want := range []string{`\x1b[32mPASS\x1b[0m`, `w\x1b[2J`, `x\nVERDICT: PASS`, `two\x07`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table does not show %q escaped:\n%s", want, out)
+		}
+	}
 }
