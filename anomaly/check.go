@@ -63,19 +63,22 @@ const (
 	rt  = bProcess | bRealtime // realtime classes may use process edges too
 )
 
+// cycleSpecs: a -process or -realtime search starts only from an edge
+// that is purely of its kind: an edge that also carries a dependency (or,
+// for realtime, process) reason belongs to the stronger class's search.
 var cycleSpecs = []cycleSpec{
-	{G0, bWW, bWW, -1, false},
-	{G1c, bWW | bWR, bWR, -1, true},
-	{GSingle, dep, bRW, 1, false},
-	{G2Item, dep, bRW, 2, false},
-	{G0Process, bWW | prc, bProcess, -1, false},
-	{G1cProcess, bWW | bWR | prc, bProcess, -1, true},
-	{GSingleProcess, dep | prc, bProcess, 1, false},
-	{G2ItemProcess, dep | prc, bProcess, 2, false},
-	{G0Realtime, bWW | rt, bRealtime, -1, false},
-	{G1cRealtime, bWW | bWR | rt, bRealtime, -1, true},
-	{GSingleRealtime, dep | rt, bRealtime, 1, false},
-	{G2ItemRealtime, dep | rt, bRealtime, 2, false},
+	{G0, bWW, bWW, -1, false, 0},
+	{G1c, bWW | bWR, bWR, -1, true, 0},
+	{GSingle, dep, bRW, 1, false, 0},
+	{G2Item, dep, bRW, 2, false, 0},
+	{G0Process, bWW | prc, bProcess, -1, false, bWW},
+	{G1cProcess, bWW | bWR | prc, bProcess, -1, true, bWW | bWR},
+	{GSingleProcess, dep | prc, bProcess, 1, false, dep},
+	{G2ItemProcess, dep | prc, bProcess, 2, false, dep},
+	{G0Realtime, bWW | rt, bRealtime, -1, false, bWW | bProcess},
+	{G1cRealtime, bWW | bWR | rt, bRealtime, -1, true, bWW | bWR | bProcess},
+	{GSingleRealtime, dep | rt, bRealtime, 1, false, dep | bProcess},
+	{G2ItemRealtime, dep | rt, bRealtime, 2, false, dep | bProcess},
 }
 
 // Options tune Check. The zero value is the default.
@@ -165,8 +168,8 @@ type checker struct {
 	lists listState
 	regs  regState
 
-	counts    map[Class]int
-	witnesses map[Class][]Witness
+	counts     map[Class]int
+	witnesses  map[Class][]Witness
 	seenDirect map[directKey]bool
 }
 

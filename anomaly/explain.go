@@ -124,8 +124,8 @@ func (c *checker) explainRegister(a, b int32, oa, ob Op, bit uint8) string {
 			v, w := rs.idx[kv{k, oa.Value}], rs.idx[kv{k, ob.Value}]
 			for s := rs.succOff[v]; s < rs.succOff[v+1]; s++ {
 				if rs.succ[s] == w {
-					return fmt.Sprintf("%s wrote %d to register %d; %s wrote %d after %s, which read %d before writing it, so %d follows %d and %s -ww-> %s",
-						A, oa.Value, k, B, ob.Value, c.label(rs.why[s]), oa.Value, ob.Value, oa.Value, A, B)
+					return fmt.Sprintf("%s wrote %d to register %d; %s read %d there and then wrote %d, so %d follows %d and %s -ww-> %s",
+						A, oa.Value, k, c.label(rs.why[s]), oa.Value, ob.Value, ob.Value, oa.Value, A, B)
 				}
 			}
 		}
@@ -147,8 +147,8 @@ func (c *checker) explainRegister(a, b int32, oa, ob Op, bit uint8) string {
 		}
 		for s := rs.succOff[v]; s < rs.succOff[v+1]; s++ {
 			if rs.succ[s] == w {
-				return fmt.Sprintf("%s read register %d as %d; %s wrote %d, which follows %d (%s read %d before writing %d), so %s -rw-> %s",
-					A, k, oa.Value, B, ob.Value, oa.Value, c.label(rs.why[s]), oa.Value, ob.Value, A, B)
+				return fmt.Sprintf("%s read register %d as %d; %s read %d there and then wrote %d, so %d follows %d and %s -rw-> %s",
+					A, k, oa.Value, c.label(rs.why[s]), oa.Value, ob.Value, ob.Value, oa.Value, A, B)
 			}
 		}
 	}

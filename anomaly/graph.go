@@ -214,6 +214,10 @@ type cycleSpec struct {
 	start   uint8
 	rw      int8 // -1 any number, 0 none, 1 exactly one, 2 two or more
 	needWR  bool
+	// notStart: a start edge that also carries one of these kinds is
+	// skipped, so a -realtime cycle is not one that process or dependency
+	// edges alone explain (those are reported in their own class).
+	notStart uint8
 }
 
 // layers of the search state: rw edges seen (0, 1, 2+) times wr seen.
@@ -293,7 +297,7 @@ func (sr *searcher) shortest(s *cycleSpec, comp []int32, c int32, members []int3
 	for _, u := range members {
 		for i := g.off[u]; i < g.off[u+1]; i++ {
 			v := g.dst[i]
-			if comp[v] != c || g.kind[i]&s.start == 0 || g.kind[i]&s.allowed == 0 {
+			if comp[v] != c || g.kind[i]&s.start == 0 || g.kind[i]&s.notStart != 0 {
 				continue
 			}
 			if sr.work >= budget {

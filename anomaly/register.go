@@ -17,7 +17,7 @@ type regWrite struct {
 
 type regState struct {
 	writes []regWrite
-	idx    map[kv]int32  // (key, value) -> writes index
+	idx    map[kv]int32 // (key, value) -> writes index
 	byKey  map[int][]int32
 	// succ[succOff[w]:succOff[w+1]] are the writes known to follow write w.
 	succOff []int32
