@@ -213,6 +213,14 @@ func Check(h []Txn, opt Options) (*Result, error) {
 		c.start[i] = h[i].Start.UnixNano()
 		c.end[i] = h[i].End.UnixNano()
 	}
+	// Each op gives about two dependency edges, each txn one process edge
+	// and a few realtime ones: sizing the list once saves the copies of
+	// growing it (a fifth of the time at 1M txns, bench/anomaly).
+	nops := 0
+	for i := range h {
+		nops += len(h[i].Ops)
+	}
+	c.edges.reserve(2*nops + 4*len(h))
 	if err := c.indexLists(); err != nil {
 		return nil, err
 	}

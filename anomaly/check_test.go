@@ -422,3 +422,23 @@ func TestCheckRejectsUninterpretableHistories(t *testing.T) {
 		})
 	}
 }
+
+// A search cut short by the budget is reported, not passed off as clean.
+func TestSearchBudgetMarksClassIncomplete(t *testing.T) {
+	skew := h(tx(1, OK, rl(1), ap(2, 1)), tx(2, OK, rl(2), ap(1, 1)), tx(3, OK, rl(1, 1)), tx(4, OK, rl(2, 1)))
+	res, err := Check(skew, Options{SearchBudget: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// G-single's first candidate finds nothing and spends the budget.
+	if !slices.Equal(res.Incomplete, []Class{GSingle}) || res.Counts[G2Item] != 1 {
+		t.Errorf("incomplete %v, counts %v; want [G-single] and one G2-item", res.Incomplete, res.Counts)
+	}
+	res, err = Check(skew, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Incomplete) != 0 {
+		t.Errorf("default budget: incomplete %v", res.Incomplete)
+	}
+}

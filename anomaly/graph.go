@@ -38,6 +38,12 @@ type edgeList struct {
 	kind     []uint8
 }
 
+func (e *edgeList) reserve(n int) {
+	e.src = make([]int32, 0, n)
+	e.dst = make([]int32, 0, n)
+	e.kind = make([]uint8, 0, n)
+}
+
 func (e *edgeList) add(src, dst int32, kind uint8) {
 	if src == dst || src < 0 || dst < 0 {
 		return
