@@ -337,19 +337,58 @@ func (c *checker) direct(cl Class, key objKey, val int64, summary string, txns .
 	c.seenDirect[dk] = true
 	c.counts[cl]++
 	if len(c.witnesses[cl]) < c.opt.Witnesses {
-		c.witnesses[cl] = append(c.witnesses[cl], Witness{Summary: summary, Txns: c.txnCopies(txns)})
+		c.witnesses[cl] = append(c.witnesses[cl], Witness{Summary: summary, Txns: c.txnCopies(txns, key)})
 	}
 }
 
-func (c *checker) txnCopies(idx []int32) []Txn {
+// maxWitnessOps is how many ops a witness shows of one transaction
+// before it keeps only the ops on the witness's keys: a final read of
+// every key would otherwise put the whole database in a report.
+const maxWitnessOps = 8
+
+// txnCopies copies the transactions a witness shows. A transaction with
+// more than maxWitnessOps ops keeps only those on keys that key (when
+// given) or the other shown transactions touch, and says how many it
+// dropped.
+func (c *checker) txnCopies(idx []int32, key ...objKey) []Txn {
 	out := make([]Txn, 0, len(idx))
 	for i, x := range idx {
 		if slices.Contains(idx[:i], x) {
 			continue
 		}
-		out = append(out, c.h[x])
+		t := c.h[x]
+		if len(t.Ops) > maxWitnessOps {
+			keep := map[objKey]bool{}
+			for _, k := range key {
+				keep[k] = true
+			}
+			for _, y := range idx {
+				if y == x || len(c.h[y].Ops) > maxWitnessOps {
+					continue
+				}
+				for _, o := range c.h[y].Ops {
+					keep[opKey(o)] = true
+				}
+			}
+			ops := make([]Op, 0, len(keep))
+			for _, o := range t.Ops {
+				if keep[opKey(o)] {
+					ops = append(ops, o)
+				}
+			}
+			t.OpsElided = len(t.Ops) - len(ops)
+			t.Ops = ops
+		}
+		out = append(out, t)
 	}
 	return out
+}
+
+func opKey(o Op) objKey {
+	if o.F == Write || o.F == ReadRegister {
+		return regKey(o.Key)
+	}
+	return listKeyOf(o.Key)
 }
 
 // label is how witnesses name a transaction.

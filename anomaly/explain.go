@@ -210,5 +210,8 @@ func txnLine(t *Txn) string {
 		}
 		b.WriteByte(']')
 	}
+	if t.OpsElided > 0 {
+		fmt.Fprintf(&b, " (+%d ops on other keys)", t.OpsElided)
+	}
 	return b.String()
 }

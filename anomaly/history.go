@@ -130,6 +130,9 @@ type Txn struct {
 	Outcome  Outcome   `json:"outcome"`
 	Final    bool      `json:"final,omitempty"`
 	Ops      []Op      `json:"ops"`
+	// OpsElided is set only in witnesses: how many of the transaction's
+	// ops were left out as irrelevant to the anomaly.
+	OpsElided int `json:"ops_elided,omitempty"`
 }
 
 // ReadHistory reads a history written one JSON object per line (blank

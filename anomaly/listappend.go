@@ -131,7 +131,7 @@ func (c *checker) analyzeLists() {
 			a.pos, a.seen = int32(i), true
 			if c.h[a.txn].Outcome == Fail {
 				c.direct(G1a, listKeyOf(k), v, fmt.Sprintf("%s appended %d to key %d and failed; %s read key %d as %s",
-					c.label(a.txn), v, k, c.label(lk.orderBy.txn), k, fmtList(L[:i+1])), a.txn, lk.orderBy.txn)
+					c.label(a.txn), v, k, c.label(lk.orderBy.txn), k, fmtListUpTo(L, i)), a.txn, lk.orderBy.txn)
 			}
 		}
 		for i := 1; i < len(L); i++ {
@@ -185,7 +185,7 @@ func (c *checker) listRead(k int, lk *listKey, r readRef, dup map[int64]struct{}
 			a.seen = true
 			if c.h[a.txn].Outcome == Fail {
 				c.direct(G1a, listKeyOf(k), v, fmt.Sprintf("%s appended %d to key %d and failed; %s read key %d as %s",
-					c.label(a.txn), v, k, c.label(r.txn), k, fmtList(R[:i+1])), a.txn, r.txn)
+					c.label(a.txn), v, k, c.label(r.txn), k, fmtListUpTo(R, i)), a.txn, r.txn)
 			}
 		}
 	}
@@ -304,6 +304,16 @@ func fmtList(l []int64) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// fmtListUpTo renders l up to element i, marking what follows as "..":
+// the element the witness is about is the last one shown.
+func fmtListUpTo(l []int64, i int) string {
+	s := fmtList(l[:i+1])
+	if i+1 < len(l) {
+		s = s[:len(s)-1] + " ..]"
+	}
+	return s
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }

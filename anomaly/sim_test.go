@@ -40,6 +40,17 @@ func TestSimulatedFaultsAreFound(t *testing.T) {
 		t.Fatalf("counts = %v, want %v", res.Counts, want)
 	}
 
+	// Final reads in witnesses keep only the ops on the witness's keys.
+	for _, f := range res.Anomalies {
+		for _, wi := range f.Witnesses {
+			for _, x := range wi.Txns {
+				if x.Final && (x.OpsElided == 0 || len(x.Ops) > maxWitnessOps) {
+					t.Errorf("%s witness shows final read T%d with %d ops, %d elided", f.Class, x.ID, len(x.Ops), x.OpsElided)
+				}
+			}
+		}
+	}
+
 	h = Simulate(SimOptions{Txns: 20000, Seed: 4, StaleReads: 5})
 	res, err = Check(h, Options{})
 	if err != nil {

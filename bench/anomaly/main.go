@@ -33,6 +33,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "simulation seed")
 	history := flag.String("history", "", "check this history file (JSON lines) instead of simulating")
 	write := flag.String("write", "", "write the simulated history to this file")
+	text := flag.Bool("text", false, "print the last check's result as text")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the checks to this file")
 	flag.Parse()
 
@@ -96,6 +97,9 @@ func main() {
 	fmt.Printf("peak RSS %s (whole process: history and checks)\n", vmHWM())
 	if res != nil {
 		fmt.Printf("verdict %s, counts %v, edges %v\n", res.Verdict, res.Counts, res.Edges)
+		if *text {
+			res.WriteText(os.Stdout)
+		}
 	}
 }
 
