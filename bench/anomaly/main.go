@@ -30,6 +30,7 @@ func main() {
 	txns := flag.Int("txns", 100_000, "transactions to simulate")
 	register := flag.Bool("register", false, "rw-register instead of list-append")
 	runs := flag.Int("runs", 3, "checks to time")
+	stale := flag.Int("stale", 3, "stale reads to inject (replication lag; many make large components, the search's bad case)")
 	seed := flag.Uint64("seed", 1, "simulation seed")
 	history := flag.String("history", "", "check this history file (JSON lines) instead of simulating")
 	write := flag.String("write", "", "write the simulated history to this file")
@@ -52,7 +53,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "read %d txns in %v\n", len(h), time.Since(t0).Round(time.Millisecond))
 	} else {
 		h = anomaly.Simulate(anomaly.SimOptions{Txns: *txns, Register: *register, FailRate: 0.02, UnknownRate: 0.01,
-			Seed: *seed, LostAppends: 3, AbortedReads: 3, StaleReads: 3})
+			Seed: *seed, LostAppends: 3, AbortedReads: 3, StaleReads: *stale})
 	}
 	if *write != "" {
 		f, err := os.Create(*write)
