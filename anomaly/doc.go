@@ -27,9 +27,22 @@
 //
 // List-append makes the order of versions visible: a list only grows at
 // its end, so every read of a key must be a prefix of its longest read,
-// which is taken as the key's version order. Registers only show order
-// where a transaction read a value and then wrote the same register (see
-// indexRegisters for what is and is not inferable).
+// which is taken as the key's version order.
+//
+// Register versions carry no history, so their order is known only where
+// a committed transaction shows it: the initial nil precedes every write;
+// a transaction that read v (or nil) and then wrote w to the same register
+// puts v before w; one that wrote w1 then w2 puts w1 before w2. The order
+// of two blind writes (no read of the register before them in their
+// transaction) is not inferable, so no ww edge joins them and a write
+// cycle made only of blind writes cannot be seen; clocks are not used to
+// order versions, because asynchronous replication does not install them
+// in realtime order. A read of nil gets an rw edge to every write with no
+// other known predecessor, which is quadratic in the writes of one key:
+// workloads should retire keys after a few dozen writes, as Elle's do.
+//
+// Appended and written values must be unique per key; Check rejects a
+// history that reuses one, since a read could not name its writer.
 //
 // # Edges
 //
@@ -47,8 +60,10 @@
 // transaction's write), G1b (a read saw a state its writer overwrote
 // within the same transaction), garbage-read (a value nobody wrote),
 // duplicate-elements and incompatible-order (list reads that cannot come
-// from one growing list), lost-append (an append that took effect is
-// missing from a final read).
+// from one growing list), lost-append (an append that took effect, because
+// it was acknowledged or because some read saw it, is missing from a final
+// read of its key). Keys without final reads are not judged for lost
+// appends: an append nobody read may simply have come after the last read.
 //
 // Cycles, following Adya's definitions: G0 (ww edges only), G1c (ww and
 // wr, at least one wr), G-single (exactly one rw: read skew), G2-item (two
@@ -57,6 +72,13 @@
 // restricted to the component, starting from an edge of the kind the class
 // needs, so each component yields its shortest cycle of the class found
 // within a budget.
+//
+// Counts: a cycle class counts the components that hold such a cycle,
+// each with its shortest found cycle as witness (the number of distinct
+// cycles can be exponential); classes are searched independently, so one
+// component can show several. A search that exhausts its budget
+// (Options.SearchBudget) marks its class Incomplete and, if nothing else
+// was found, makes the verdict "unknown" rather than "valid".
 //
 // A cycle that needs a process edge is reported as "<class>-process" and
 // one that needs a realtime edge as "<class>-realtime". They are kept
