@@ -442,3 +442,22 @@ func TestSearchBudgetMarksClassIncomplete(t *testing.T) {
 		t.Errorf("default budget: incomplete %v", res.Incomplete)
 	}
 }
+
+// Counts count every component; witnesses stop at Options.Witnesses
+// (3 by default), shortest cycles first.
+func TestWitnessesPerClassAreCapped(t *testing.T) {
+	var hist []Txn
+	for i := int64(0); i < 5; i++ {
+		a, b := 2*i+1, 2*i+2
+		hist = append(hist, tx(a, OK, ap(int(a), 1), rl(int(b), 1)), tx(b, OK, ap(int(b), 1), rl(int(a), 1)))
+	}
+	for _, tc := range []struct{ opt, want int }{{0, 3}, {2, 2}, {9, 5}} {
+		res, err := Check(hist, Options{Witnesses: tc.opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Counts[G1c] != 5 || len(res.Anomalies) != 1 || len(res.Anomalies[0].Witnesses) != tc.want {
+			t.Errorf("Witnesses %d: counts %v, %d witnesses, want 5 G1c and %d", tc.opt, res.Counts, len(res.Anomalies[0].Witnesses), tc.want)
+		}
+	}
+}
