@@ -1,6 +1,7 @@
 // Package exitcode gives errors the process exit code they stand for, so
 // every package can say what kind of failure it hit and cmd/pgchaos alone
-// turns that into an exit status (DESIGN.md, decision 8).
+// turns that into an exit status. The codes are part of the interface CI
+// gates on (docs/ci.md): change none of them.
 package exitcode
 
 import (

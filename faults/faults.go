@@ -3,7 +3,7 @@
 // failover through HAProxy. Each kind is one type behind the small Fault
 // interface; a Ledger records every fault before it is applied so that a
 // normal end, an error, an interrupt or a later `pgchaos lab heal` can heal
-// it (DESIGN.md, decision 5).
+// it. The rule: faults always heal, whichever way a run ends.
 package faults
 
 import (

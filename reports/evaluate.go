@@ -29,6 +29,40 @@ const NotMeasured = "not measured"
 // a known failure (converged: false). An assertion whose data is absent
 // fails with Actual NotMeasured.
 func Evaluate(r *Report, a scenario.Assert) {
+	out := lagAssertions(r, a)
+	if a.Unavailability != nil {
+		out = append(out, unavailability(r, *a.Unavailability))
+	}
+	if a.Errors != nil {
+		out = append(out, errorsAssertion(r, *a.Errors))
+	}
+	if a.DivergentRows != nil {
+		out = append(out, divergentRows(r, *a.DivergentRows))
+	}
+	if a.Converged != nil {
+		out = append(out, converged(r, *a.Converged))
+	}
+	if a.LostWrites != nil {
+		out = append(out, lostWrites(r, *a.LostWrites))
+	}
+	if a.LostUpdates != nil {
+		out = append(out, lostUpdates(r, *a.LostUpdates))
+	}
+	if a.BankInvariant != nil {
+		out = append(out, bankInvariant(r, *a.BankInvariant))
+	}
+	if a.Stalls != nil {
+		out = append(out, stalls(r, *a.Stalls))
+	}
+	out = append(out, conflictAssertions(r, a.Conflicts)...)
+
+	r.Assertions = out
+	r.Verdict = verdict(out)
+}
+
+// lagAssertions checks the lag thresholds that are set, in the order
+// lag_p50, lag_p95, lag_p99, lag_max.
+func lagAssertions(r *Report, a scenario.Assert) []Assertion {
 	var out []Assertion
 	lag := []struct {
 		name string
@@ -45,77 +79,80 @@ func Evaluate(r *Report, a scenario.Assert) {
 			out = append(out, lagAssertion(r, l.name, *l.max, l.pick))
 		}
 	}
-	if a.Unavailability != nil {
-		out = append(out, unavailability(r, *a.Unavailability))
-	}
-	if a.Errors != nil {
-		out = append(out, errorsAssertion(r, *a.Errors))
-	}
-	if a.DivergentRows != nil {
-		as := atMost("divergent_rows", *a.DivergentRows)
-		if r.Divergence == nil {
-			as.notMeasured("no divergence check")
-		} else {
-			as.check(r.Divergence.DivergentRows)
-		}
-		out = append(out, as.Assertion)
-	}
-	if a.Converged != nil {
-		as := Assertion{Name: "converged", Expected: "== " + strconv.FormatBool(*a.Converged)}
-		if r.Divergence == nil {
-			as.Actual = NotMeasured + " (no divergence check)"
-		} else {
-			as.Actual = strconv.FormatBool(r.Divergence.Converged)
-			as.Pass = r.Divergence.Converged == *a.Converged
-		}
-		out = append(out, as)
-	}
-	if a.LostWrites != nil {
-		as := atMost("lost_writes", *a.LostWrites)
-		switch {
-		case r.Conflicts == nil:
-			as.notMeasured("no workload checks")
-		case !hasWorkload(r, scenario.KindInsert, scenario.KindTutorial):
-			as.notMeasured("no insert or tutorial workload ran")
-		default:
-			as.check(r.Conflicts.Workload.LostWrites)
-		}
-		out = append(out, as.Assertion)
-	}
-	if a.LostUpdates != nil {
-		as := atMost("lost_updates", *a.LostUpdates)
-		switch {
-		case r.Conflicts == nil:
-			as.notMeasured("no workload checks")
-		case !hasWorkload(r, scenario.KindUpdateHot):
-			as.notMeasured("no update-hot workload ran")
-		default:
-			as.check(r.Conflicts.Workload.LostUpdates)
-		}
-		out = append(out, as.Assertion)
-	}
-	if a.BankInvariant != nil {
-		out = append(out, bankInvariant(r, *a.BankInvariant))
-	}
-	if a.Stalls != nil {
-		as := atMost("stalls", *a.Stalls)
-		if r.Conflicts == nil {
-			as.notMeasured("no subscription sampling")
-		} else {
-			var n int64
-			for _, s := range r.Conflicts.Stalls {
-				if !s.Resolved {
-					n++
-				}
-			}
-			as.check(n)
-		}
-		out = append(out, as.Assertion)
-	}
-	out = append(out, conflictAssertions(r, a.Conflicts)...)
+	return out
+}
 
-	r.Assertions = out
-	r.Verdict = verdict(out)
+// divergentRows checks the rows the divergence check found different or
+// missing.
+func divergentRows(r *Report, max int64) Assertion {
+	as := atMost("divergent_rows", max)
+	if r.Divergence == nil {
+		as.notMeasured("no divergence check")
+	} else {
+		as.check(r.Divergence.DivergentRows)
+	}
+	return as.Assertion
+}
+
+// converged checks that the nodes did (or, to pin a known failure, did
+// not) converge.
+func converged(r *Report, want bool) Assertion {
+	as := Assertion{Name: "converged", Expected: "== " + strconv.FormatBool(want)}
+	if r.Divergence == nil {
+		as.Actual = NotMeasured + " (no divergence check)"
+	} else {
+		as.Actual = strconv.FormatBool(r.Divergence.Converged)
+		as.Pass = r.Divergence.Converged == want
+	}
+	return as
+}
+
+// lostWrites checks acknowledged inserts absent after convergence; only the
+// insert and tutorial workloads look for them.
+func lostWrites(r *Report, max int64) Assertion {
+	as := atMost("lost_writes", max)
+	switch {
+	case r.Conflicts == nil:
+		as.notMeasured("no workload checks")
+	case !hasWorkload(r, scenario.KindInsert, scenario.KindTutorial):
+		as.notMeasured("no insert or tutorial workload ran")
+	default:
+		as.check(r.Conflicts.Workload.LostWrites)
+	}
+	return as.Assertion
+}
+
+// lostUpdates checks acknowledged increments missing on the worse node;
+// only update-hot looks for them.
+func lostUpdates(r *Report, max int64) Assertion {
+	as := atMost("lost_updates", max)
+	switch {
+	case r.Conflicts == nil:
+		as.notMeasured("no workload checks")
+	case !hasWorkload(r, scenario.KindUpdateHot):
+		as.notMeasured("no update-hot workload ran")
+	default:
+		as.check(r.Conflicts.Workload.LostUpdates)
+	}
+	return as.Assertion
+}
+
+// stalls checks the subscription stalls still unresolved at the end: a
+// stall that cleared during the run does not count.
+func stalls(r *Report, max int64) Assertion {
+	as := atMost("stalls", max)
+	if r.Conflicts == nil {
+		as.notMeasured("no subscription sampling")
+		return as.Assertion
+	}
+	var n int64
+	for _, s := range r.Conflicts.Stalls {
+		if !s.Resolved {
+			n++
+		}
+	}
+	as.check(n)
+	return as.Assertion
 }
 
 // verdict sums assertions up.

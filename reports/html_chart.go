@@ -151,7 +151,9 @@ type legendView struct {
 // hover title); beyond it the dots would smear into the line.
 const maxDots = 40
 
-// draw lays out a chart.
+// draw lays out a chart: the frame (plot and errors strip), then from back
+// to front fault windows, failover marks, ticks, lines and error bars, and
+// the legend under it all.
 func (c chartSpec) draw() chartView {
 	v := chartView{ID: c.ID, Title: c.Title, YTitle: c.YTitle, Width: chartWidth}
 	v.PlotX, v.PlotY = plotLeft, plotTop
@@ -165,94 +167,22 @@ func (c chartSpec) draw() chartView {
 	if !(xmax > 0) {
 		xmax = 1 // an empty run: an axis from 0 to 1 s rather than a division by zero
 	}
-	xpos := func(x float64) float64 {
-		return r1(v.PlotX + v.PlotW*clamp01(x/xmax))
-	}
-
-	var ys []float64
-	for _, s := range c.Series {
-		for _, p := range s.Points {
-			ys = append(ys, p.Y)
-		}
-	}
+	ys := c.yValues()
 	ax := newAxis(ys, c.Kind)
 	v.LogScale = ax.log
-	ypos := func(y float64) float64 { return r1(v.PlotY + v.PlotH*(1-ax.frac(y))) }
+	s := plotScale{x: v.PlotX, y: v.PlotY, w: v.PlotW, h: v.PlotH, bottom: bottom, xmax: xmax, ax: ax}
 
-	// Fault windows first: they are the background. Labels take three
-	// rows in turn; one that would run into the next label on its row is
-	// shortened (the full text stays in its hover title and the faults table).
-	for i, w := range c.Windows {
-		x1, x2 := xpos(w.From), xpos(w.To)
-		if x2-x1 < 2 { // a fault healed within a pixel still shows
-			x2 = x1 + 2
-		}
-		room := v.PlotX + v.PlotW - x1 - 3
-		if i+3 < len(c.Windows) {
-			room = xpos(c.Windows[i+3].From) - x1 - 6
-		}
-		v.Windows = append(v.Windows, rectView{
-			X: x1, Y: v.PlotY, W: r1(x2 - x1), H: r1(bottom - v.PlotY),
-			Label: w.Label, Text: fitLabel(w.Label, room),
-			LabelX: x1 + 3, LabelY: v.PlotY + 12 + float64(i%3)*13,
-			Fill: faultShade, Stroke: faultEdge,
-		})
-	}
-	// Marker labels sit under the fault labels, above the usual baseline
-	// of a lag or throughput line.
-	for i, m := range c.Marks {
-		v.Marks = append(v.Marks, markView{X: xpos(m.From), Y1: v.PlotY, Y2: bottom, LabelY: v.PlotY + 58 + float64(i%2)*13, Label: m.Label})
-	}
-
+	v.Windows = c.windows(s)
+	v.Marks = c.marks(s)
 	for _, t := range xTicks(xmax) {
-		v.XTicks = append(v.XTicks, tickView{Pos: xpos(t), Label: secondsLabel(t)})
+		v.XTicks = append(v.XTicks, tickView{Pos: s.xpos(t), Label: secondsLabel(t)})
 	}
 	for _, t := range ax.ticks {
-		v.YTicks = append(v.YTicks, tickView{Pos: ypos(t), Label: c.Kind.format(t)})
+		v.YTicks = append(v.YTicks, tickView{Pos: s.ypos(t), Label: c.Kind.format(t)})
 	}
-
-	for i, s := range c.Series {
-		l := lineView{Name: s.Name, Colour: seriesColour(i)}
-		pts := make([]string, 0, len(s.Points))
-		for _, p := range s.Points {
-			x, y := xpos(p.X), ypos(p.Y)
-			pts = append(pts, coord(x)+","+coord(y))
-			// A single point makes no line: it is drawn as a dot.
-			if len(s.Points) <= maxDots {
-				l.Dots = append(l.Dots, dotView{X: x, Y: y, Title: fmt.Sprintf("%s at %s: %s", s.Name, secondsLabel(p.X), c.Kind.format(p.Y))})
-			}
-		}
-		l.Points = strings.Join(pts, " ")
-		v.Lines = append(v.Lines, l)
-	}
-
+	v.Lines = c.lines(s)
 	if v.Lane != nil {
-		var emax float64
-		for _, s := range c.Errors {
-			for _, p := range s.Points {
-				emax = math.Max(emax, p.Y)
-			}
-		}
-		v.Lane.Top = "max " + sig(emax)
-		if emax > 0 {
-			// Each second's bars share the second's width, one per target.
-			slot := v.PlotW / xmax
-			bw := math.Max(1.5, slot/float64(max(1, len(c.Errors))))
-			for i, s := range c.Errors {
-				for _, p := range s.Points {
-					if p.Y <= 0 {
-						continue
-					}
-					h := math.Max(1.5, v.Lane.H*clamp01(p.Y/emax))
-					x := xpos(p.X) + float64(i)*bw
-					v.Bars = append(v.Bars, rectView{
-						X: r1(x), Y: r1(v.Lane.Y + v.Lane.H - h), W: r1(bw), H: r1(h),
-						Label: fmt.Sprintf("%s at %s: %s errors", s.Name, secondsLabel(p.X), sig(p.Y)),
-						Fill:  errorColour,
-					})
-				}
-			}
-		}
+		v.Lane.Top, v.Bars = c.errorBars(s, v.Lane)
 	}
 
 	if len(ys) == 0 {
@@ -261,15 +191,133 @@ func (c chartSpec) draw() chartView {
 	v.PlotR, v.PlotB, v.Bottom = v.PlotX+v.PlotW, v.PlotY+v.PlotH, bottom
 	v.XLabelY = bottom + 16
 	v.YTitleX, v.YTitleY = 14, v.PlotY+v.PlotH/2
+	var legendY float64
+	v.Legend, legendY = c.legend(v.Lines, v.PlotX, bottom)
+	v.Height = int(math.Ceil(legendY + legendRow/2))
+	return v
+}
 
-	// Legend: one row under the x axis, series then errors then faults.
-	legendY := bottom + xAxisHeight + 14
-	x := v.PlotX
+// plotScale maps a chart's data to SVG coordinates inside its plot.
+type plotScale struct {
+	x, y, w, h float64 // the plot's top-left corner and size
+	bottom     float64 // bottom of the plot or of the errors strip under it
+	xmax       float64 // seconds at the right edge, more than 0
+	ax         axis
+}
+
+func (s plotScale) xpos(x float64) float64 { return r1(s.x + s.w*clamp01(x/s.xmax)) }
+func (s plotScale) ypos(y float64) float64 { return r1(s.y + s.h*(1-s.ax.frac(y))) }
+
+// yValues are every y of every series: what the y axis must hold.
+func (c chartSpec) yValues() []float64 {
+	var ys []float64
+	for _, s := range c.Series {
+		for _, p := range s.Points {
+			ys = append(ys, p.Y)
+		}
+	}
+	return ys
+}
+
+// windows shades the fault windows, the chart's background. Labels take
+// three rows in turn; one that would run into the next label on its row is
+// shortened (the full text stays in its hover title and the faults table).
+func (c chartSpec) windows(s plotScale) []rectView {
+	var out []rectView
+	for i, w := range c.Windows {
+		x1, x2 := s.xpos(w.From), s.xpos(w.To)
+		if x2-x1 < 2 { // a fault healed within a pixel still shows
+			x2 = x1 + 2
+		}
+		room := s.x + s.w - x1 - 3
+		if i+3 < len(c.Windows) {
+			room = s.xpos(c.Windows[i+3].From) - x1 - 6
+		}
+		out = append(out, rectView{
+			X: x1, Y: s.y, W: r1(x2 - x1), H: r1(s.bottom - s.y),
+			Label: w.Label, Text: fitLabel(w.Label, room),
+			LabelX: x1 + 3, LabelY: s.y + 12 + float64(i%3)*13,
+			Fill: faultShade, Stroke: faultEdge,
+		})
+	}
+	return out
+}
+
+// marks draws the failover markers. Their labels sit under the fault
+// labels, above the usual baseline of a lag or throughput line.
+func (c chartSpec) marks(s plotScale) []markView {
+	var out []markView
+	for i, m := range c.Marks {
+		out = append(out, markView{X: s.xpos(m.From), Y1: s.y, Y2: s.bottom, LabelY: s.y + 58 + float64(i%2)*13, Label: m.Label})
+	}
+	return out
+}
+
+// lines draws each series as a polyline, with a dot per point (and its
+// hover title) on a series short enough for dots to stay apart.
+func (c chartSpec) lines(s plotScale) []lineView {
+	var out []lineView
+	for i, sr := range c.Series {
+		l := lineView{Name: sr.Name, Colour: seriesColour(i)}
+		pts := make([]string, 0, len(sr.Points))
+		for _, p := range sr.Points {
+			x, y := s.xpos(p.X), s.ypos(p.Y)
+			pts = append(pts, coord(x)+","+coord(y))
+			// A single point makes no line: it is drawn as a dot.
+			if len(sr.Points) <= maxDots {
+				l.Dots = append(l.Dots, dotView{X: x, Y: y, Title: fmt.Sprintf("%s at %s: %s", sr.Name, secondsLabel(p.X), c.Kind.format(p.Y))})
+			}
+		}
+		l.Points = strings.Join(pts, " ")
+		out = append(out, l)
+	}
+	return out
+}
+
+// errorBars draws the errors in the strip lane, scaled to the largest
+// value, and returns the strip's scale text with the bars.
+func (c chartSpec) errorBars(s plotScale, lane *laneView) (string, []rectView) {
+	var emax float64
+	for _, sr := range c.Errors {
+		for _, p := range sr.Points {
+			emax = math.Max(emax, p.Y)
+		}
+	}
+	top := "max " + sig(emax)
+	if !(emax > 0) {
+		return top, nil
+	}
+	// Each second's bars share the second's width, one per target.
+	slot := s.w / s.xmax
+	bw := math.Max(1.5, slot/float64(max(1, len(c.Errors))))
+	var bars []rectView
+	for i, sr := range c.Errors {
+		for _, p := range sr.Points {
+			if p.Y <= 0 {
+				continue
+			}
+			h := math.Max(1.5, lane.H*clamp01(p.Y/emax))
+			x := s.xpos(p.X) + float64(i)*bw
+			bars = append(bars, rectView{
+				X: r1(x), Y: r1(lane.Y + lane.H - h), W: r1(bw), H: r1(h),
+				Label: fmt.Sprintf("%s at %s: %s errors", sr.Name, secondsLabel(p.X), sig(p.Y)),
+				Fill:  errorColour,
+			})
+		}
+	}
+	return top, bars
+}
+
+// legend is one row under the x axis, starting at x: series, then errors,
+// then faults. It returns the row's baseline with it.
+func (c chartSpec) legend(lines []lineView, x, bottom float64) ([]legendView, float64) {
+	y := bottom + xAxisHeight + 14
+	var out []legendView
 	add := func(colour, name string) {
-		v.Legend = append(v.Legend, legendView{X: x, Y: legendY, Colour: colour, Name: name})
+		out = append(out, legendView{X: x, Y: y, Colour: colour, Name: name})
 		x = r1(x + 26 + 7*float64(len([]rune(name))))
 	}
-	for _, l := range v.Lines {
+	for _, l := range lines {
 		add(l.Colour, l.Name)
 	}
 	if c.Errors != nil {
@@ -278,8 +326,7 @@ func (c chartSpec) draw() chartView {
 	if len(c.Windows) > 0 {
 		add(faultShade, "fault window")
 	}
-	v.Height = int(math.Ceil(legendY + legendRow/2))
-	return v
+	return out, y
 }
 
 func clamp01(f float64) float64 {

@@ -1,6 +1,7 @@
 // Package reports holds the report of a run, one Report value, and its
-// views: a terminal table, JSON (schema pgchaos.report/v1) and, later, JUnit
-// and HTML. It knows nothing of databases: the run fills the model in.
+// views: a terminal table, JSON (schema pgchaos.report/v1), JUnit XML and
+// one offline HTML page (docs/report.md). It knows nothing of databases: the
+// run fills the model in.
 package reports
 
 import (

@@ -38,155 +38,199 @@ func (r *reader) faults(n *yaml.Node) ([]Fault, []faultKeyPos) {
 // broken (no or unknown kind) for the schedule checks to mean anything.
 func (r *reader) fault(i int, n *yaml.Node) (Fault, faultKeyPos, bool) {
 	where := fmt.Sprintf("faults[%d]", i)
-	f := Fault{Pos: posOf(n)}
 	var kp faultKeyPos
 	fields, ok := r.mapping(n, where, "in "+where, anyFaultKeys)
 	if !ok {
-		return f, kp, false
+		return Fault{Pos: posOf(n)}, kp, false
 	}
-	kv, ok := fields["kind"]
-	if !ok {
-		r.errorf(n, "%s: kind is required (one of: %s)", where, strings.Join(faultKinds, ", "))
-		return f, kp, false
+	e := &faultEntry{reader: r, n: n, where: where, fields: fields, valid: true}
+	e.f.Pos = posOf(n)
+	if !e.kind() {
+		return e.f, kp, false
 	}
-	if f.Kind, ok = r.enum(kv.val, where+".kind", "a fault kind", faultKinds); !ok {
-		return f, kp, false
-	}
-	label := fmt.Sprintf("%s (kind: %s)", where, f.Kind)
-	allowed := faultKeys(f.Kind)
-	valid := true
-	// A key the kind does not take is reported, but the fault stays valid
-	// for the schedule checks: its time window still means something.
-	for _, k := range anyFaultKeys {
-		v, ok := fields[k]
-		if !ok || contains(allowed, k) {
-			continue
-		}
-		if f.Kind == FaultRestart && k == "for" {
-			r.errorf(v.key, "%s: a restart has no duration, so for does not apply: remove it, or use stop with for to keep the node down", label)
-			continue
-		}
-		r.errorf(v.key, "key %q is not valid for a %s fault in %s (allowed: %s)", k, f.Kind, where, strings.Join(allowed, ", "))
-	}
-
-	if v, ok := fields["at"]; ok {
-		kp.at = v.val
-		if at, ok := r.duration(v.val, where+".at"); ok {
-			if at < 0 {
-				r.errorf(v.val, "%s.at: %s must be 0 or more (the offset from the start of the workloads)", where, show(v.val))
-				valid = false
-			}
-			f.At = at
-		} else {
-			valid = false
-		}
-	} else {
-		r.errorf(n, "%s: at is required: when the fault starts, from the start of the workloads (e.g. at: 10s)", label)
-		valid = false
-	}
-	if v, ok := fields["for"]; ok && contains(allowed, "for") {
-		kp.forVal = v.val
-		if d, ok := r.duration(v.val, where+".for"); ok {
-			if d <= 0 {
-				r.errorf(v.val, "%s.for: %s must be more than 0 (omit for to hold until the end of the run)", where, show(v.val))
-				valid = false
-			}
-			f.For = d
-		} else {
-			valid = false
-		}
-	}
-
-	str := func(key string, allowedVals []string, noun string) (string, bool) {
-		v, ok := fields[key]
-		if !ok || !contains(allowed, key) {
-			return "", false
-		}
-		s, ok := r.enum(v.val, where+"."+key, noun, allowedVals)
-		if !ok {
-			valid = false
-		}
-		return s, ok
-	}
-	require := func(key string, allowedVals []string) {
-		if _, ok := fields[key]; !ok {
-			r.errorf(n, "%s: %s is required (one of: %s)", label, key, strings.Join(allowedVals, ", "))
-			valid = false
-		}
-	}
-
-	switch f.Kind {
+	e.window(&kp)
+	switch e.f.Kind {
 	case FaultStop, FaultKill, FaultPause, FaultRestart:
-		f.Node, _ = str("node", allTargets, "a node")
-		require("node", allTargets)
+		e.f.Node = e.choice("node", allTargets, "a node")
 	case FaultIsolate:
 		// haproxy is not a replication node; isolating it is a failover
 		// of both backends, which the failover fault expresses better.
-		f.Node, _ = str("node", primaries, "a node that can be isolated")
-		require("node", primaries)
+		e.f.Node = e.choice("node", primaries, "a node that can be isolated")
 	case FaultPartition:
-		r.link(&f, fields, where, &valid)
+		r.link(&e.f, fields, where, &e.valid)
 	case FaultDelay, FaultLoss:
-		_, hasNode := fields["node"]
-		_, hasBetween := fields["between"]
-		switch {
-		case hasNode && hasBetween:
-			r.errorf(fields["between"].key, "%s: give either node (the node's whole network) or between (the replication link), not both", label)
-			valid = false
-		case hasNode:
-			f.Node, _ = str("node", allTargets, "a node")
-			if v, ok := fields["direction"]; ok {
-				r.errorf(v.key, "%s: direction applies to a link (between: [primary1, primary2]), not to a node: remove it or use between", label)
-				valid = false
-			}
-		case hasBetween:
-			r.link(&f, fields, where, &valid)
-		default:
-			r.errorf(n, "%s: needs node (one of: %s) or between: [primary1, primary2]", label, strings.Join(allTargets, ", "))
-			valid = false
+		e.nodeOrLink()
+		e.netem()
+	case FaultFailover:
+		e.f.From = e.choice("from", primaries, "a backend")
+	}
+	return e.f, kp, e.valid
+}
+
+// faultEntry is one faults: entry while it is read: the fault so far, its
+// keys, and whether it is still valid. Each check reports its own problems
+// and clears valid.
+type faultEntry struct {
+	*reader
+	n            *yaml.Node
+	where, label string // faults[i], and faults[i] (kind: K) once the kind is known
+	fields       map[string]field
+	allowed      []string // the keys f.Kind takes
+	valid        bool
+	f            Fault
+}
+
+// kind reads kind: and reports every key the kind does not take. It is
+// false when there is no usable kind. A key the kind does not take leaves
+// the fault valid for the schedule checks: its time window still means
+// something.
+func (e *faultEntry) kind() bool {
+	kv, ok := e.fields["kind"]
+	if !ok {
+		e.errorf(e.n, "%s: kind is required (one of: %s)", e.where, strings.Join(faultKinds, ", "))
+		return false
+	}
+	if e.f.Kind, ok = e.enum(kv.val, e.where+".kind", "a fault kind", faultKinds); !ok {
+		return false
+	}
+	e.label = fmt.Sprintf("%s (kind: %s)", e.where, e.f.Kind)
+	e.allowed = faultKeys(e.f.Kind)
+	for _, k := range anyFaultKeys {
+		v, ok := e.fields[k]
+		if !ok || contains(e.allowed, k) {
+			continue
 		}
-		if f.Kind == FaultDelay {
-			if v, ok := fields["delay"]; ok {
-				if d, ok := r.duration(v.val, where+".delay"); ok {
-					if d <= 0 {
-						r.errorf(v.val, "%s.delay: %s must be more than 0", where, show(v.val))
-						valid = false
-					}
-					f.Delay = d
-				} else {
-					valid = false
-				}
-			} else {
-				r.errorf(n, "%s: delay is required: how much latency to add (e.g. delay: 100ms)", label)
-				valid = false
-			}
-			if v, ok := fields["jitter"]; ok {
-				if d, ok := r.duration(v.val, where+".jitter"); ok {
-					if d < 0 {
-						r.errorf(v.val, "%s.jitter: %s must be 0 or more", where, show(v.val))
-						valid = false
-					}
-					f.Jitter = d
-				} else {
-					valid = false
-				}
+		if e.f.Kind == FaultRestart && k == "for" {
+			e.errorf(v.key, "%s: a restart has no duration, so for does not apply: remove it, or use stop with for to keep the node down", e.label)
+			continue
+		}
+		e.errorf(v.key, "key %q is not valid for a %s fault in %s (allowed: %s)", k, e.f.Kind, e.where, strings.Join(e.allowed, ", "))
+	}
+	return true
+}
+
+// window reads at: (required) and for: (where the kind takes it), and
+// remembers their nodes for the schedule checks.
+func (e *faultEntry) window(kp *faultKeyPos) {
+	if v, ok := e.fields["at"]; ok {
+		kp.at = v.val
+		e.f.At = e.durationKey(v.val, "at", zeroOrMore, "the offset from the start of the workloads")
+	} else {
+		e.errorf(e.n, "%s: at is required: when the fault starts, from the start of the workloads (e.g. at: 10s)", e.label)
+		e.valid = false
+	}
+	if v, ok := e.fields["for"]; ok && contains(e.allowed, "for") {
+		kp.forVal = v.val
+		e.f.For = e.durationKey(v.val, "for", moreThanZero, "omit for to hold until the end of the run")
+	}
+}
+
+// durationFloor is the least a fault's duration may be.
+type durationFloor int
+
+const (
+	zeroOrMore   durationFloor = iota // an offset or a jitter
+	moreThanZero                      // a length of time or a delay
+)
+
+// durationKey reads the duration value n of key. A value that is not a
+// duration, or is below floor, is reported at n (with hint, if any, in
+// parentheses) and clears valid; a value below floor is still returned, a
+// value that is no duration reads as 0.
+func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, hint string) time.Duration {
+	what := e.where + "." + key
+	d, ok := e.reader.duration(n, what)
+	if !ok {
+		e.valid = false
+		return 0
+	}
+	if hint != "" {
+		hint = " (" + hint + ")"
+	}
+	switch {
+	case floor == zeroOrMore && d < 0:
+		e.errorf(n, "%s: %s must be 0 or more%s", what, show(n), hint)
+		e.valid = false
+	case floor == moreThanZero && d <= 0:
+		e.errorf(n, "%s: %s must be more than 0%s", what, show(n), hint)
+		e.valid = false
+	}
+	return d
+}
+
+// choice reads a required key whose value is one of allowedVals; noun
+// names what the value should be in the error. It returns "" when the key
+// is missing or wrong, both reported.
+func (e *faultEntry) choice(key string, allowedVals []string, noun string) string {
+	s := e.optionalChoice(key, allowedVals, noun)
+	if _, ok := e.fields[key]; !ok {
+		e.errorf(e.n, "%s: %s is required (one of: %s)", e.label, key, strings.Join(allowedVals, ", "))
+		e.valid = false
+	}
+	return s
+}
+
+// optionalChoice reads key, if present and taken by the kind, as one of
+// allowedVals.
+func (e *faultEntry) optionalChoice(key string, allowedVals []string, noun string) string {
+	v, ok := e.fields[key]
+	if !ok || !contains(e.allowed, key) {
+		return ""
+	}
+	s, ok := e.enum(v.val, e.where+"."+key, noun, allowedVals)
+	if !ok {
+		e.valid = false
+	}
+	return s
+}
+
+// nodeOrLink reads the target of a delay or loss: either node (the node's
+// whole network) or between (the replication link), exactly one.
+func (e *faultEntry) nodeOrLink() {
+	_, hasNode := e.fields["node"]
+	_, hasBetween := e.fields["between"]
+	switch {
+	case hasNode && hasBetween:
+		e.errorf(e.fields["between"].key, "%s: give either node (the node's whole network) or between (the replication link), not both", e.label)
+		e.valid = false
+	case hasNode:
+		e.f.Node = e.optionalChoice("node", allTargets, "a node")
+		if v, ok := e.fields["direction"]; ok {
+			e.errorf(v.key, "%s: direction applies to a link (between: [primary1, primary2]), not to a node: remove it or use between", e.label)
+			e.valid = false
+		}
+	case hasBetween:
+		e.link(&e.f, e.fields, e.where, &e.valid)
+	default:
+		e.errorf(e.n, "%s: needs node (one of: %s) or between: [primary1, primary2]", e.label, strings.Join(allTargets, ", "))
+		e.valid = false
+	}
+}
+
+// netem reads what a delay adds (delay: required, jitter: optional) or
+// what a loss drops (loss: required).
+func (e *faultEntry) netem() {
+	if e.f.Kind == FaultLoss {
+		if v, ok := e.fields["loss"]; ok {
+			var lossOK bool
+			if e.f.Loss, lossOK = e.percent(v.val, e.where+".loss"); !lossOK {
+				e.valid = false
 			}
 		} else {
-			if v, ok := fields["loss"]; ok {
-				var lossOK bool
-				if f.Loss, lossOK = r.percent(v.val, where+".loss"); !lossOK {
-					valid = false
-				}
-			} else {
-				r.errorf(n, "%s: loss is required: the share of packets to drop (e.g. loss: 10%%)", label)
-				valid = false
-			}
+			e.errorf(e.n, "%s: loss is required: the share of packets to drop (e.g. loss: 10%%)", e.label)
+			e.valid = false
 		}
-	case FaultFailover:
-		f.From, _ = str("from", primaries, "a backend")
-		require("from", primaries)
+		return
 	}
-	return f, kp, valid
+	if v, ok := e.fields["delay"]; ok {
+		e.f.Delay = e.durationKey(v.val, "delay", moreThanZero, "")
+	} else {
+		e.errorf(e.n, "%s: delay is required: how much latency to add (e.g. delay: 100ms)", e.label)
+		e.valid = false
+	}
+	if v, ok := e.fields["jitter"]; ok {
+		e.f.Jitter = e.durationKey(v.val, "jitter", zeroOrMore, "")
+	}
 }
 
 // link reads between: and direction: of a link fault. between defaults to

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,6 +9,41 @@ import (
 
 	"github.com/pgchaos/pgchaos/lab"
 )
+
+var labStatusCmd = command{
+	summary: "show a lab's nodes, replication and HAProxy backends",
+	usage: `Usage: pgchaos lab status [flags]
+
+Shows each node's container state, address, PostgreSQL version, its
+subscription (enabled, worker running, last message), bytes behind in each
+direction, HAProxy's backend states, and a warning in plain words when a
+subscription is failing (with the error and the LSN to skip).
+
+Examples:
+  pgchaos lab status
+  pgchaos lab status --name demo17 --format json`,
+	run: func(ctx context.Context, e *env, usage string, args []string) error {
+		fs := flags(e, "lab status", usage)
+		name := labNameFlag(fs)
+		format := fs.String("format", "table", "output: table or json")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if err := oneOf("format", *format, "table", "json"); err != nil {
+			return err
+		}
+		l, err := lab.Open(ctx, *name)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		st := l.Status(ctx)
+		if *format == "json" {
+			return writeJSON(e.stdout, st)
+		}
+		return renderStatus(e, st)
+	},
+}
 
 func renderStatus(e *env, st lab.Status) error {
 	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n\n", st.Name, st.Postgres, st.Sequences)

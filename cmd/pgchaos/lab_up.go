@@ -3,14 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/pflag"
 
-	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/lab"
 )
 
@@ -82,113 +78,4 @@ func hostFor(listen string) string {
 		return "localhost"
 	}
 	return listen
-}
-
-var labDownCmd = command{
-	summary: "remove a lab and everything it made",
-	usage: `Usage: pgchaos lab down [flags]
-
-Removes every container (helpers included), network and volume labelled
-pgchaos.lab=NAME. Safe on a half-built or already-removed lab.
-
-Examples:
-  pgchaos lab down
-  pgchaos lab down --name demo17`,
-	run: func(ctx context.Context, e *env, usage string, args []string) error {
-		fs := flags(e, "lab down", usage)
-		name := labNameFlag(fs)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		start := time.Now()
-		r, err := lab.DownCount(ctx, *name)
-		if err != nil {
-			return err
-		}
-		if r.Containers+r.Networks+r.Volumes == 0 {
-			fmt.Fprintf(e.stderr, "pgchaos: no lab %q: nothing to remove\n", *name)
-			return nil
-		}
-		fmt.Fprintf(e.stderr, "pgchaos: lab %q removed (%d containers, %d networks, %d volumes) in %.1fs\n",
-			*name, r.Containers, r.Networks, r.Volumes, time.Since(start).Seconds())
-		return nil
-	},
-}
-
-var labListCmd = command{
-	summary: "list the labs on this Docker engine",
-	usage:   "Usage: pgchaos lab list\n\nLists labs found by their pgchaos.lab label.",
-	run: func(ctx context.Context, e *env, usage string, args []string) error {
-		fs := flags(e, "lab list", usage)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		cli, err := lab.Docker(ctx)
-		if err != nil {
-			return exitcode.InfraErr(err)
-		}
-		defer cli.Close()
-		cs, err := cli.ContainerList(ctx, container.ListOptions{All: true})
-		if err != nil {
-			return exitcode.InfraErr(err)
-		}
-		labs := map[string][]string{}
-		for _, c := range cs {
-			if name, ok := c.Labels[lab.LabelLab]; ok {
-				labs[name] = append(labs[name], c.Labels[lab.LabelRole]+":"+c.State)
-			}
-		}
-		names := make([]string, 0, len(labs))
-		for n := range labs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		t := tablewriter.NewTable(e.stdout)
-		t.Header("lab", "containers")
-		for _, n := range names {
-			sort.Strings(labs[n])
-			t.Append(n, fmt.Sprint(labs[n]))
-		}
-		return t.Render()
-	},
-}
-
-var labStatusCmd = command{
-	summary: "show a lab's nodes, replication and HAProxy backends",
-	usage: `Usage: pgchaos lab status [flags]
-
-Shows each node's container state, address, PostgreSQL version, its
-subscription (enabled, worker running, last message), bytes behind in each
-direction, HAProxy's backend states, and a warning in plain words when a
-subscription is failing (with the error and the LSN to skip).
-
-Examples:
-  pgchaos lab status
-  pgchaos lab status --name demo17 --format json`,
-	run: func(ctx context.Context, e *env, usage string, args []string) error {
-		fs := flags(e, "lab status", usage)
-		name := labNameFlag(fs)
-		format := fs.String("format", "table", "output: table or json")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if err := oneOf("format", *format, "table", "json"); err != nil {
-			return err
-		}
-		l, err := lab.Open(ctx, *name)
-		if err != nil {
-			return err
-		}
-		defer l.Close()
-		st := l.Status(ctx)
-		if *format == "json" {
-			return writeJSON(e.stdout, st)
-		}
-		return renderStatus(e, st)
-	},
-}
-
-// labNameFlag adds --name, the lab a lab subcommand acts on.
-func labNameFlag(fs *pflag.FlagSet) *string {
-	return fs.String("name", lab.DefaultName, "lab name")
 }
