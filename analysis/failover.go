@@ -1,62 +1,123 @@
-package runner
+package analysis
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
-type connQ = *pgx.Conn
-
-// onNode runs fn on a connection to node from the run's pools.
-func (r *run) onNode(ctx context.Context, node string, fn func(conn connQ) ([]string, error)) ([]string, error) {
-	c, err := r.pools[node].Acquire(ctx)
+// Failovers measures each failover fault of the run from the history alone
+// (two passes over it however many failovers there were): when the last
+// operation through the load balancer succeeded before it, how long the
+// load balancer's clients saw only errors after it, those errors by class,
+// and the writes the old primary still acknowledged. What a failback
+// found is added by Failback.
+func Failovers(r Run) ([]reports.Failover, error) {
+	var idx []int
+	for i, f := range r.Faults {
+		if f.Kind == scenario.FaultFailover {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	spans := make([]failoverSpan, len(idx))
+	for k, i := range idx {
+		spans[k] = r.failoverSpan(r.Faults[i])
+	}
+	windows, err := analyseFailovers(scanHistory(r.History), r.Proxy, spans)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Release()
-	return fn(c.Conn())
+	out := make([]reports.Failover, 0, len(idx))
+	for k, i := range idx {
+		w, from := windows[k], spans[k].from
+		fo := reports.Failover{From: from, To: r.Peer(from), At: r.Faults[i].Injected,
+			Unavailable: reports.Duration(w.unavailable), ErrorsByClass: w.errorsByClass, OldPrimaryWrites: w.oldPrimaryWrites}
+		if w.lastOKBefore != nil {
+			d := reports.Duration(w.lastOKBefore.Sub(r.Start))
+			fo.LastOKBefore = &d
+		}
+		if w.firstOKAfter != nil {
+			d := reports.Duration(w.firstOKAfter.Sub(r.Start))
+			fo.FirstOKAfter = &d
+		}
+		out = append(out, fo)
+	}
+	return out, nil
 }
 
-// stranded is what a failback found: acknowledged inserts the old primary
-// served that the survivor did not hold yet.
-type stranded struct {
-	at          time.Time
-	keys        []string
-	first, last time.Time // when the first and last of them were acknowledged
+// failoverSpan places one failover fault on the run's clock: from its old
+// primary, from when it was due until it was healed (or the run ended).
+func (r Run) failoverSpan(f reports.Fault) failoverSpan {
+	from := f.Params["from"]
+	if from == "" {
+		from = lastPart(f.Target)
+	}
+	t := r.Start.Add(f.Injected.D())
+	// Faults due at one instant are injected one after another: measure
+	// from when the failover was due, not from when its turn came.
+	if due, ok := dueAt(r.Scheduled, scenario.FaultFailover, from, f.Injected.D()); ok {
+		t = r.Start.Add(due)
+	}
+	end := r.Start.Add(r.Duration)
+	if f.Healed != nil {
+		end = r.Start.Add(f.Healed.D())
+	}
+	return failoverSpan{from: from, t: t, end: end}
 }
 
-// measureStranded runs just before a failback: which inserts that the old
-// primary acknowledged (directly or through HAProxy) has the survivor not
-// received? Those are the writes a failover strands (RPO). Apply follows
-// commit order, so every insert acknowledged before the last heartbeat from
-// the old primary that the survivor applied is there; only the ones after
-// it are checked, which keeps this small however long the run.
-func (r *run) measureStranded(ctx context.Context, from string) *stranded {
-	if err := r.rec.Flush(); err != nil {
-		r.warn("stranded writes not measured: %s", trimErr(err))
-		return nil
+func lastPart(s string) string {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return s[i+1:]
+		}
 	}
-	survivor := lab.Peer(from)
-	var lastBeat *time.Time
-	if err := r.pools[survivor].QueryRow(ctx, "SELECT max(sent_at) FROM pgchaos_heartbeat WHERE origin = $1", from).Scan(&lastBeat); err != nil {
-		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
-		return nil
+	return s
+}
+
+// dueAt is the scheduled time of the latest fault of that kind and target
+// (node or from) due at or before the offset it was injected at.
+func dueAt(schedule []scenario.Fault, kind, target string, injected time.Duration) (time.Duration, bool) {
+	var best time.Duration
+	found := false
+	for _, f := range schedule {
+		if f.Kind != kind || (f.From != target && f.Node != target) || f.At > injected {
+			continue
+		}
+		if !found || f.At > best {
+			best, found = f.At, true
+		}
 	}
-	since := r.start
-	if lastBeat != nil && lastBeat.After(since) {
-		since = *lastBeat
-	}
-	s := &stranded{at: time.Now()}
+	return best, found
+}
+
+// Stranded is what the check before a failback found: the inserts that the
+// old primary acknowledged and the survivor did not hold yet.
+type Stranded struct {
+	Survivor    string
+	At          time.Time // when the check began
+	Keys        []string
+	First, Last time.Time // when the first and last of them were acknowledged
+}
+
+// StrandedWrites runs just before the failback of from: which inserts that
+// from acknowledged (directly or through the load balancer) at or after
+// since has survivor not received? Those are the writes a failover strands
+// (RPO). The caller picks since: apply follows commit order, so every
+// insert acknowledged before the last heartbeat from the old primary that
+// the survivor applied is there, and checking only the ones after it keeps
+// this small however long the run. The history must be flushed.
+func StrandedWrites(ctx context.Context, db Nodes, history, from, survivor string, since time.Time) (*Stranded, error) {
+	s := &Stranded{Survivor: survivor, At: time.Now()}
 	acks := map[string]time.Time{}
-	err := r.missingInserts(ctx, r.rec.Path(), missingBatch, func(op workload.Op) bool {
+	err := missingInserts(ctx, db, history, missingBatch, func(op workload.Op) bool {
 		if op.ServedBy != from || op.End.Before(since) {
 			return false
 		}
@@ -66,32 +127,43 @@ func (r *run) measureStranded(ctx context.Context, from string) *stranded {
 		return true
 	}, func(_ string, missing []string) {
 		for _, k := range missing {
-			s.keys = append(s.keys, k)
+			s.Keys = append(s.Keys, k)
 			t := acks[k]
-			if s.first.IsZero() || t.Before(s.first) {
-				s.first = t
+			if s.First.IsZero() || t.Before(s.First) {
+				s.First = t
 			}
-			if t.After(s.last) {
-				s.last = t
+			if t.After(s.Last) {
+				s.Last = t
 			}
 		}
 	}, survivor)
 	if err != nil {
-		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
-		return nil
+		return nil, err
 	}
-	return s
+	return s, nil
 }
 
-// recordStranded measures, just before the failback of from, what it stranded.
-func (r *run) recordStranded(ctx context.Context, from string) {
-	st := r.measureStranded(ctx, from)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.strandedAt == nil {
-		r.strandedAt = map[string]*stranded{}
+// Failback writes onto fo what its failback found (s, taken just before
+// it, on the clock whose second 0 is start): the writes stranded and over
+// how long they were acknowledged, and how many of them the survivor holds
+// now. Whether the nodes converged and the conflicts after the failback
+// are the caller's to add to fo.Failback.
+func Failback(ctx context.Context, db Nodes, start time.Time, s *Stranded, fo *reports.Failover) error {
+	fo.StrandedWrites = int64(len(s.Keys))
+	if len(s.Keys) > 0 {
+		fo.StrandedSpan = reports.Duration(s.Last.Sub(s.First))
 	}
-	r.strandedAt[from] = st
+	fb := &reports.Failback{At: reports.Duration(s.At.Sub(start))}
+	fo.Failback = fb
+	// Which stranded writes reached the survivor after failback?
+	still, err := db.MissingInserts(ctx, s.Survivor, s.Keys)
+	// Unchecked (err set, still empty), every key counts as arrived; the
+	// error tells the reader it was not checked.
+	fb.Arrived = int64(len(s.Keys) - len(still))
+	if err != nil {
+		return fmt.Errorf("failback arrivals not checked: %w", err)
+	}
+	return nil
 }
 
 // failoverWindow is computed from the history alone.
@@ -109,7 +181,8 @@ type failoverSpan struct {
 	t, end time.Time
 }
 
-// analyseFailovers reads the ops that went through HAProxy around each
+// analyseFailovers reads the ops that went through via (the load balancer)
+// around each
 // failover at t (from → the other primary), until its end: the last ok op
 // that ended before t, the first failed op after t and the first ok op
 // after that failure (the unavailability window is between those two), the
@@ -118,13 +191,13 @@ type failoverSpan struct {
 // history: twice in all, however many failovers the run had (a pass decodes
 // every op, ~0.6 µs each), and memory holds only the windows' errors, not
 // the run.
-func analyseFailovers(scan func(fn func(workload.Op)) error, spans []failoverSpan) ([]failoverWindow, error) {
+func analyseFailovers(scan func(fn func(workload.Op)) error, via string, spans []failoverSpan) ([]failoverWindow, error) {
 	as := make([]failoverAnalysis, len(spans))
 	for i, sp := range spans {
 		as[i] = failoverAnalysis{failoverSpan: sp, w: failoverWindow{errorsByClass: map[string]int64{}}}
 	}
 	err := scan(func(op workload.Op) {
-		if op.Target != lab.HAProxy {
+		if op.Target != via {
 			return
 		}
 		for i := range as {
@@ -133,7 +206,7 @@ func analyseFailovers(scan func(fn func(workload.Op)) error, spans []failoverSpa
 	})
 	if err == nil && slices.ContainsFunc(as, func(a failoverAnalysis) bool { return a.firstFail != nil }) {
 		err = scan(func(op workload.Op) {
-			if op.Target != lab.HAProxy {
+			if op.Target != via {
 				return
 			}
 			for i := range as {
@@ -218,109 +291,4 @@ func (a *failoverAnalysis) window(complete bool) failoverWindow {
 	}
 	w.unavailable = stop.Sub(*a.firstFail)
 	return w
-}
-
-// failovers measures each failover of the run from the history, the
-// stranded-writes check taken at failback, and the conflicts counted after it.
-func (r *run) failovers(ctx context.Context, rep *reports.Report, historyPath string) []reports.Failover {
-	var idx []int
-	for i, f := range rep.Faults {
-		if f.Kind == scenario.FaultFailover {
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) == 0 {
-		return nil
-	}
-	scan := func(fn func(workload.Op)) error {
-		return workload.ReadHistory(historyPath, func(op workload.Op) error { fn(op); return nil })
-	}
-	runEnd := r.start.Add(r.sc.Duration)
-	spans := make([]failoverSpan, len(idx))
-	for k, i := range idx {
-		f := rep.Faults[i]
-		from := f.Params["from"]
-		if from == "" {
-			from = lastPart(f.Target)
-		}
-		t := r.start.Add(f.Injected.D())
-		// Faults due at one instant are injected one after another: measure
-		// from when the failover was due, not from when its turn came.
-		if due, ok := r.dueAt(scenario.FaultFailover, from, f.Injected.D()); ok {
-			t = r.start.Add(due)
-		}
-		end := runEnd
-		if f.Healed != nil {
-			end = r.start.Add(f.Healed.D())
-		}
-		spans[k] = failoverSpan{from: from, t: t, end: end}
-	}
-	windows, err := analyseFailovers(scan, spans)
-	if err != nil {
-		r.warn("failovers not analysed: %s", trimErr(err))
-		return nil
-	}
-	var out []reports.Failover
-	for k, i := range idx {
-		f, w, from := rep.Faults[i], windows[k], spans[k].from
-		fo := reports.Failover{From: from, To: lab.Peer(from), At: f.Injected,
-			Unavailable: reports.Duration(w.unavailable), ErrorsByClass: w.errorsByClass, OldPrimaryWrites: w.oldPrimaryWrites}
-		if w.lastOKBefore != nil {
-			d := reports.Duration(w.lastOKBefore.Sub(r.start))
-			fo.LastOKBefore = &d
-		}
-		if w.firstOKAfter != nil {
-			d := reports.Duration(w.firstOKAfter.Sub(r.start))
-			fo.FirstOKAfter = &d
-		}
-		r.mu.Lock()
-		s := r.strandedAt[from]
-		r.mu.Unlock()
-		if s != nil {
-			fo.StrandedWrites = int64(len(s.keys))
-			if len(s.keys) > 0 {
-				fo.StrandedSpan = reports.Duration(s.last.Sub(s.first))
-			}
-			fb := &reports.Failback{At: reports.Duration(s.at.Sub(r.start)), Converged: rep.Divergence != nil && rep.Divergence.Converged}
-			// Which stranded writes reached the survivor after failback?
-			still, err := r.onNode(ctx, lab.Peer(from), func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, s.keys) })
-			if err != nil {
-				r.warn("failback arrivals not checked: %s", trimErr(err))
-			}
-			fb.Arrived = int64(len(s.keys) - len(still))
-			if r.samplers != nil {
-				for _, c := range r.samplers.stats.Window(s.at, time.Now()) {
-					fb.Conflicts += c.Count
-				}
-			}
-			fo.Failback = fb
-		}
-		out = append(out, fo)
-	}
-	return out
-}
-
-func lastPart(s string) string {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return s[i+1:]
-		}
-	}
-	return s
-}
-
-// dueAt is the scheduled time of the latest fault of that kind and target
-// (node or from) due at or before the offset it was injected at.
-func (r *run) dueAt(kind, target string, injected time.Duration) (time.Duration, bool) {
-	var best time.Duration
-	found := false
-	for _, f := range r.sc.Faults {
-		if f.Kind != kind || (f.From != target && f.Node != target) || f.At > injected {
-			continue
-		}
-		if !found || f.At > best {
-			best, found = f.At, true
-		}
-	}
-	return best, found
 }

@@ -1,108 +1,84 @@
-package runner
+package analysis
 
 import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
-	"github.com/pgchaos/pgchaos/lab"
-	"github.com/pgchaos/pgchaos/observe"
-	"github.com/pgchaos/pgchaos/pglog"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
-// analyse fills the report's measurement sections once the workloads have
-// stopped and every fault is healed: convergence, lag, conflicts three
-// ways, the workload's own witnesses, divergence, failovers.
-func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
-	l := r.lab
-	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
-	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
-	r.opt.Log("%s", conv)
-	// Apply workers flush their statistics at most once a second, after a
-	// later transaction: with heartbeats still flowing, two more rounds of
-	// samples see every conflict of the run. Then stop.
-	time.Sleep(2*sampleEvery + 500*time.Millisecond)
-	r.stopSampling()
-
-	windows := r.windows(rep)
-	if lag, err := observe.LagFromHeartbeats(ctx, r.pools, r.start, windows); err != nil {
-		r.warn("lag not measured: %s", trimErr(err))
-	} else {
-		if r.samplers != nil {
-			r.samplers.wal.Fill(lag)
-		}
-		rep.Lag = lag
-	}
-
-	// Conflicts: as PostgreSQL counted, as it logged, as the workload saw.
-	c := &reports.Conflicts{}
-	logs := map[string][]pglog.Event{}
-	for _, n := range l.Nodes {
-		out, err := l.LogsSince(ctx, n.ID, r.start)
-		if err != nil {
-			r.warn("log of %s not read: %s", n.Name, trimErr(err))
-			continue
-		}
-		evs, _ := pglog.Parse(strings.NewReader(out))
-		logs[n.Name] = evs
-		c.Logged = append(c.Logged, observe.LoggedConflicts(n.Name, evs)...)
-		c.Samples = append(c.Samples, observe.LogSamples(n.Name, evs, 3)...)
-	}
-	if r.samplers != nil {
-		c.Counted = r.samplers.stats.Totals()
-		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
-	}
-	c.Workload = r.witness(ctx, rep, historyPath)
-	rep.Conflicts = c
-
-	div, err := observe.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], observe.DiffOptions{})
-	if err != nil {
-		r.warn("divergence not measured: %s", trimErr(err))
-	} else {
-		div.Converged = conv.Converged
-		div.ConvergedIn = reports.Duration(conv.Took)
-		if !conv.Converged {
-			div.NotConverged = conv.String()
-		}
-		rep.Divergence = div
-	}
-	rep.Failovers = r.failovers(ctx, rep, historyPath)
-	addEffects(rep)
-	r.mu.Lock()
-	rep.Warnings = append(rep.Warnings, r.warnings...)
-	r.mu.Unlock()
-}
-
-// windows are the fault windows, for per-fault lag and conflicts.
-func (r *run) windows(rep *reports.Report) []observe.Window {
-	var ws []observe.Window
-	for i, f := range rep.Faults {
-		end := r.start.Add(r.sc.Duration)
-		if f.Healed != nil {
-			end = r.start.Add(f.Healed.D())
-		}
-		ws = append(ws, observe.Window{Fault: i, Start: r.start.Add(f.Injected.D()), End: end})
-	}
-	return ws
-}
-
 // missingBatch is how many keys go to a node per check.
 const missingBatch = 10000
+
+// maxLostWriteSamples is how many lost writes the report names.
+const maxLostWriteSamples = 10
+
+// Witness is what the workload's own checks saw: duplicate keys answered
+// (from the workloads' summaries, seen), acknowledged inserts missing after
+// convergence, counters short of their acknowledged increments, bank
+// totals. Each check that could not be made is one error in errs, and the
+// witness holds what the others found.
+func Witness(ctx context.Context, db Nodes, r Run, seen []reports.Workload) (w reports.WorkloadWitness, errs []error) {
+	w.DuplicateKeys = duplicateKeys(seen)
+	if slices.ContainsFunc(r.Workloads, func(s scenario.Workload) bool { return s.Kind == scenario.KindInsert }) {
+		var err error
+		w.LostWrites, w.LostWriteSamples, err = LostWrites(ctx, db, r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("lost writes not checked: %w", err))
+		}
+	}
+	var uerrs []error
+	w.LostUpdates, w.LostUpdateRows, uerrs = LostUpdates(ctx, db, r)
+	errs = append(errs, uerrs...)
+	var berrs []error
+	w.Bank, berrs = BankTotals(ctx, db, r)
+	return w, append(errs, berrs...)
+}
+
+// duplicateKeys counts the unique violations (SQLSTATE 23505) the
+// workloads were answered.
+func duplicateKeys(seen []reports.Workload) int64 {
+	var n int64
+	for _, wl := range seen {
+		for _, e := range wl.Errors {
+			if e.SQLState == "23505" {
+				n += e.Count
+			}
+		}
+	}
+	return n
+}
+
+// LostWrites counts the acknowledged inserts of the history that a node
+// (of r.Nodes) does not hold, and names the first few as "key missing on
+// node". Every insert workload's keys go in one pass over the history
+// (each pass decodes every op: ~0.6 µs an op, BenchmarkReadHistory),
+// streamed in batches so memory stays flat however long the run.
+func LostWrites(ctx context.Context, db Nodes, r Run) (lost int64, samples []string, err error) {
+	err = missingInserts(ctx, db, r.History, missingBatch, func(workload.Op) bool { return true },
+		func(node string, missing []string) {
+			lost += int64(len(missing))
+			for _, k := range missing {
+				if len(samples) < maxLostWriteSamples {
+					samples = append(samples, fmt.Sprintf("%s missing on %s", k, node))
+				}
+			}
+		}, r.Nodes...)
+	return lost, samples, err
+}
 
 // missingInserts streams the history's acknowledged insert ops that keep
 // says to look at, and asks each node which of their keys it lacks, a batch
 // at a time; found receives each node's missing keys.
-func (r *run) missingInserts(ctx context.Context, historyPath string, batchSize int, keep func(workload.Op) bool,
+func missingInserts(ctx context.Context, db Nodes, history string, batchSize int, keep func(workload.Op) bool,
 	found func(node string, missing []string), nodes ...string) error {
 	batch := make([]string, 0, batchSize)
 	check := func() error {
 		for _, n := range nodes {
-			missing, err := r.onNode(ctx, n, func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, batch) })
+			missing, err := db.MissingInserts(ctx, n, batch)
 			if err != nil {
 				return fmt.Errorf("%s: %w", n, err)
 			}
@@ -113,7 +89,7 @@ func (r *run) missingInserts(ctx context.Context, historyPath string, batchSize 
 		batch = batch[:0]
 		return nil
 	}
-	err := workload.ReadHistory(historyPath, func(op workload.Op) error {
+	err := workload.ReadHistory(history, func(op workload.Op) error {
 		if op.Kind != scenario.KindInsert || op.Outcome != workload.OK || !keep(op) {
 			return nil
 		}
@@ -132,101 +108,70 @@ func (r *run) missingInserts(ctx context.Context, historyPath string, batchSize 
 	return nil
 }
 
-// witness is what the workload's own checks saw: duplicate keys answered,
-// acknowledged inserts missing after convergence, counters short of their
-// acknowledged increments, bank totals.
-func (r *run) witness(ctx context.Context, rep *reports.Report, historyPath string) reports.WorkloadWitness {
-	var w reports.WorkloadWitness
-	for _, wl := range rep.Workloads {
-		for _, e := range wl.Errors {
-			if e.SQLState == "23505" {
-				w.DuplicateKeys += e.Count
-			}
-		}
-	}
-	// Every insert workload's acknowledged keys in one pass over the
-	// history (each pass decodes every op: ~0.6 µs an op), streamed in
-	// batches so memory stays flat however long the run.
-	if slices.ContainsFunc(r.sc.Workloads, func(s scenario.Workload) bool { return s.Kind == scenario.KindInsert }) {
-		err := r.missingInserts(ctx, historyPath, missingBatch, func(workload.Op) bool { return true },
-			func(node string, missing []string) {
-				w.LostWrites += int64(len(missing))
-				for _, k := range missing {
-					if len(w.LostWriteSamples) < 10 {
-						w.LostWriteSamples = append(w.LostWriteSamples, fmt.Sprintf("%s missing on %s", k, node))
-					}
-				}
-			}, r.lab.Nodes[0].Name, r.lab.Nodes[1].Name)
-		if err != nil {
-			r.warn("lost writes not checked: %s", trimErr(err))
-		}
-	}
-	// Every update-hot workload's acknowledged increments in one pass.
+// LostUpdates compares every update-hot workload's acknowledged increments
+// (one pass over the history for them all) with each node's counters: rows
+// lists each row short on a node, and lost is the shortfall of the worse
+// node, summed over the workloads. Each node or history that could not be
+// read is one error in errs.
+func LostUpdates(ctx context.Context, db Nodes, r Run) (lost int64, rows []reports.LostUpdate, errs []error) {
 	var hot []string
-	for _, spec := range r.sc.Workloads {
+	for _, spec := range r.Workloads {
 		if spec.Kind == scenario.KindUpdateHot {
 			hot = append(hot, spec.Name)
 		}
 	}
-	var ackedHot map[string]map[string]int64 // nil: not checked
-	if len(hot) > 0 {
-		acked, err := workload.Acked(historyPath, hot...)
-		if err != nil {
-			r.warn("history unreadable, lost updates not checked: %s", trimErr(err))
-		} else {
-			ackedHot = acked
-		}
+	if len(hot) == 0 {
+		return 0, nil, nil
 	}
-	for _, spec := range r.sc.Workloads {
-		switch spec.Kind {
-		case scenario.KindUpdateHot:
-			acked, ok := ackedHot[spec.Name]
-			if !ok {
+	acked, err := workload.Acked(r.History, hot...)
+	if err != nil {
+		return 0, nil, []error{fmt.Errorf("history unreadable, lost updates not checked: %w", err)}
+	}
+	for _, name := range hot {
+		perNode := map[string]int64{}
+		for _, n := range r.Nodes {
+			values, err := db.CounterValues(ctx, n, name)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("counters on %s not read: %w", n, err))
 				continue
 			}
-			perNode := map[string]int64{}
-			for _, n := range r.lab.Nodes {
-				var values map[string]int64
-				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
-					var err error
-					values, err = workload.CounterValues(ctx, conn, spec.Name)
-					return nil, err
-				})
-				if err != nil {
-					r.warn("counters on %s not read: %s", n.Name, trimErr(err))
-					continue
-				}
-				lost := workload.LostUpdates(spec.Name, n.Name, acked, values)
-				w.LostUpdateRows = append(w.LostUpdateRows, lost...)
-				for _, lu := range lost {
-					perNode[n.Name] += lu.Acked - lu.Value
-				}
-			}
-			// The headline is the worse node: summing both would count one
-			// lost increment twice and could exceed what was acknowledged.
-			var worst int64
-			for _, v := range perNode {
-				worst = max(worst, v)
-			}
-			w.LostUpdates += worst
-		case scenario.KindBank:
-			rows := spec.Rows
-			if rows == 0 {
-				rows = workload.DefaultRows
-			}
-			for _, n := range r.lab.Nodes {
-				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
-					t, err := workload.BankTotal(ctx, conn, spec.Name, n.Name, rows)
-					if err == nil {
-						w.Bank = append(w.Bank, t)
-					}
-					return nil, err
-				})
-				if err != nil {
-					r.warn("bank total on %s not read: %s", n.Name, trimErr(err))
-				}
+			short := workload.LostUpdates(name, n, acked[name], values)
+			rows = append(rows, short...)
+			for _, lu := range short {
+				perNode[n] += lu.Acked - lu.Value
 			}
 		}
+		// The headline is the worse node: summing both would count one
+		// lost increment twice and could exceed what was acknowledged.
+		var worst int64
+		for _, v := range perNode {
+			worst = max(worst, v)
+		}
+		lost += worst
 	}
-	return w
+	return lost, rows, errs
+}
+
+// BankTotals reads every bank workload's total on each node; the invariant
+// is total == accounts × workload.InitialBalance. Each node that could not
+// be read is one error in errs.
+func BankTotals(ctx context.Context, db Nodes, r Run) (totals []reports.BankTotal, errs []error) {
+	for _, spec := range r.Workloads {
+		if spec.Kind != scenario.KindBank {
+			continue
+		}
+		accounts := spec.Rows
+		if accounts == 0 {
+			accounts = workload.DefaultRows
+		}
+		for _, n := range r.Nodes {
+			t, err := db.BankTotal(ctx, n, spec.Name, accounts)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("bank total on %s not read: %w", n, err))
+				continue
+			}
+			totals = append(totals, t)
+		}
+	}
+	return totals, errs
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pgchaos/pgchaos/analysis"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/lab"
@@ -181,8 +182,8 @@ type run struct {
 	stopOnce     sync.Once
 
 	mu         sync.Mutex
-	active     map[int]faults.Fault // injected, not yet healed, by fault index
-	strandedAt map[string]*stranded // old primary → what its failback found
+	active     map[int]faults.Fault          // injected, not yet healed, by fault index
+	strandedAt map[string]*analysis.Stranded // old primary → what its failback found
 	warnings   []string
 }
 

@@ -1,0 +1,179 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/pgchaos/pgchaos/analysis"
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/observe"
+	"github.com/pgchaos/pgchaos/pglog"
+	"github.com/pgchaos/pgchaos/reports"
+)
+
+// analyse fills the report's measurement sections once the workloads have
+// stopped and every fault is healed: convergence, lag, conflicts three
+// ways, the workload's own witnesses, divergence, failovers.
+func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
+	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
+	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
+	r.opt.Log("%s", conv)
+	// Apply workers flush their statistics at most once a second, after a
+	// later transaction: with heartbeats still flowing, two more rounds of
+	// samples see every conflict of the run. Then stop.
+	time.Sleep(2*sampleEvery + 500*time.Millisecond)
+	r.stopSampling()
+
+	if lag, err := observe.LagFromHeartbeats(ctx, r.pools, r.start, r.windows(rep)); err != nil {
+		r.warn("lag not measured: %s", trimErr(err))
+	} else {
+		if r.samplers != nil {
+			r.samplers.wal.Fill(lag)
+		}
+		rep.Lag = lag
+	}
+
+	ar := r.analysisRun(rep, historyPath)
+	rep.Conflicts = r.conflicts(ctx)
+	w, errs := analysis.Witness(ctx, analysis.Pools(r.pools), ar, rep.Workloads)
+	for _, err := range errs {
+		r.warn("%s", trimErr(err))
+	}
+	rep.Conflicts.Workload = w
+	rep.Divergence = r.divergence(ctx, conv)
+	rep.Failovers = r.failovers(ctx, rep, ar)
+	analysis.FaultEffects(rep)
+	r.mu.Lock()
+	rep.Warnings = append(rep.Warnings, r.warnings...)
+	r.mu.Unlock()
+}
+
+// conflicts are the conflicts as PostgreSQL counted and logged them, and
+// the stalls; the workload's witness is added by analyse.
+func (r *run) conflicts(ctx context.Context) *reports.Conflicts {
+	c := &reports.Conflicts{}
+	logs := map[string][]pglog.Event{}
+	for _, n := range r.lab.Nodes {
+		out, err := r.lab.LogsSince(ctx, n.ID, r.start)
+		if err != nil {
+			r.warn("log of %s not read: %s", n.Name, trimErr(err))
+			continue
+		}
+		evs, _ := pglog.Parse(strings.NewReader(out))
+		logs[n.Name] = evs
+		c.Logged = append(c.Logged, observe.LoggedConflicts(n.Name, evs)...)
+		c.Samples = append(c.Samples, observe.LogSamples(n.Name, evs, 3)...)
+	}
+	if r.samplers != nil {
+		c.Counted = r.samplers.stats.Totals()
+		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
+	}
+	return c
+}
+
+// divergence compares the nodes row by row once they converged (or the
+// wait gave up); nil when it could not be measured.
+func (r *run) divergence(ctx context.Context, conv observe.Convergence) *reports.Divergence {
+	div, err := observe.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], observe.DiffOptions{})
+	if err != nil {
+		r.warn("divergence not measured: %s", trimErr(err))
+		return nil
+	}
+	div.Converged = conv.Converged
+	div.ConvergedIn = reports.Duration(conv.Took)
+	if !conv.Converged {
+		div.NotConverged = conv.String()
+	}
+	return div
+}
+
+// windows are the fault windows, for per-fault lag and conflicts.
+func (r *run) windows(rep *reports.Report) []observe.Window {
+	var ws []observe.Window
+	for i, f := range rep.Faults {
+		end := r.start.Add(r.sc.Duration)
+		if f.Healed != nil {
+			end = r.start.Add(f.Healed.D())
+		}
+		ws = append(ws, observe.Window{Fault: i, Start: r.start.Add(f.Injected.D()), End: end})
+	}
+	return ws
+}
+
+// analysisRun is what analysis needs to know of this run.
+func (r *run) analysisRun(rep *reports.Report, historyPath string) analysis.Run {
+	nodes := make([]string, 0, len(r.lab.Nodes))
+	for _, n := range r.lab.Nodes {
+		nodes = append(nodes, n.Name)
+	}
+	return analysis.Run{History: historyPath, Start: r.start, Duration: r.sc.Duration,
+		Workloads: r.sc.Workloads, Scheduled: r.sc.Faults, Faults: rep.Faults,
+		Nodes: nodes, Proxy: lab.HAProxy, Peer: lab.Peer}
+}
+
+// failovers measures each failover of the run from the history, with what
+// the stranded-writes check at its failback found and the conflicts
+// counted after it.
+func (r *run) failovers(ctx context.Context, rep *reports.Report, ar analysis.Run) []reports.Failover {
+	fos, err := analysis.Failovers(ar)
+	if err != nil {
+		r.warn("failovers not analysed: %s", trimErr(err))
+		return nil
+	}
+	for i := range fos {
+		r.mu.Lock()
+		s := r.strandedAt[fos[i].From]
+		r.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		if err := analysis.Failback(ctx, analysis.Pools(r.pools), r.start, s, &fos[i]); err != nil {
+			r.warn("%s", trimErr(err))
+		}
+		fb := fos[i].Failback
+		fb.Converged = rep.Divergence != nil && rep.Divergence.Converged
+		if r.samplers != nil {
+			for _, c := range r.samplers.stats.Window(s.At, time.Now()) {
+				fb.Conflicts += c.Count
+			}
+		}
+	}
+	return fos
+}
+
+// recordStranded measures, just before the failback of from, the writes it
+// stranded (analysis.StrandedWrites), checking only the inserts
+// acknowledged after the last heartbeat from it that the survivor applied.
+func (r *run) recordStranded(ctx context.Context, from string) {
+	st := r.measureStranded(ctx, from)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.strandedAt == nil {
+		r.strandedAt = map[string]*analysis.Stranded{}
+	}
+	r.strandedAt[from] = st
+}
+
+func (r *run) measureStranded(ctx context.Context, from string) *analysis.Stranded {
+	if err := r.rec.Flush(); err != nil {
+		r.warn("stranded writes not measured: %s", trimErr(err))
+		return nil
+	}
+	survivor := lab.Peer(from)
+	var lastBeat *time.Time
+	if err := r.pools[survivor].QueryRow(ctx, "SELECT max(sent_at) FROM pgchaos_heartbeat WHERE origin = $1", from).Scan(&lastBeat); err != nil {
+		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
+		return nil
+	}
+	since := r.start
+	if lastBeat != nil && lastBeat.After(since) {
+		since = *lastBeat
+	}
+	s, err := analysis.StrandedWrites(ctx, analysis.Pools(r.pools), r.rec.Path(), from, survivor, since)
+	if err != nil {
+		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
+		return nil
+	}
+	return s
+}
