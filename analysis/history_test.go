@@ -275,11 +275,11 @@ func peerOf(n string) string {
 // by then count as arrived.
 func TestStrandedWritesAndTheirArrivalAtFailback(t *testing.T) {
 	path := writeHistory(t,
-		insert("ins", "old", "primary1", "primary1", 100, workload.OK),     // before since: surely applied
-		insert("ins", "s1", "haproxy", "primary1", 1100, workload.OK),      // stranded
-		insert("ins", "p2", "primary2", "primary2", 1150, workload.OK),     // served by the survivor
-		insert("ins", "here", "primary1", "primary1", 1200, workload.OK),   // after since, but applied
-		insert("ins", "s2", "primary1", "primary1", 1700, workload.OK),     // stranded
+		insert("ins", "old", "primary1", "primary1", 100, workload.OK),      // before since: surely applied
+		insert("ins", "s1", "haproxy", "primary1", 1100, workload.OK),       // stranded
+		insert("ins", "p2", "primary2", "primary2", 1150, workload.OK),      // served by the survivor
+		insert("ins", "here", "primary1", "primary1", 1200, workload.OK),    // after since, but applied
+		insert("ins", "s2", "primary1", "primary1", 1700, workload.OK),      // stranded
 		insert("ins", "never", "primary1", "primary1", 1800, workload.Fail)) // not acknowledged
 	db := &memNodes{inserts: map[string][]string{"primary2": {"p2", "here"}}}
 	s, err := StrandedWrites(context.Background(), db, path, "primary1", "primary2", at(1000))
