@@ -2,24 +2,20 @@ package runner
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/analysis"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/observe"
 	"github.com/pgchaos/pgchaos/pglog"
 	"github.com/pgchaos/pgchaos/reports"
-	"github.com/pgchaos/pgchaos/scenario"
-	"github.com/pgchaos/pgchaos/workload"
 )
 
 // analyse fills the report's measurement sections once the workloads have
 // stopped and every fault is healed: convergence, lag, conflicts three
 // ways, the workload's own witnesses, divergence, failovers.
 func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
-	l := r.lab
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
 	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
@@ -29,8 +25,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	time.Sleep(2*sampleEvery + 500*time.Millisecond)
 	r.stopSampling()
 
-	windows := r.windows(rep)
-	if lag, err := observe.LagFromHeartbeats(ctx, r.pools, r.start, windows); err != nil {
+	if lag, err := observe.LagFromHeartbeats(ctx, r.pools, r.start, r.windows(rep)); err != nil {
 		r.warn("lag not measured: %s", trimErr(err))
 	} else {
 		if r.samplers != nil {
@@ -39,11 +34,28 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 		rep.Lag = lag
 	}
 
-	// Conflicts: as PostgreSQL counted, as it logged, as the workload saw.
+	ar := r.analysisRun(rep, historyPath)
+	rep.Conflicts = r.conflicts(ctx)
+	w, errs := analysis.Witness(ctx, analysis.Pools(r.pools), ar, rep.Workloads)
+	for _, err := range errs {
+		r.warn("%s", trimErr(err))
+	}
+	rep.Conflicts.Workload = w
+	rep.Divergence = r.divergence(ctx, conv)
+	rep.Failovers = r.failovers(ctx, rep, ar)
+	analysis.FaultEffects(rep)
+	r.mu.Lock()
+	rep.Warnings = append(rep.Warnings, r.warnings...)
+	r.mu.Unlock()
+}
+
+// conflicts are the conflicts as PostgreSQL counted and logged them, and
+// the stalls; the workload's witness is added by analyse.
+func (r *run) conflicts(ctx context.Context) *reports.Conflicts {
 	c := &reports.Conflicts{}
 	logs := map[string][]pglog.Event{}
-	for _, n := range l.Nodes {
-		out, err := l.LogsSince(ctx, n.ID, r.start)
+	for _, n := range r.lab.Nodes {
+		out, err := r.lab.LogsSince(ctx, n.ID, r.start)
 		if err != nil {
 			r.warn("log of %s not read: %s", n.Name, trimErr(err))
 			continue
@@ -57,25 +69,23 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 		c.Counted = r.samplers.stats.Totals()
 		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
 	}
-	c.Workload = r.witness(ctx, rep, historyPath)
-	rep.Conflicts = c
+	return c
+}
 
+// divergence compares the nodes row by row once they converged (or the
+// wait gave up); nil when it could not be measured.
+func (r *run) divergence(ctx context.Context, conv observe.Convergence) *reports.Divergence {
 	div, err := observe.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], observe.DiffOptions{})
 	if err != nil {
 		r.warn("divergence not measured: %s", trimErr(err))
-	} else {
-		div.Converged = conv.Converged
-		div.ConvergedIn = reports.Duration(conv.Took)
-		if !conv.Converged {
-			div.NotConverged = conv.String()
-		}
-		rep.Divergence = div
+		return nil
 	}
-	rep.Failovers = r.failovers(ctx, rep, historyPath)
-	addEffects(rep)
-	r.mu.Lock()
-	rep.Warnings = append(rep.Warnings, r.warnings...)
-	r.mu.Unlock()
+	div.Converged = conv.Converged
+	div.ConvergedIn = reports.Duration(conv.Took)
+	if !conv.Converged {
+		div.NotConverged = conv.String()
+	}
+	return div
 }
 
 // windows are the fault windows, for per-fault lag and conflicts.
@@ -91,142 +101,79 @@ func (r *run) windows(rep *reports.Report) []observe.Window {
 	return ws
 }
 
-// missingBatch is how many keys go to a node per check.
-const missingBatch = 10000
-
-// missingInserts streams the history's acknowledged insert ops that keep
-// says to look at, and asks each node which of their keys it lacks, a batch
-// at a time; found receives each node's missing keys.
-func (r *run) missingInserts(ctx context.Context, historyPath string, batchSize int, keep func(workload.Op) bool,
-	found func(node string, missing []string), nodes ...string) error {
-	batch := make([]string, 0, batchSize)
-	check := func() error {
-		for _, n := range nodes {
-			missing, err := r.onNode(ctx, n, func(conn connQ) ([]string, error) { return workload.MissingInserts(ctx, conn, batch) })
-			if err != nil {
-				return fmt.Errorf("%s: %w", n, err)
-			}
-			if len(missing) > 0 {
-				found(n, missing)
-			}
-		}
-		batch = batch[:0]
-		return nil
+// analysisRun is what analysis needs to know of this run.
+func (r *run) analysisRun(rep *reports.Report, historyPath string) analysis.Run {
+	nodes := make([]string, 0, len(r.lab.Nodes))
+	for _, n := range r.lab.Nodes {
+		nodes = append(nodes, n.Name)
 	}
-	err := workload.ReadHistory(historyPath, func(op workload.Op) error {
-		if op.Kind != scenario.KindInsert || op.Outcome != workload.OK || !keep(op) {
-			return nil
-		}
-		batch = append(batch, op.Keys...)
-		if len(batch) >= batchSize {
-			return check()
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return check()
-	}
-	return nil
+	return analysis.Run{History: historyPath, Start: r.start, Duration: r.sc.Duration,
+		Workloads: r.sc.Workloads, Scheduled: r.sc.Faults, Faults: rep.Faults,
+		Nodes: nodes, Proxy: lab.HAProxy, Peer: lab.Peer}
 }
 
-// witness is what the workload's own checks saw: duplicate keys answered,
-// acknowledged inserts missing after convergence, counters short of their
-// acknowledged increments, bank totals.
-func (r *run) witness(ctx context.Context, rep *reports.Report, historyPath string) reports.WorkloadWitness {
-	var w reports.WorkloadWitness
-	for _, wl := range rep.Workloads {
-		for _, e := range wl.Errors {
-			if e.SQLState == "23505" {
-				w.DuplicateKeys += e.Count
+// failovers measures each failover of the run from the history, with what
+// the stranded-writes check at its failback found and the conflicts
+// counted after it.
+func (r *run) failovers(ctx context.Context, rep *reports.Report, ar analysis.Run) []reports.Failover {
+	fos, err := analysis.Failovers(ar)
+	if err != nil {
+		r.warn("failovers not analysed: %s", trimErr(err))
+		return nil
+	}
+	for i := range fos {
+		r.mu.Lock()
+		s := r.strandedAt[fos[i].From]
+		r.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		if err := analysis.Failback(ctx, analysis.Pools(r.pools), r.start, s, &fos[i]); err != nil {
+			r.warn("%s", trimErr(err))
+		}
+		fb := fos[i].Failback
+		fb.Converged = rep.Divergence != nil && rep.Divergence.Converged
+		if r.samplers != nil {
+			for _, c := range r.samplers.stats.Window(s.At, time.Now()) {
+				fb.Conflicts += c.Count
 			}
 		}
 	}
-	// Every insert workload's acknowledged keys in one pass over the
-	// history (each pass decodes every op: ~0.6 µs an op), streamed in
-	// batches so memory stays flat however long the run.
-	if slices.ContainsFunc(r.sc.Workloads, func(s scenario.Workload) bool { return s.Kind == scenario.KindInsert }) {
-		err := r.missingInserts(ctx, historyPath, missingBatch, func(workload.Op) bool { return true },
-			func(node string, missing []string) {
-				w.LostWrites += int64(len(missing))
-				for _, k := range missing {
-					if len(w.LostWriteSamples) < 10 {
-						w.LostWriteSamples = append(w.LostWriteSamples, fmt.Sprintf("%s missing on %s", k, node))
-					}
-				}
-			}, r.lab.Nodes[0].Name, r.lab.Nodes[1].Name)
-		if err != nil {
-			r.warn("lost writes not checked: %s", trimErr(err))
-		}
+	return fos
+}
+
+// recordStranded measures, just before the failback of from, the writes it
+// stranded (analysis.StrandedWrites), checking only the inserts
+// acknowledged after the last heartbeat from it that the survivor applied.
+func (r *run) recordStranded(ctx context.Context, from string) {
+	st := r.measureStranded(ctx, from)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.strandedAt == nil {
+		r.strandedAt = map[string]*analysis.Stranded{}
 	}
-	// Every update-hot workload's acknowledged increments in one pass.
-	var hot []string
-	for _, spec := range r.sc.Workloads {
-		if spec.Kind == scenario.KindUpdateHot {
-			hot = append(hot, spec.Name)
-		}
+	r.strandedAt[from] = st
+}
+
+func (r *run) measureStranded(ctx context.Context, from string) *analysis.Stranded {
+	if err := r.rec.Flush(); err != nil {
+		r.warn("stranded writes not measured: %s", trimErr(err))
+		return nil
 	}
-	var ackedHot map[string]map[string]int64 // nil: not checked
-	if len(hot) > 0 {
-		acked, err := workload.Acked(historyPath, hot...)
-		if err != nil {
-			r.warn("history unreadable, lost updates not checked: %s", trimErr(err))
-		} else {
-			ackedHot = acked
-		}
+	survivor := lab.Peer(from)
+	var lastBeat *time.Time
+	if err := r.pools[survivor].QueryRow(ctx, "SELECT max(sent_at) FROM pgchaos_heartbeat WHERE origin = $1", from).Scan(&lastBeat); err != nil {
+		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
+		return nil
 	}
-	for _, spec := range r.sc.Workloads {
-		switch spec.Kind {
-		case scenario.KindUpdateHot:
-			acked, ok := ackedHot[spec.Name]
-			if !ok {
-				continue
-			}
-			perNode := map[string]int64{}
-			for _, n := range r.lab.Nodes {
-				var values map[string]int64
-				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
-					var err error
-					values, err = workload.CounterValues(ctx, conn, spec.Name)
-					return nil, err
-				})
-				if err != nil {
-					r.warn("counters on %s not read: %s", n.Name, trimErr(err))
-					continue
-				}
-				lost := workload.LostUpdates(spec.Name, n.Name, acked, values)
-				w.LostUpdateRows = append(w.LostUpdateRows, lost...)
-				for _, lu := range lost {
-					perNode[n.Name] += lu.Acked - lu.Value
-				}
-			}
-			// The headline is the worse node: summing both would count one
-			// lost increment twice and could exceed what was acknowledged.
-			var worst int64
-			for _, v := range perNode {
-				worst = max(worst, v)
-			}
-			w.LostUpdates += worst
-		case scenario.KindBank:
-			rows := spec.Rows
-			if rows == 0 {
-				rows = workload.DefaultRows
-			}
-			for _, n := range r.lab.Nodes {
-				_, err := r.onNode(ctx, n.Name, func(conn connQ) ([]string, error) {
-					t, err := workload.BankTotal(ctx, conn, spec.Name, n.Name, rows)
-					if err == nil {
-						w.Bank = append(w.Bank, t)
-					}
-					return nil, err
-				})
-				if err != nil {
-					r.warn("bank total on %s not read: %s", n.Name, trimErr(err))
-				}
-			}
-		}
+	since := r.start
+	if lastBeat != nil && lastBeat.After(since) {
+		since = *lastBeat
 	}
-	return w
+	s, err := analysis.StrandedWrites(ctx, analysis.Pools(r.pools), r.rec.Path(), from, survivor, since)
+	if err != nil {
+		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
+		return nil
+	}
+	return s
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pgchaos/pgchaos/analysis"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/lab"
@@ -181,8 +182,8 @@ type run struct {
 	stopOnce     sync.Once
 
 	mu         sync.Mutex
-	active     map[int]faults.Fault // injected, not yet healed, by fault index
-	strandedAt map[string]*stranded // old primary → what its failback found
+	active     map[int]faults.Fault          // injected, not yet healed, by fault index
+	strandedAt map[string]*analysis.Stranded // old primary → what its failback found
 	warnings   []string
 }
 
@@ -312,15 +313,7 @@ func closePools(pools map[string]*pgxpool.Pool) {
 // execute runs the workloads, the samplers and the fault schedule, and
 // heals every fault at the end, however it ends.
 func (r *run) execute(ctx context.Context) error {
-	sc, l := r.sc, r.lab
-	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log}
-	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
-		cfg.DSN[t] = l.MustDSN(t)
-	}
-	for _, w := range sc.Workloads {
-		cfg.Workloads = append(cfg.Workloads, workload.Spec{Name: w.Name, Kind: w.Kind, Targets: w.Targets,
-			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows})
-	}
+	cfg := r.workloadConfig()
 	started := make(chan time.Time, 1)
 	cfg.OnStart = func(t time.Time) { started <- t }
 	// At the end of the duration the workloads drain (no new ops, in-flight
@@ -354,30 +347,67 @@ func (r *run) execute(ctx context.Context) error {
 		case <-workloadsDone:
 			return nil // setup failed
 		}
-		r.start = t0
-		r.rec.SetOrigin(t0)
-		r.samplers = startSamplers(sctx, r.pools, r.lab, t0)
-		r.opt.Log("workloads running for %s", sc.Duration)
-		tctx, endTimeline := context.WithDeadline(wctx, t0.Add(sc.Duration))
-		defer endTimeline()
-		go r.progressLoop(tctx, t0)
-		err := scenario.RunTimeline(tctx, t0, sc.Timeline(), r.step)
-		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			timelineErr = err
-		}
-		// The schedule may end early (or be empty): the run lasts its duration.
-		<-tctx.Done()
+		timelineErr = r.schedule(wctx, sctx, t0)
 		stopWorkloads()
 		return nil
 	})
 	runErr := g.Wait()
 
-	// Heal everything, also on Ctrl-C: under a context the interrupt does
-	// not cancel.
+	healErr := r.healAtEnd(ctx)
+	if ctx.Err() != nil {
+		return errors.Join(context.Canceled, healErr)
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return errors.Join(exitcode.InfraErr(fmt.Errorf("workloads: %w", runErr)), healErr)
+	}
+	if timelineErr != nil {
+		r.warn("some fault steps failed: %v", timelineErr)
+	}
+	return healErr
+}
+
+// workloadConfig is the scenario's workloads, aimed at the lab's targets.
+func (r *run) workloadConfig() workload.Config {
+	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log}
+	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
+		cfg.DSN[t] = r.lab.MustDSN(t)
+	}
+	for _, w := range r.sc.Workloads {
+		cfg.Workloads = append(cfg.Workloads, workload.Spec{Name: w.Name, Kind: w.Kind, Targets: w.Targets,
+			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows})
+	}
+	return cfg
+}
+
+// schedule runs from second 0 (t0, when the workers started) to the end of
+// the scenario's duration: it starts the samplers (under sctx, which
+// outlives the workloads) and the progress line, and steps through the
+// fault timeline. It returns when the duration is over or wctx ends, with
+// the error of a fault step that failed.
+func (r *run) schedule(wctx, sctx context.Context, t0 time.Time) error {
+	r.start = t0
+	r.rec.SetOrigin(t0)
+	r.samplers = startSamplers(sctx, r.pools, r.lab, t0)
+	r.opt.Log("workloads running for %s", r.sc.Duration)
+	tctx, endTimeline := context.WithDeadline(wctx, t0.Add(r.sc.Duration))
+	defer endTimeline()
+	go r.progressLoop(tctx, t0)
+	err := scenario.RunTimeline(tctx, t0, r.sc.Timeline(), r.step)
+	// The schedule may end early (or be empty): the run lasts its duration.
+	<-tctx.Done()
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// healAtEnd heals every fault still in the ledger, also on Ctrl-C: under
+// a context the interrupt does not cancel. Failovers held to the end fail
+// back now, so what they stranded is measured first.
+func (r *run) healAtEnd(ctx context.Context) error {
 	hctx, cancel := faults.HealContext(ctx)
 	defer cancel()
 	if ctx.Err() == nil {
-		// Failovers held to the end fail back now: see what they stranded.
 		for _, f := range r.activeSpecs() {
 			if f.Kind == scenario.FaultFailover {
 				r.recordStranded(hctx, f.From)
@@ -389,18 +419,9 @@ func (r *run) execute(ctx context.Context) error {
 	r.active = nil
 	r.mu.Unlock()
 	if healErr != nil {
-		healErr = exitcode.InfraErr(fmt.Errorf("healing faults: %w (run `pgchaos lab heal --name %s`)", healErr, l.Name))
+		return exitcode.InfraErr(fmt.Errorf("healing faults: %w (run `pgchaos lab heal --name %s`)", healErr, r.lab.Name))
 	}
-	if ctx.Err() != nil {
-		return errors.Join(context.Canceled, healErr)
-	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return errors.Join(exitcode.InfraErr(fmt.Errorf("workloads: %w", runErr)), healErr)
-	}
-	if timelineErr != nil {
-		r.warn("some fault steps failed: %v", timelineErr)
-	}
-	return healErr
+	return nil
 }
 
 // step injects or heals one fault of the timeline.

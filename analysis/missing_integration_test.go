@@ -1,4 +1,4 @@
-package runner
+package analysis
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 // which checks every insert workload in one pass, counts all 4.
 func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 	ctx := context.Background()
-	r, pools, rec := witnessFixture(t,
+	db, rec := witnessFixture(t,
 		workload.Spec{Name: "ka", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1},
 		workload.Spec{Name: "kb", Kind: workload.KindInsert, Targets: []string{lab.Primary1}, Concurrency: 1})
 	path := rec.Path()
@@ -36,14 +36,14 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 			Keys: []string{key}, Start: now, End: now, Outcome: workload.OK}
 		if i == 23 {
 			op.Outcome = workload.Fail // never written: not a lost write
-		} else if _, err := pools[lab.Primary1].Exec(ctx, "INSERT INTO pgchaos_insert (id, workload, target, worker, seq) VALUES ($1, 'ka', 'primary1', 0, $2)", key, i); err != nil {
+		} else if _, err := db[lab.Primary1].Exec(ctx, "INSERT INTO pgchaos_insert (id, workload, target, worker, seq) VALUES ($1, 'ka', 'primary1', 0, $2)", key, i); err != nil {
 			t.Fatal(err)
 		}
 		rec.Record(op)
 	}
 	for i := 0; i < 2; i++ {
 		key := fmt.Sprintf("kb/%02d", i)
-		if _, err := pools[lab.Primary1].Exec(ctx, "INSERT INTO pgchaos_insert (id, workload, target, worker, seq) VALUES ($1, 'kb', 'primary1', 0, $2)", key, i); err != nil {
+		if _, err := db[lab.Primary1].Exec(ctx, "INSERT INTO pgchaos_insert (id, workload, target, worker, seq) VALUES ($1, 'kb', 'primary1', 0, $2)", key, i); err != nil {
 			t.Fatal(err)
 		}
 		rec.Record(workload.Op{Workload: "kb", Kind: workload.KindInsert, Target: lab.Primary1, ServedBy: lab.Primary1,
@@ -53,11 +53,11 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Let the rows replicate, then delete three on primary2 only.
-	tamperOnPrimary2(t, pools, "SELECT count(*) FROM pgchaos_insert WHERE workload IN ('ka', 'kb')", 25,
+	tamperOnPrimary2(t, db, "SELECT count(*) FROM pgchaos_insert WHERE workload IN ('ka', 'kb')", 25,
 		"DELETE FROM pgchaos_insert WHERE id IN ('ka/04', 'ka/05', 'ka/17', 'kb/01')")
 
 	got := map[string][]string{}
-	err := r.missingInserts(ctx, path, 5, func(op workload.Op) bool { return op.Workload == "ka" },
+	err := missingInserts(ctx, db, path, 5, func(op workload.Op) bool { return op.Workload == "ka" },
 		func(node string, missing []string) { got[node] = append(got[node], missing...) }, lab.Primary1, lab.Primary2)
 	if err != nil {
 		t.Fatal(err)
@@ -67,10 +67,11 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 		t.Fatalf("missing %v, want ka/04, ka/05 and ka/17 on primary2 only", got)
 	}
 
-	r.sc = &scenario.Scenario{Workloads: []scenario.Workload{{Name: "ka", Kind: scenario.KindInsert}, {Name: "kb", Kind: scenario.KindInsert}}}
-	w := r.witness(ctx, &reports.Report{}, path)
-	if w.LostWrites != 4 || len(w.LostWriteSamples) != 4 || len(r.warnings) != 0 {
-		t.Fatalf("witness: %d lost writes %v, warnings %v; want the 4 deleted rows of ka and kb", w.LostWrites, w.LostWriteSamples, r.warnings)
+	run := Run{History: path, Nodes: []string{lab.Primary1, lab.Primary2},
+		Workloads: []scenario.Workload{{Name: "ka", Kind: scenario.KindInsert}, {Name: "kb", Kind: scenario.KindInsert}}}
+	w, errs := Witness(ctx, db, run, nil)
+	if w.LostWrites != 4 || len(w.LostWriteSamples) != 4 || len(errs) != 0 {
+		t.Fatalf("witness: %d lost writes %v, warnings %v; want the 4 deleted rows of ka and kb", w.LostWrites, w.LostWriteSamples, errs)
 	}
 }
 
@@ -83,7 +84,7 @@ func TestMissingInsertsStreamsTheHistoryInBatches(t *testing.T) {
 // as the other's would put both rows 1 short on both nodes.
 func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
 	ctx := context.Background()
-	r, pools, rec := witnessFixture(t,
+	db, rec := witnessFixture(t,
 		workload.Spec{Name: "ha", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2},
 		workload.Spec{Name: "hb", Kind: workload.KindUpdateHot, Targets: []string{lab.Primary1}, Concurrency: 1, Rows: 2})
 	path := rec.Path()
@@ -106,18 +107,19 @@ func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
 		"UPDATE pgchaos_counter SET n = 3 WHERE workload = 'hb' AND id = 1",
 		"UPDATE pgchaos_counter SET n = 2 WHERE workload = 'hb' AND id = 2",
 	} {
-		if _, err := pools[lab.Primary1].Exec(ctx, q); err != nil {
+		if _, err := db[lab.Primary1].Exec(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tamperOnPrimary2(t, pools, "SELECT coalesce(sum(n), 0) FROM pgchaos_counter WHERE workload IN ('ha', 'hb')", 10,
+	tamperOnPrimary2(t, db, "SELECT coalesce(sum(n), 0) FROM pgchaos_counter WHERE workload IN ('ha', 'hb')", 10,
 		"UPDATE pgchaos_counter SET n = 1 WHERE workload = 'hb' AND id = 1")
 
-	r.sc = &scenario.Scenario{Workloads: []scenario.Workload{{Name: "ha", Kind: scenario.KindUpdateHot}, {Name: "hb", Kind: scenario.KindUpdateHot}}}
-	w := r.witness(ctx, &reports.Report{}, path)
+	run := Run{History: path, Nodes: []string{lab.Primary1, lab.Primary2},
+		Workloads: []scenario.Workload{{Name: "ha", Kind: scenario.KindUpdateHot}, {Name: "hb", Kind: scenario.KindUpdateHot}}}
+	w, errs := Witness(ctx, db, run, nil)
 	want := []reports.LostUpdate{{Workload: "hb", Key: "1", Node: lab.Primary2, Acked: 3, Value: 1}}
-	if w.LostUpdates != 2 || !slices.Equal(w.LostUpdateRows, want) || len(r.warnings) != 0 {
-		t.Fatalf("witness: %d lost updates %+v, warnings %v; want 2, %+v", w.LostUpdates, w.LostUpdateRows, r.warnings, want)
+	if w.LostUpdates != 2 || !slices.Equal(w.LostUpdateRows, want) || len(errs) != 0 {
+		t.Fatalf("witness: %d lost updates %+v, warnings %v; want 2, %+v", w.LostUpdates, w.LostUpdateRows, errs, want)
 	}
 }
 
@@ -125,13 +127,13 @@ func TestWitnessCountsEachUpdateHotWorkloadOnItsOwn(t *testing.T) {
 // want on primary2, so primary1's writes have replicated, then stops
 // primary1 from applying primary2's changes and runs tamper on primary2:
 // the change stays there alone.
-func tamperOnPrimary2(t *testing.T, pools map[string]*pgxpool.Pool, count string, want int, tamper string) {
+func tamperOnPrimary2(t *testing.T, db Pools, count string, want int, tamper string) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		if err := pools[lab.Primary2].QueryRow(ctx, count).Scan(&n); err == nil && n == want {
+		if err := db[lab.Primary2].QueryRow(ctx, count).Scan(&n); err == nil && n == want {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -139,18 +141,18 @@ func tamperOnPrimary2(t *testing.T, pools map[string]*pgxpool.Pool, count string
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := pools[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
+	if _, err := db[lab.Primary1].Exec(ctx, "ALTER SUBSCRIPTION "+lab.SubscriptionOn(lab.Primary1)+" DISABLE"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pools[lab.Primary2].Exec(ctx, tamper); err != nil {
+	if _, err := db[lab.Primary2].Exec(ctx, tamper); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// witnessFixture starts a lab with the workloads' tables, and returns a run
-// on it (for its witness), pools on both primaries and a recorder writing
-// a history in the test's folder, to fill by hand. All go when t ends.
-func witnessFixture(t *testing.T, specs ...workload.Spec) (*run, map[string]*pgxpool.Pool, *workload.Recorder) {
+// witnessFixture starts a lab with the workloads' tables, and returns pools
+// on both primaries and a recorder writing a history in the test's folder,
+// to fill by hand. All go when t ends.
+func witnessFixture(t *testing.T, specs ...workload.Spec) (Pools, *workload.Recorder) {
 	t.Helper()
 	l := labtest.Start(t)
 	ctx := context.Background()
@@ -158,15 +160,19 @@ func witnessFixture(t *testing.T, specs ...workload.Spec) (*run, map[string]*pgx
 	if err := workload.Setup(ctx, workload.Config{Workloads: specs, DSN: dsn}); err != nil {
 		t.Fatal(err)
 	}
-	pools, err := openPools(ctx, l)
-	if err != nil {
-		t.Fatal(err)
+	pools := Pools{}
+	for _, n := range []string{lab.Primary1, lab.Primary2} {
+		p, err := pgxpool.New(ctx, l.MustDSN(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		pools[n] = p
 	}
-	t.Cleanup(func() { closePools(pools) })
 	rec, err := workload.NewRecorder(filepath.Join(t.TempDir(), "history.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rec.Close() })
-	return &run{lab: l, pools: pools}, pools, rec
+	return pools, rec
 }

@@ -1,4 +1,4 @@
-package runner
+package analysis
 
 import (
 	"fmt"
@@ -14,11 +14,11 @@ import (
 // below it a blip is noise on a busy 2-core machine.
 const minLagThreshold = 100 * time.Millisecond
 
-// addEffects writes each fault's observed effects, in plain words, from
-// the lag timeline and the per-second throughput: when replication in each
-// direction fell behind and when it caught up, and the errors each target
-// saw while the fault held.
-func addEffects(rep *reports.Report) {
+// FaultEffects appends to each fault of rep its observed effects, in plain
+// words, from the report's lag timeline and per-second throughput: when
+// replication in each direction fell behind and when it caught up, and the
+// errors each target saw while the fault held.
+func FaultEffects(rep *reports.Report) {
 	runEnd := rep.Scenario.Duration.D()
 	for i := range rep.Faults {
 		f := &rep.Faults[i]

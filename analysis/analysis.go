@@ -1,0 +1,56 @@
+// Package analysis reads a run after the fact: its history (workload's
+// history.jsonl, every operation with its outcome) and its fault timeline
+// in, findings out: lost writes and lost updates (Witness), what each
+// failover cost (Failovers, StrandedWrites, Failback), and each fault's
+// effects in plain words (FaultEffects).
+//
+// The history is streamed, never held: memory follows a batch of keys or a
+// failover's window, not the length of the run. Where a finding needs the
+// nodes (which acknowledged keys does a node hold now?), it asks them
+// through Nodes, the package's only database surface; Pools answers it from
+// pgx pools, and tests answer it from rows held in memory.
+package analysis
+
+import (
+	"context"
+	"time"
+
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+// Run is what the analysis knows of a run besides what the nodes hold now:
+// where its history is, its clock, its workloads, its faults as scheduled
+// and as done, and how its nodes are named.
+type Run struct {
+	History   string              // the history file (history.jsonl)
+	Start     time.Time           // second 0: when the workers started
+	Duration  time.Duration       // how long the workloads ran
+	Workloads []scenario.Workload // as the scenario defines them
+	Scheduled []scenario.Fault    // the faults as the scenario scheduled them
+	Faults    []reports.Fault     // the faults as injected and healed, offsets from Start
+	Nodes     []string            // the primaries, as ops' ServedBy names them
+	Proxy     string              // the load balancer's target name: its ops show a failover
+	// Peer names the node a failover from node sends the proxy's clients to.
+	Peer func(node string) string
+}
+
+// Nodes is what the analysis asks the nodes, by name.
+type Nodes interface {
+	// MissingInserts returns the keys, of those given, that node does not
+	// hold in the insert workloads' table, in the order given.
+	MissingInserts(ctx context.Context, node string, keys []string) ([]string, error)
+	// CounterValues returns an update-hot workload's counters on node, by
+	// the key its ops record.
+	CounterValues(ctx context.Context, node, workload string) (map[string]int64, error)
+	// BankTotal reads a bank workload's total on node.
+	BankTotal(ctx context.Context, node, workload string, accounts int) (reports.BankTotal, error)
+}
+
+// scanHistory replays the history file op by op.
+func scanHistory(path string) func(fn func(workload.Op)) error {
+	return func(fn func(workload.Op)) error {
+		return workload.ReadHistory(path, func(op workload.Op) error { fn(op); return nil })
+	}
+}
