@@ -112,7 +112,6 @@ func Parse(r io.Reader) ([]Event, error) {
 type Scanner struct {
 	lines   *bufio.Scanner
 	pending *entry // the entry being assembled
-	next    *entry // a line read that starts the entry after pending
 	event   Event
 	err     error
 	done    bool

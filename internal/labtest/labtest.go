@@ -16,10 +16,19 @@ import (
 	"github.com/pgchaos/pgchaos/lab"
 )
 
-// RequireDocker skips the test when no Docker engine answers — except under
-// CI (the CI environment variable set), where a missing engine fails it.
+// RequireDocker skips the test under -short, which means unit tests only:
+// no Docker engine is asked anything, so no container is made. Otherwise it
+// skips the test when no Docker engine answers — except under CI (the CI
+// environment variable set), where a missing engine fails it.
+//
+// Every test that needs Docker, by whatever path (a lab, the Docker API,
+// the docker or docker-compose CLI), calls this first, directly or through
+// Start, and lives in a file named *_integration_test.go.
 func RequireDocker(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping integration test under -short (it needs Docker)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cli, err := lab.Docker(ctx)

@@ -387,9 +387,6 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("inject and heal every kind many times leaks nothing", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("the 20x loop takes minutes; run without -short")
-		}
 		defer restore(t, l)
 		loop(t, l, 20)
 	})
