@@ -15,7 +15,7 @@ type faultKeyPos struct {
 }
 
 func (r *reader) faults(n *yaml.Node) ([]Fault, []faultKeyPos) {
-	items, ok := r.list(n, "faults", "[{kind: stop, node: primary1, at: 10s, for: 20s}]")
+	items, ok := r.list(n, "faults", "[{kind: stop, node: primary1, at: 10s, for: 20s}]", maxFaults)
 	if !ok {
 		return nil, nil
 	}
@@ -114,14 +114,14 @@ func (e *faultEntry) kind() bool {
 func (e *faultEntry) window(kp *faultKeyPos) {
 	if v, ok := e.fields["at"]; ok {
 		kp.at = v.val
-		e.f.At = e.durationKey(v.val, "at", zeroOrMore, "the offset from the start of the workloads")
+		e.f.At = e.durationKey(v.val, "at", zeroOrMore, MaxDuration, "the offset from the start of the workloads")
 	} else {
 		e.errorf(e.n, "%s: at is required: when the fault starts, from the start of the workloads (e.g. at: 10s)", e.label)
 		e.valid = false
 	}
 	if v, ok := e.fields["for"]; ok && contains(e.allowed, "for") {
 		kp.forVal = v.val
-		e.f.For = e.durationKey(v.val, "for", moreThanZero, "omit for to hold until the end of the run")
+		e.f.For = e.durationKey(v.val, "for", moreThanZero, MaxDuration, "omit for to hold until the end of the run")
 	}
 }
 
@@ -134,10 +134,10 @@ const (
 )
 
 // durationKey reads the duration value n of key. A value that is not a
-// duration, or is below floor, is reported at n (with hint, if any, in
-// parentheses) and clears valid; a value below floor is still returned, a
-// value that is no duration reads as 0.
-func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, hint string) time.Duration {
+// duration, is below floor or above ceiling, is reported at n (with hint,
+// if any, in parentheses) and clears valid; a value out of bounds is still
+// returned, a value that is no duration reads as 0.
+func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, ceiling time.Duration, hint string) time.Duration {
 	what := e.where + "." + key
 	d, ok := e.reader.duration(n, what)
 	if !ok {
@@ -153,6 +153,9 @@ func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, 
 		e.valid = false
 	case floor == moreThanZero && d <= 0:
 		e.errorf(n, "%s: %s must be more than 0%s", what, show(n), hint)
+		e.valid = false
+	case d > ceiling:
+		e.errorf(n, "%s: %s is more than %s, the most allowed", what, show(n), fmtDur(ceiling))
 		e.valid = false
 	}
 	return d
@@ -223,13 +226,13 @@ func (e *faultEntry) netem() {
 		return
 	}
 	if v, ok := e.fields["delay"]; ok {
-		e.f.Delay = e.durationKey(v.val, "delay", moreThanZero, "")
+		e.f.Delay = e.durationKey(v.val, "delay", moreThanZero, maxNetemDelay, "")
 	} else {
 		e.errorf(e.n, "%s: delay is required: how much latency to add (e.g. delay: 100ms)", e.label)
 		e.valid = false
 	}
 	if v, ok := e.fields["jitter"]; ok {
-		e.f.Jitter = e.durationKey(v.val, "jitter", zeroOrMore, "")
+		e.f.Jitter = e.durationKey(v.val, "jitter", zeroOrMore, maxNetemDelay, "")
 	}
 }
 
@@ -280,7 +283,9 @@ func (r *reader) schedule(s *Scenario, kp []faultKeyPos) {
 				i, f.Kind, fmtDur(f.At), fmtDur(s.Duration))
 			continue
 		}
-		if f.For > 0 && f.At+f.For > s.Duration {
+		// f.At < s.Duration here, so the subtraction cannot overflow
+		// where f.At+f.For could.
+		if f.For > 0 && f.For > s.Duration-f.At {
 			r.errorf(kp[i].forVal, "faults[%d] (kind: %s) at %s for %s ends at %s, after the run's duration %s: shorten for or lengthen duration",
 				i, f.Kind, fmtDur(f.At), fmtDur(f.For), fmtDur(f.At+f.For), fmtDur(s.Duration))
 		}
