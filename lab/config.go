@@ -114,10 +114,19 @@ func (c *Config) defaults() {
 	}
 }
 
+// CheckName reports whether name can name a lab: it goes into container,
+// network and volume names and into a label filter.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("lab name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit, at most 41 characters", name)
+	}
+	return nil
+}
+
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
-	if !nameRE.MatchString(c.Name) {
-		return fmt.Errorf("lab name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit, at most 41 characters", c.Name)
+	if err := CheckName(c.Name); err != nil {
+		return err
 	}
 	switch c.Postgres {
 	case "18", "17":

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/lab"
 )
 
@@ -49,6 +51,10 @@ Examples:
 		labFlags(fs, &cfg)
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if err := errors.Join(noArgs(fs, "lab up"), checkLabName("name", cfg.Name), checkListen(cfg.Listen),
+			checkPorts(fs, "port-primary1", "port-primary2", "port-haproxy", "port-stats"), notNegative("timeout", cfg.Timeout)); err != nil {
+			return exitcode.BadInputErr(err)
 		}
 		cfg.Log = logf(e)
 		start := time.Now()

@@ -12,9 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/term"
+	xterm "golang.org/x/term"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/scenario"
@@ -64,6 +65,9 @@ Examples:
 		if err := oneOf("format", *format, "table", "json", "none"); err != nil {
 			return err
 		}
+		if err := checkRunFlags(fs, opt, *junit, *html); err != nil {
+			return err
+		}
 		sc, err := scenario.Load(fs.Arg(0))
 		if err != nil {
 			return exitcode.BadInputErr(err)
@@ -82,9 +86,11 @@ Examples:
 		opt.Log = p.log
 		opt.Progress = p.update
 
+		created := missingDirs(opt.ReportDir)
 		rep, runErr := runner.Run(ctx, sc, opt)
 		p.done()
 		if rep == nil {
+			removeEmptyDirs(created)
 			return runErr
 		}
 		reportPath := filepath.Join(opt.ReportDir, "report.json")
@@ -165,7 +171,7 @@ type progress struct {
 
 func newProgress(w io.Writer, quiet bool) *progress {
 	p := &progress{w: w, quiet: quiet}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := w.(*os.File); ok && xterm.IsTerminal(int(f.Fd())) {
 		p.tty = true
 	}
 	return p
@@ -175,7 +181,7 @@ func (p *progress) log(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
-	fmt.Fprintf(p.w, "pgchaos: "+format+"\n", args...)
+	fmt.Fprintln(p.w, "pgchaos: "+term.Escape(fmt.Sprintf(format, args...)))
 }
 
 func (p *progress) clear() {
@@ -191,7 +197,7 @@ func (p *progress) update(pr runner.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := progressLine(pr)
+	line := term.Escape(progressLine(pr))
 	if p.tty {
 		fmt.Fprint(p.w, "\r\033[K"+line)
 		p.live = true
