@@ -19,8 +19,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pgchaos/pgchaos/exitcode"
-	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/internal/procs"
+	"github.com/pgchaos/pgchaos/internal/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -82,7 +82,12 @@ func main() {
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func runMain(args []string, stdout, stderr io.Writer) (code int) {
+func runMain(args []string, stdout, stderr io.Writer) int {
+	return runCommands(commands(), args, stdout, stderr)
+}
+
+// runCommands runs the command args name, out of cmds, and returns its exit code.
+func runCommands(cmds map[string]command, args []string, stdout, stderr io.Writer) (code int) {
 	// A panic is a bug in pgchaos, not bad input: exit 3, not the 2 a Go
 	// crash would give, and ask for a report with the stack.
 	defer func() {
@@ -92,7 +97,6 @@ func runMain(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	e := &env{stdout: stdout, stderr: stderr}
-	cmds := commands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintf(stdout, mainUsage, listCommands(cmds))
 		return exitcode.OK
