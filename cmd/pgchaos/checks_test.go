@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/lab"
 )
 
 // TestBadCommandLinesStopBeforeDocker pins that each bad flag or argument
@@ -214,5 +215,43 @@ func TestProgressAndValidateEscapeControlCharacters(t *testing.T) {
 	}
 	if strings.Contains(out.String()+errOut.String(), "\x1b") || !strings.Contains(out.String(), `a\x1b[31mb.yaml: ok`) || !strings.Contains(errOut.String(), `c\x1b[31md.yaml:1:1: workloads is required`) {
 		t.Errorf("validate output not escaped:\nstdout %q\nstderr %q", out.String(), errOut.String())
+	}
+}
+
+// TestListenOffLoopbackNeedsAPassword pins that publishing the lab beyond
+// this machine never keeps the tutorial's password, and says so. Docker is
+// unreachable here, so each case ends before a lab is built.
+func TestListenOffLoopbackNeedsAPassword(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+	var out, errOut bytes.Buffer
+	code := runMain([]string{"lab", "up", "--listen", "0.0.0.0", "--password", "postgres"}, &out, &errOut)
+	if code != exitcode.BadInput || !strings.Contains(errOut.String(), "--password postgres is the tutorial's well-known password, refused with --listen 0.0.0.0") {
+		t.Errorf("the default password off loopback: exit %d, stderr %q", code, errOut.String())
+	}
+
+	out.Reset()
+	errOut.Reset()
+	code = runMain([]string{"lab", "up", "--listen", "0.0.0.0"}, &out, &errOut)
+	if code != exitcode.Infra { // past every check, stopped by Docker
+		t.Errorf("exit %d, want %d: %s", code, exitcode.Infra, errOut.String())
+	}
+	for _, want := range []string{"pgchaos: generated the superuser password ", "WARNING: --listen 0.0.0.0 publishes primary1, primary2 and HAProxy beyond this machine"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr %q does not contain %q", errOut.String(), want)
+		}
+	}
+
+	cfg := lab.Config{Listen: "127.0.0.1"}
+	errOut.Reset()
+	if err := offLoopback(&env{stderr: &errOut}, &cfg); err != nil || cfg.Password != "" || errOut.Len() > 0 {
+		t.Errorf("loopback changed something: %v, %q, %q", err, cfg.Password, errOut.String())
+	}
+	cfg = lab.Config{Listen: "0.0.0.0", Password: "chosen"}
+	errOut.Reset()
+	if err := offLoopback(&env{stderr: &errOut}, &cfg); err != nil || cfg.Password != "chosen" || strings.Contains(errOut.String(), "generated") || !strings.Contains(errOut.String(), "WARNING") {
+		t.Errorf("a chosen password: %v, %q, %q", err, cfg.Password, errOut.String())
+	}
+	if got := shellWord("it's"); got != `'it'\''s'` {
+		t.Errorf("shellWord = %s", got)
 	}
 }
