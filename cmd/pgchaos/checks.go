@@ -134,7 +134,7 @@ func checkWritable(flag, path string) error {
 // checkRunFlags checks what run can check before it builds a lab: the
 // lab's name, the wait, and that the extra report files can be written
 // (otherwise a typo would end a whole soak with exit 3).
-func checkRunFlags(fs *pflag.FlagSet, opt runner.Options, junit, html string) error {
+func checkRunFlags(opt runner.Options, junit, html string) error {
 	var errs []error
 	if opt.LabName != "" {
 		errs = append(errs, checkLabName("lab", opt.LabName))
@@ -180,3 +180,8 @@ func removeEmptyDirs(dirs []string) {
 		}
 	}
 }
+
+// printable escapes control characters in a progress or log line (see
+// term.Escape): names and server messages in it must not act on the
+// terminal.
+func printable(s string) string { return term.Escape(s) }

@@ -12,10 +12,9 @@ import (
 	"sync"
 	"time"
 
-	xterm "golang.org/x/term"
+	"golang.org/x/term"
 
 	"github.com/pgchaos/pgchaos/exitcode"
-	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/scenario"
@@ -65,7 +64,7 @@ Examples:
 		if err := oneOf("format", *format, "table", "json", "none"); err != nil {
 			return err
 		}
-		if err := checkRunFlags(fs, opt, *junit, *html); err != nil {
+		if err := checkRunFlags(opt, *junit, *html); err != nil {
 			return err
 		}
 		sc, err := scenario.Load(fs.Arg(0))
@@ -171,7 +170,7 @@ type progress struct {
 
 func newProgress(w io.Writer, quiet bool) *progress {
 	p := &progress{w: w, quiet: quiet}
-	if f, ok := w.(*os.File); ok && xterm.IsTerminal(int(f.Fd())) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
 	}
 	return p
@@ -181,7 +180,7 @@ func (p *progress) log(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
-	fmt.Fprintln(p.w, "pgchaos: "+term.Escape(fmt.Sprintf(format, args...)))
+	fmt.Fprintln(p.w, "pgchaos: "+printable(fmt.Sprintf(format, args...)))
 }
 
 func (p *progress) clear() {
@@ -197,7 +196,7 @@ func (p *progress) update(pr runner.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := term.Escape(progressLine(pr))
+	line := printable(progressLine(pr))
 	if p.tty {
 		fmt.Fprint(p.w, "\r\033[K"+line)
 		p.live = true
