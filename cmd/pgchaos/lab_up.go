@@ -50,7 +50,8 @@ Examples:
   pgchaos lab up
   PGPASSWORD=postgres psql -h localhost -p 5442 -U postgres -d postgres -c "INSERT INTO test_table (name) VALUES ('test1');"
   pgchaos lab up --name demo17 --postgres 17 --port-primary1 6442 --port-primary2 6443 --port-haproxy 6020 --port-stats 8020
-  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide`,
+  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide
+  pgchaos lab up --listen 0.0.0.0        # beyond this machine: a password is generated and printed once`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		var cfg lab.Config
 		fs := flags(e, "lab up", usage)
