@@ -5,7 +5,9 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Sequence strategies: how test_table hands out ids on the two nodes.
@@ -33,9 +35,13 @@ type Config struct {
 	Postgres  string // PostgreSQL major version: "18" (default) or "17"
 	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
 	Listen    string // host address ports bind to (default 127.0.0.1)
-	Ports     Ports
-	Images    Images        // empty fields are resolved (see ResolveImages)
-	Timeout   time.Duration // for each readiness wait (default 90s)
+	// Password is the superuser's (default Password, "postgres", as in the
+	// tutorial). Off loopback the default is refused: the lab's ports
+	// would give anyone on the network a superuser.
+	Password string
+	Ports    Ports
+	Images   Images        // empty fields are resolved (see ResolveImages)
+	Timeout  time.Duration // for each readiness wait (default 90s)
 	// KeepOnError leaves a half-built lab in place when Up fails, for
 	// debugging; by default Up removes what it made.
 	KeepOnError bool
@@ -94,6 +100,9 @@ func (c *Config) defaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1"
 	}
+	if c.Password == "" {
+		c.Password = Password
+	}
 	if c.Ports.Primary1 == 0 {
 		c.Ports.Primary1 = DefaultPortPrimary1
 	}
@@ -114,15 +123,30 @@ func (c *Config) defaults() {
 	}
 }
 
+// CheckName reports whether name can name a lab: it goes into container,
+// network and volume names and into a label filter.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("lab name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit, at most 41 characters", name)
+	}
+	return nil
+}
+
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
-	if !nameRE.MatchString(c.Name) {
-		return fmt.Errorf("lab name %q: use lower-case letters, digits, '-', '_' or '.', starting with a letter or digit, at most 41 characters", c.Name)
+	if err := CheckName(c.Name); err != nil {
+		return err
 	}
 	switch c.Postgres {
 	case "18", "17":
 	default:
 		return fmt.Errorf("postgres version %q is not supported: use 18 (default) or 17 (logical replication with origin = none needs 16+; pgchaos is tested on 17 and 18)", c.Postgres)
+	}
+	if len(c.Password) > 100 || strings.IndexFunc(c.Password, unicode.IsControl) >= 0 {
+		return fmt.Errorf("password: use at most 100 printable characters")
+	}
+	if ip := net.ParseIP(c.Listen); (ip == nil || !ip.IsLoopback()) && c.Password == Password {
+		return fmt.Errorf("listen %s publishes the lab beyond this machine, so the default superuser password %q is refused there: choose one (lab up --password, or leave it out and lab up generates one)", c.Listen, Password)
 	}
 	switch c.Sequences {
 	case SeqInterleaved, SeqSerial, SeqUUID:

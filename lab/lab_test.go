@@ -47,6 +47,11 @@ func TestConfigValidate(t *testing.T) {
 		{"bad name", func(c *Config) { c.Name = "My Lab" }, "lab name"},
 		{"same port twice", func(c *Config) { c.Ports.HAProxy = c.Ports.Primary1 }, "given to both primary1 and haproxy"},
 		{"port out of range", func(c *Config) { c.Ports.Stats = 70000 }, "out of range"},
+		{"default password on every interface", func(c *Config) { c.Listen = "0.0.0.0" }, `the default superuser password "postgres" is refused there`},
+		{"default password on a LAN address", func(c *Config) { c.Listen = "192.168.1.5" }, "is refused there"},
+		{"own password on every interface", func(c *Config) { c.Listen = "0.0.0.0"; c.Password = "s3cret" }, ""},
+		{"default password on IPv6 loopback", func(c *Config) { c.Listen = "::1" }, ""},
+		{"password with a newline", func(c *Config) { c.Password = "a\nb" }, "printable"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -87,5 +92,24 @@ func TestDSNAndNames(t *testing.T) {
 	}
 	if l.StatsURL() != "http://127.0.0.1:7020/" {
 		t.Errorf("stats url %s", l.StatsURL())
+	}
+}
+
+func TestPasswordReachesConnectionStrings(t *testing.T) {
+	l := &Lab{Name: "x", Password: "p@ss word", Nodes: []Node{{Name: Primary1, Host: "0.0.0.0", Port: 5442}}, Proxy: Proxy{Host: "0.0.0.0", Port: 5020}}
+	if got, want := l.MustDSN(Primary1), "postgres://postgres:p%40ss%20word@127.0.0.1:5442/postgres?sslmode=disable&connect_timeout=5"; got != want {
+		t.Errorf("DSN = %s, want %s", got, want)
+	}
+	if got, want := l.MustDSN(HAProxy), "postgres://postgres:p%40ss%20word@127.0.0.1:5020/postgres?sslmode=disable&connect_timeout=5"; got != want {
+		t.Errorf("haproxy DSN = %s, want %s", got, want)
+	}
+	for pw, want := range map[string]string{
+		"postgres":  "host=primary2 port=5432 user=postgres password=postgres dbname=postgres",
+		"it's a \\": `host=primary2 port=5432 user=postgres password='it\'s a \\' dbname=postgres`,
+		"":          "host=primary2 port=5432 user=postgres password='' dbname=postgres",
+	} {
+		if got := PeerConninfo(Primary2, pw); got != want {
+			t.Errorf("PeerConninfo(%q) = %s, want %s", pw, got, want)
+		}
 	}
 }

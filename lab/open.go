@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
@@ -56,6 +57,13 @@ func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
 			}
 			l.Images.HAProxy = ci.Config.Image
 			continue
+		}
+		// The container's own environment is where the password lives;
+		// nothing else records it.
+		for _, kv := range ci.Config.Env {
+			if pw, ok := strings.CutPrefix(kv, "POSTGRES_PASSWORD="); ok {
+				l.Password = pw
+			}
 		}
 		l.Postgres = c.Labels[LabelPostgres]
 		l.Sequences = c.Labels[LabelSequences]

@@ -4,14 +4,24 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/pgchaos/pgchaos/compose"
 )
 
 // PeerConninfo is the connection string a node's subscription uses to reach
-// its peer over the lab network.
-func PeerConninfo(peer string) string {
-	return fmt.Sprintf("host=%s port=5432 user=%s password=%s dbname=%s", peer, User, Password, Database)
+// its peer over the lab network, with the lab's superuser password.
+func PeerConninfo(peer, password string) string {
+	return fmt.Sprintf("host=%s port=5432 user=%s password=%s dbname=%s", peer, User, conninfoValue(password), Database)
+}
+
+// conninfoValue quotes a libpq key=value value: in single quotes, with
+// backslash and quote escaped, so any password reads back as itself.
+func conninfoValue(v string) string {
+	if v != "" && !strings.ContainsAny(v, ` '\`) {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // setupReplication runs the compose/sql files on each node, as
@@ -45,7 +55,7 @@ func setupReplication(ctx context.Context, l *Lab) error {
 	}
 	for _, n := range l.Nodes {
 		peer := Peer(n.Name)
-		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer)}
+		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer, l.SuperuserPassword())}
 		if err := l.execSQL(ctx, n.Name, compose.Subscription, vars); err != nil {
 			return fmt.Errorf("subscribe %s to %s: %w", n.Name, peer, err)
 		}

@@ -51,8 +51,18 @@ type Lab struct {
 	Nodes     []Node // primary1, primary2
 	Proxy     Proxy
 	Images    Images
+	// Password is the superuser's; "" means the default, Password.
+	Password string
 
 	docker *client.Client
+}
+
+// SuperuserPassword is the password of the lab's superuser.
+func (l *Lab) SuperuserPassword() string {
+	if l.Password == "" {
+		return Password
+	}
+	return l.Password
 }
 
 // Node is one PostgreSQL primary of the lab.
@@ -98,13 +108,13 @@ func (l *Lab) Node(name string) (Node, bool) {
 // DSN returns a libpq-style URL for a target: primary1, primary2 or haproxy.
 func (l *Lab) DSN(target string) (string, error) {
 	if target == HAProxy {
-		return dsn(l.Proxy.Host, l.Proxy.Port), nil
+		return dsn(l.Proxy.Host, l.Proxy.Port, l.SuperuserPassword()), nil
 	}
 	n, ok := l.Node(target)
 	if !ok {
 		return "", fmt.Errorf("lab %q has no target %q (targets: primary1, primary2, haproxy)", l.Name, target)
 	}
-	return dsn(n.Host, n.Port), nil
+	return dsn(n.Host, n.Port, l.SuperuserPassword()), nil
 }
 
 // MustDSN is DSN for the targets every lab has; it panics on any other name.
@@ -121,10 +131,10 @@ func (l *Lab) StatsURL() string {
 	return "http://" + net.JoinHostPort(connectHost(l.Proxy.Host), strconv.Itoa(l.Proxy.StatsPort)) + "/"
 }
 
-func dsn(host string, port int) string {
+func dsn(host string, port int, password string) string {
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.UserPassword(User, Password),
+		User:     url.UserPassword(User, password),
 		Host:     net.JoinHostPort(connectHost(host), strconv.Itoa(port)),
 		Path:     "/" + Database,
 		RawQuery: "sslmode=disable&connect_timeout=5",

@@ -113,7 +113,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	}
 	l := &Lab{
 		Name: cfg.Name, Postgres: cfg.Postgres, Sequences: cfg.Sequences,
-		Network: networkName(cfg.Name), Images: images, docker: cli,
+		Network: networkName(cfg.Name), Images: images, docker: cli, Password: cfg.Password,
 		Proxy: Proxy{
 			Container: containerName(cfg.Name, HAProxy), Host: cfg.Listen,
 			Port: cfg.Ports.HAProxy, StatsPort: cfg.Ports.Stats,
@@ -178,7 +178,7 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 			Image:    l.Images.Postgres,
 			Hostname: n.Name,
 			Env: []string{
-				"POSTGRES_USER=" + User, "POSTGRES_PASSWORD=" + Password, "POSTGRES_DB=" + Database,
+				"POSTGRES_USER=" + User, "POSTGRES_PASSWORD=" + l.SuperuserPassword(), "POSTGRES_DB=" + Database,
 			},
 			Cmd:          pgArgs(n.Name),
 			Labels:       labels,

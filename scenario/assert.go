@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"math"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -37,10 +36,14 @@ func (r *reader) assert(n *yaml.Node) Assert {
 					r.errorf(v.val, "%s: %s must be 0 or more", what, show(v.val))
 					continue
 				}
+				if d > MaxDuration {
+					r.errorf(v.val, "%s: %s is more than %s (7 days), the longest a run may last", what, show(v.val), fmtDur(MaxDuration))
+					continue
+				}
 				*durs[k] = &d
 			}
 		case ints[k] != nil:
-			if x, ok := r.integer(v.val, what, 0, math.MaxInt64); ok {
+			if x, ok := r.integer(v.val, what, 0, maxCount); ok {
 				*ints[k] = &x
 			}
 		case bools[k] != nil:
@@ -59,7 +62,7 @@ func (r *reader) assert(n *yaml.Node) Assert {
 					continue
 				}
 				a.Pos["conflicts."+ck] = posOf(cv.key)
-				if x, ok := r.integer(cv.val, what+"."+ck, 0, math.MaxInt64); ok {
+				if x, ok := r.integer(cv.val, what+"."+ck, 0, maxCount); ok {
 					a.Conflicts[ck] = x
 				}
 			}

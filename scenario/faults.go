@@ -1,7 +1,9 @@
 package scenario
 
 import (
+	"container/heap"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,7 +17,7 @@ type faultKeyPos struct {
 }
 
 func (r *reader) faults(n *yaml.Node) ([]Fault, []faultKeyPos) {
-	items, ok := r.list(n, "faults", "[{kind: stop, node: primary1, at: 10s, for: 20s}]")
+	items, ok := r.list(n, "faults", "[{kind: stop, node: primary1, at: 10s, for: 20s}]", maxFaults)
 	if !ok {
 		return nil, nil
 	}
@@ -114,14 +116,14 @@ func (e *faultEntry) kind() bool {
 func (e *faultEntry) window(kp *faultKeyPos) {
 	if v, ok := e.fields["at"]; ok {
 		kp.at = v.val
-		e.f.At = e.durationKey(v.val, "at", zeroOrMore, "the offset from the start of the workloads")
+		e.f.At = e.durationKey(v.val, "at", zeroOrMore, MaxDuration, "the offset from the start of the workloads")
 	} else {
 		e.errorf(e.n, "%s: at is required: when the fault starts, from the start of the workloads (e.g. at: 10s)", e.label)
 		e.valid = false
 	}
 	if v, ok := e.fields["for"]; ok && contains(e.allowed, "for") {
 		kp.forVal = v.val
-		e.f.For = e.durationKey(v.val, "for", moreThanZero, "omit for to hold until the end of the run")
+		e.f.For = e.durationKey(v.val, "for", moreThanZero, MaxDuration, "omit for to hold until the end of the run")
 	}
 }
 
@@ -134,10 +136,10 @@ const (
 )
 
 // durationKey reads the duration value n of key. A value that is not a
-// duration, or is below floor, is reported at n (with hint, if any, in
-// parentheses) and clears valid; a value below floor is still returned, a
-// value that is no duration reads as 0.
-func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, hint string) time.Duration {
+// duration, is below floor or above ceiling, is reported at n (with hint,
+// if any, in parentheses) and clears valid; a value out of bounds is still
+// returned, a value that is no duration reads as 0.
+func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, ceiling time.Duration, hint string) time.Duration {
 	what := e.where + "." + key
 	d, ok := e.reader.duration(n, what)
 	if !ok {
@@ -153,6 +155,9 @@ func (e *faultEntry) durationKey(n *yaml.Node, key string, floor durationFloor, 
 		e.valid = false
 	case floor == moreThanZero && d <= 0:
 		e.errorf(n, "%s: %s must be more than 0%s", what, show(n), hint)
+		e.valid = false
+	case d > ceiling:
+		e.errorf(n, "%s: %s is more than %s, the most allowed", what, show(n), fmtDur(ceiling))
 		e.valid = false
 	}
 	return d
@@ -223,13 +228,13 @@ func (e *faultEntry) netem() {
 		return
 	}
 	if v, ok := e.fields["delay"]; ok {
-		e.f.Delay = e.durationKey(v.val, "delay", moreThanZero, "")
+		e.f.Delay = e.durationKey(v.val, "delay", moreThanZero, maxNetemDelay, "")
 	} else {
 		e.errorf(e.n, "%s: delay is required: how much latency to add (e.g. delay: 100ms)", e.label)
 		e.valid = false
 	}
 	if v, ok := e.fields["jitter"]; ok {
-		e.f.Jitter = e.durationKey(v.val, "jitter", zeroOrMore, "")
+		e.f.Jitter = e.durationKey(v.val, "jitter", zeroOrMore, maxNetemDelay, "")
 	}
 }
 
@@ -280,60 +285,174 @@ func (r *reader) schedule(s *Scenario, kp []faultKeyPos) {
 				i, f.Kind, fmtDur(f.At), fmtDur(s.Duration))
 			continue
 		}
-		if f.For > 0 && f.At+f.For > s.Duration {
+		// f.At < s.Duration here, so the subtraction cannot overflow
+		// where f.At+f.For could.
+		if f.For > 0 && f.For > s.Duration-f.At {
 			r.errorf(kp[i].forVal, "faults[%d] (kind: %s) at %s for %s ends at %s, after the run's duration %s: shorten for or lengthen duration",
 				i, f.Kind, fmtDur(f.At), fmtDur(f.For), fmtDur(f.At+f.For), fmtDur(s.Duration))
 		}
 	}
-	overlap := func(a, b Fault) (time.Duration, time.Duration, bool) {
-		from, to := max(a.At, b.At), min(a.Until(s.Duration), b.Until(s.Duration))
-		return from, to, from < to
+	r.overlaps(s, label)
+}
+
+// Roles a fault plays on a resource (see claims). Two claims on one
+// resource conflict when their windows overlap and their roles clash.
+const (
+	roleOwn   = iota // holds the resource alone: clashes with any other roleOwn
+	roleNeeds        // needs the node up (a failover sends traffic to it): clashes with roleDowns
+	roleDowns        // takes the node down: clashes with roleNeeds
+)
+
+// claim is one fault's hold on one resource for a window [start, end).
+type claim struct {
+	resource   string
+	role       int
+	idx        int // the fault's index in Scenario.Faults
+	start, end time.Duration
+}
+
+// claims lists what fault i holds while it is active. The rules, which
+// docs/scenario.md explains to users:
+//   - "haproxy": every failover puts a backend in maint; two at once leave
+//     HAProxy with no server (or take one backend out twice).
+//   - "up:N": a failover needs the other node up; stop, kill, pause and
+//     isolate take their node down.
+//   - "state:N": stop, kill, pause and restart change the container's
+//     state, and the heal of one would undo the other (start a node
+//     another fault keeps stopped). A restart is an instant, one
+//     nanosecond long here, so it clashes with a window that contains it.
+//   - "netem:N": a node-wide delay or loss is the one netem qdisc of the
+//     node's interface; a second one would replace it and its heal remove
+//     both.
+//
+// Network faults (isolate, partition, link delay and loss) are made per
+// fault instance by the faults package, so they may overlap each other and
+// container-state faults.
+func claims(f Fault, i int, runEnd time.Duration) []claim {
+	start, end := f.At, f.Until(runEnd)
+	c := func(res string, role int) claim {
+		return claim{resource: res, role: role, idx: i, start: start, end: end}
 	}
-	// Only pairs with a failover in them can conflict: pair each failover
-	// with every other fault, each pair once, as (earlier i, later j).
-	var failovers []int
+	switch f.Kind {
+	case FaultFailover:
+		return []claim{c("haproxy", roleOwn), c("up:"+other(f.From), roleNeeds)}
+	case FaultStop, FaultKill, FaultPause:
+		return []claim{c("state:"+f.Node, roleOwn), c("up:"+f.Node, roleDowns)}
+	case FaultRestart:
+		end = start + 1
+		return []claim{c("state:"+f.Node, roleOwn)}
+	case FaultIsolate:
+		return []claim{c("up:"+f.Node, roleDowns)}
+	case FaultDelay, FaultLoss:
+		if f.Node != "" {
+			return []claim{c("netem:"+f.Node, roleOwn)}
+		}
+	}
+	return nil
+}
+
+// clashes lists the roles a claim of role conflicts with.
+func clashes(role int) int {
+	switch role {
+	case roleNeeds:
+		return roleDowns
+	case roleDowns:
+		return roleNeeds
+	}
+	return roleOwn
+}
+
+// overlaps finds faults whose windows overlap on a resource they cannot
+// share. It sorts the claims by start and sweeps them once, keeping per
+// resource and role the active claims in a heap by end: O(n log n) for n
+// faults. Each claim is reported once, against one active claim it clashes
+// with (the one that ends first), so the number of messages grows with the
+// number of faults, never with the number of pairs.
+func (r *reader) overlaps(s *Scenario, label func(int) string) {
+	var all []claim
 	for i, f := range s.Faults {
-		if f.Kind == FaultFailover {
-			failovers = append(failovers, i)
+		if f.Kind != "" && f.At < s.Duration {
+			all = append(all, claims(f, i, s.Duration)...)
 		}
 	}
-	for _, fo := range failovers {
-		for k := range s.Faults {
-			if k == fo || (s.Faults[k].Kind == FaultFailover && k < fo) {
-				continue // the self pair, or a failover pair already seen
+	sort.Slice(all, func(a, b int) bool {
+		if all[a].start != all[b].start {
+			return all[a].start < all[b].start
+		}
+		return all[a].idx < all[b].idx
+	})
+	type slot struct {
+		resource string
+		role     int
+	}
+	active := map[slot]*claimHeap{}
+	for _, c := range all {
+		h := active[slot{c.resource, clashes(c.role)}]
+		if h != nil {
+			for h.Len() > 0 && (*h)[0].end <= c.start {
+				heap.Pop(h)
 			}
-			i, j := min(fo, k), max(fo, k)
-			a, b := s.Faults[i], s.Faults[j]
-			from, to, ok := overlap(a, b)
-			if !ok {
-				continue
-			}
-			switch {
-			case a.Kind == FaultFailover && b.Kind == FaultFailover && a.From != b.From:
-				r.errAt(b.Pos, "%s overlaps %s from %s to %s: both backends would be in maint and HAProxy would have no server; end one before the other starts",
-					label(j), label(i), fmtDur(from), fmtDur(to))
-			case a.Kind == FaultFailover && b.Kind == FaultFailover:
-				r.errAt(b.Pos, "%s overlaps %s from %s to %s, taking out the same backend twice: merge them into one failover",
-					label(j), label(i), fmtDur(from), fmtDur(to))
-			case a.Kind == FaultFailover && takesDown(b, other(a.From)), b.Kind == FaultFailover && takesDown(a, other(b.From)):
-				fi, down := i, j
-				if b.Kind == FaultFailover {
-					fi, down = j, i
-				}
-				r.errAt(b.Pos, "%s takes down %s from %s to %s while %s sends all HAProxy traffic to it: HAProxy would have no working backend; move one of them",
-					label(down), s.Faults[down].Node, fmtDur(from), fmtDur(to), label(fi))
+			if h.Len() > 0 {
+				r.overlap(s, label, (*h)[0], c)
 			}
 		}
+		own := active[slot{c.resource, c.role}]
+		if own == nil {
+			own = &claimHeap{}
+			active[slot{c.resource, c.role}] = own
+		}
+		heap.Push(own, c)
 	}
 }
 
-// takesDown reports whether f makes node unable to serve clients.
-func takesDown(f Fault, node string) bool {
-	switch f.Kind {
-	case FaultStop, FaultKill, FaultPause, FaultIsolate:
-		return f.Node == node
+// overlap reports that claims a and b clash. The message stands at the
+// fault later in the file and names the other one's place.
+func (r *reader) overlap(s *Scenario, label func(int) string, a, b claim) {
+	i, j := min(a.idx, b.idx), max(a.idx, b.idx)
+	fi, fj := s.Faults[i], s.Faults[j]
+	from, to := max(a.start, b.start), min(a.end, b.end)
+	where := func(k int) string {
+		p := s.Faults[k].Pos
+		return fmt.Sprintf("%s:%d:%d", r.file, p.Line, p.Col)
 	}
-	return false
+	switch {
+	case fi.Kind == FaultFailover && fj.Kind == FaultFailover && fi.From != fj.From:
+		r.errAt(fj.Pos, "%s overlaps %s from %s to %s: both backends would be in maint and HAProxy would have no server; end one before the other starts",
+			label(j), label(i), fmtDur(from), fmtDur(to))
+	case fi.Kind == FaultFailover && fj.Kind == FaultFailover:
+		r.errAt(fj.Pos, "%s overlaps %s from %s to %s, taking out the same backend twice: merge them into one failover",
+			label(j), label(i), fmtDur(from), fmtDur(to))
+	case fi.Kind == FaultFailover || fj.Kind == FaultFailover:
+		fo, down := i, j
+		if fj.Kind == FaultFailover {
+			fo, down = j, i
+		}
+		r.errAt(fj.Pos, "%s takes down %s from %s to %s while %s sends all HAProxy traffic to it: HAProxy would have no working backend; move one of them",
+			label(down), s.Faults[down].Node, fmtDur(from), fmtDur(to), label(fo))
+	case strings.HasPrefix(a.resource, "netem:"):
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s: a node has one netem queue, so the second would replace the first and either heal would remove both; end one before the other starts, or put delay and loss on the link (between: [primary1, primary2])",
+			label(j), label(i), where(i), fmtDur(from), fmtDur(to))
+	case fi.Kind == FaultRestart || fj.Kind == FaultRestart:
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) at %s: both change the state of the container %s, and a restart inside another fault's window would undo it; move the restart outside that window",
+			label(j), label(i), where(i), fmtDur(from), fi.Node)
+	default:
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s: both change the state of the container %s, and the heal of one would undo the other; end one before the other starts",
+			label(j), label(i), where(i), fmtDur(from), fmtDur(to), fi.Node)
+	}
+}
+
+// claimHeap is a min-heap of claims by end, for container/heap.
+type claimHeap []claim
+
+func (h claimHeap) Len() int           { return len(h) }
+func (h claimHeap) Less(a, b int) bool { return h[a].end < h[b].end }
+func (h claimHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
+func (h *claimHeap) Push(x any)        { *h = append(*h, x.(claim)) }
+func (h *claimHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
 }
 
 // other is the primary a failover away from p sends traffic to.

@@ -44,12 +44,13 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if s.Duration <= 0 || len(s.Workloads) == 0 {
+		if s.Duration <= 0 || s.Duration > MaxDuration || len(s.Workloads) == 0 || len(s.Workloads) > maxWorkloads || len(s.Faults) > maxFaults {
 			t.Fatalf("accepted a scenario the runner cannot run: %+v", s)
 		}
 		names := map[string]bool{}
 		for _, w := range s.Workloads {
-			if w.Name == "" || names[w.Name] || w.Kind == "" || w.Concurrency < 1 || len(w.Targets) == 0 {
+			if w.Name == "" || names[w.Name] || w.Kind == "" || w.Concurrency < 1 || w.Concurrency > maxConcurrency ||
+				len(w.Targets) == 0 || w.Rows > maxRows || w.Rate > maxRate || len(w.Name) > maxNameLen {
 				t.Fatalf("accepted a bad workload: %+v", w)
 			}
 			names[w.Name] = true
@@ -57,6 +58,18 @@ func FuzzParse(f *testing.F) {
 		for _, fl := range s.Faults {
 			if fl.Kind == "" || fl.At < 0 || fl.At >= s.Duration || fl.Until(s.Duration) > s.Duration {
 				t.Fatalf("accepted a bad fault: %+v", fl)
+			}
+		}
+		// No two accepted faults hold one resource at once (see claims).
+		for i, a := range s.Faults {
+			for j := i + 1; j < len(s.Faults); j++ {
+				for _, ca := range claims(a, i, s.Duration) {
+					for _, cb := range claims(s.Faults[j], j, s.Duration) {
+						if ca.resource == cb.resource && clashes(ca.role) == cb.role && max(ca.start, cb.start) < min(ca.end, cb.end) {
+							t.Fatalf("accepted overlapping faults[%d] %v and faults[%d] %v on %s", i, a, j, s.Faults[j], ca.resource)
+						}
+					}
+				}
 			}
 		}
 		if steps := s.Timeline(); len(steps) > 2*len(s.Faults) {

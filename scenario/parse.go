@@ -8,9 +8,9 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -61,13 +61,42 @@ var anyFaultKeys = []string{"kind", "at", "for", "node", "between", "direction",
 // defaultRows is rows: for update-hot and bank when the file says nothing.
 const defaultRows = 10
 
-// maxConcurrency bounds concurrency: per target; more workers than this
-// measure the client machine rather than replication.
-const maxConcurrency = 256
+// Limits on what a scenario may ask for. Each is far above any useful
+// run and far below what would exhaust the machine or overflow the
+// arithmetic; docs/scenario.md lists them, and each message names its bound.
+const (
+	// maxConcurrency bounds concurrency: per target; more workers than
+	// this measure the client machine rather than replication.
+	maxConcurrency = 256
+	// MaxDuration bounds duration:, at:, for: and every assert duration: a
+	// week is a long soak, and with every offset and length at most this,
+	// at + for cannot overflow.
+	MaxDuration = 7 * 24 * time.Hour
+	// maxNetemDelay bounds a delay's delay: and jitter:; a minute of
+	// latency is already a partition with extra steps.
+	maxNetemDelay = time.Minute
+	// maxRate bounds rate: per target, in operations per second.
+	maxRate = 1_000_000
+	// maxRows bounds rows: (update-hot's hot rows, bank's accounts), which
+	// the lab seeds in one INSERT before the run.
+	maxRows = 1_000_000
+	// maxWorkloads and maxFaults bound the lists; a fault a minute for a
+	// week is about 10,000.
+	maxWorkloads = 100
+	maxFaults    = 10_000
+	// maxNameLen bounds name: and a workload's name:, in bytes.
+	maxNameLen = 128
+	// maxCount bounds the counting thresholds of assert:.
+	maxCount = 1_000_000_000_000
+)
 
-// MaxFileSize is the largest scenario file Load reads: a scenario of more
-// than a few MB is a mistake (a wrong path, a generated file gone wrong).
-const MaxFileSize = 4 << 20
+// MaxFileSize is the largest scenario file Load reads. The largest
+// scenario the limits allow (100 workloads, 10,000 faults) is about 1 MB
+// written out in block style with a comment per fault. Decoding YAML is
+// most of the cost of a big file (BenchmarkParse): 2 MiB of dense flow
+// style took 0.8 s of CPU and 89 MB (4 MiB took 1.2 s and 149 MB), so
+// the cap keeps the answer to any file under a second.
+const MaxFileSize = 2 << 20
 
 // Load reads and parses the scenario file at path. Every error it returns
 // is marked exitcode.BadInput; a problem in the file's content carries
@@ -90,14 +119,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	r := &reader{file: file}
 	s := r.parse(data)
 	if len(r.errs) > 0 {
-		sort.SliceStable(r.errs, func(i, j int) bool {
-			a, b := r.errs[i].Pos, r.errs[j].Pos
-			if a.Line != b.Line {
-				return a.Line < b.Line
-			}
-			return a.Col < b.Col
-		})
-		return nil, exitcode.BadInputErr(r.errs)
+		return nil, exitcode.BadInputErr(r.result())
 	}
 	return s, nil
 }
@@ -170,7 +192,7 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	f, _ := r.mapping(top, "the top level", "at the top level", topKeys)
 
 	if v, ok := f["name"]; ok {
-		if name, ok := r.str(v.val, "name"); ok {
+		if name, ok := r.str(v.val, "name", maxNameLen); ok {
 			s.Name = name
 		}
 	}
@@ -182,6 +204,8 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 		if d, ok := r.duration(v.val, "duration"); ok {
 			if d <= 0 {
 				r.errorf(v.val, "duration: %s must be more than 0", show(v.val))
+			} else if d > MaxDuration {
+				r.errorf(v.val, "duration: %s is more than the longest run allowed, %s (7 days): split the soak into several runs", show(v.val), fmtDur(MaxDuration))
 			} else {
 				s.Duration, durOK = d, true
 			}
@@ -257,7 +281,7 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 }
 
 func (r *reader) workloads(n *yaml.Node) []Workload {
-	items, ok := r.list(n, "workloads", "[{kind: insert}]")
+	items, ok := r.list(n, "workloads", "[{kind: insert}]", maxWorkloads)
 	if !ok {
 		return nil
 	}
@@ -318,7 +342,7 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 		return w, false
 	}
 	if v, ok := f["name"]; ok {
-		w.Name, _ = r.str(v.val, where+".name")
+		w.Name, _ = r.str(v.val, where+".name", maxNameLen)
 	}
 	if v, ok := f["kind"]; ok {
 		w.Kind, _ = r.enum(v.val, where+".kind", "a workload kind", workloadKinds)
@@ -335,7 +359,7 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 		}
 	}
 	if v, ok := f["rate"]; ok {
-		w.Rate, _ = r.rate(v.val, where+".rate")
+		w.Rate, _ = r.rate(v.val, where+".rate", maxRate)
 	}
 	switch w.Kind {
 	case KindUpdateHot, KindBank:
@@ -345,7 +369,7 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 			lo = 2 // a transfer needs two accounts
 		}
 		if v, ok := f["rows"]; ok {
-			if rows, ok := r.integer(v.val, where+".rows", lo, math.MaxInt32); ok {
+			if rows, ok := r.integer(v.val, where+".rows", lo, maxRows); ok {
 				w.Rows = int(rows)
 			}
 		}
@@ -360,7 +384,7 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 // targets reads a list of distinct names from allowed. A list is required
 // even for one target so that the file reads the same for one and many.
 func (r *reader) targets(n *yaml.Node, what string, allowed []string, nonEmpty bool) []string {
-	items, ok := r.list(n, what, "["+strings.Join(allowed, ", ")+"]")
+	items, ok := r.list(n, what, "["+strings.Join(allowed, ", ")+"]", len(allowed)+MaxErrors)
 	if !ok {
 		return nil
 	}

@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -23,10 +27,18 @@ const (
 	tagMerge = "!!merge"
 )
 
-// reader collects the errors of one file while it is walked.
+// MaxErrors is the most problems Parse reports for one file; the rest are
+// counted in a last "and N more" line. A generated file gone wrong can hold
+// millions of problems, and a list longer than a screen helps nobody.
+const MaxErrors = 50
+
+// reader collects the errors of one file while it is walked. It keeps only
+// the MaxErrors first in file order, so that memory stays flat however many
+// problems a file has, and counts the others.
 type reader struct {
-	file string
-	errs Errors
+	file    string
+	errs    Errors // at most MaxErrors, sorted by place, ties in the order found
+	dropped int    // errors found beyond MaxErrors
 }
 
 func posOf(n *yaml.Node) Pos {
@@ -37,7 +49,29 @@ func posOf(n *yaml.Node) Pos {
 }
 
 func (r *reader) errAt(p Pos, format string, args ...any) {
-	r.errs = append(r.errs, &Error{File: r.file, Pos: p, Msg: fmt.Sprintf(format, args...)})
+	before := func(a, b Pos) bool { return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col) }
+	// Insert after every error at the same place or earlier: the order
+	// in which the checks found them breaks ties.
+	i := sort.Search(len(r.errs), func(i int) bool { return before(p, r.errs[i].Pos) })
+	if len(r.errs) == MaxErrors {
+		r.dropped++
+		if i == MaxErrors {
+			return
+		}
+		r.errs = r.errs[:MaxErrors-1]
+	}
+	r.errs = slices.Insert(r.errs, i, &Error{File: r.file, Pos: p, Msg: fmt.Sprintf(format, args...)})
+}
+
+// result is every error kept, with a last line counting those left out.
+// That line stands at the place of the last error kept.
+func (r *reader) result() Errors {
+	if r.dropped == 0 {
+		return r.errs
+	}
+	last := r.errs[len(r.errs)-1]
+	return append(r.errs, &Error{File: r.file, Pos: last.Pos,
+		Msg: fmt.Sprintf("and %d more problems: fix the ones above first", r.dropped)})
 }
 
 func (r *reader) errorf(n *yaml.Node, format string, args ...any) {
@@ -75,22 +109,42 @@ func describe(n *yaml.Node) string {
 	case tagNull:
 		return "empty"
 	case tagStr:
-		return "the string " + strconv.Quote(n.Value)
+		return "the string " + strconv.Quote(clip(n.Value))
 	case tagBool:
 		return "the boolean " + n.Value
 	case tagInt, tagFloat:
-		return "the number " + n.Value
+		return "the number " + clip(n.Value)
 	}
-	return strconv.Quote(n.Value)
+	return strconv.Quote(clip(n.Value))
+}
+
+// maxShown is the most of a value a message quotes.
+const maxShown = 64
+
+// clip shortens a value for a message: quoting a megabyte-long scalar in
+// each of fifty errors would bury the messages.
+func clip(s string) string {
+	if len(s) <= maxShown {
+		return s
+	}
+	cut := maxShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // show quotes strings and leaves numbers and booleans bare, so the user
 // sees the value the way they wrote it.
 func show(n *yaml.Node) string {
 	if n.Tag == tagStr || n.Tag == "" {
-		return strconv.Quote(n.Value)
+		return strconv.Quote(clip(n.Value))
 	}
-	return n.Value
+	v := clip(n.Value)
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 // field is one key: value pair of a mapping.
@@ -108,8 +162,16 @@ func (r *reader) mapping(n *yaml.Node, what, where string, allowed []string) (ma
 		r.errorf(n, "%s must be a mapping of keys (%s), not %s", what, strings.Join(allowed, ", "), describe(n))
 		return nil, false
 	}
-	out := make(map[string]field, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	out := make(map[string]field, len(allowed))
+	// A mapping takes each allowed key once; past that many pairs, plus as
+	// many as could each be reported, the rest are only counted, so an
+	// aliased mapping of a million keys costs no more than a small one.
+	limit := 2 * (len(allowed) + MaxErrors)
+	if len(n.Content) > limit {
+		r.errorf(n.Content[limit], "%s has %d keys, far more than the %d it takes: only the first %d were read (allowed: %s)",
+			what, len(n.Content)/2, len(allowed), limit/2, strings.Join(allowed, ", "))
+	}
+	for i := 0; i+1 < len(n.Content) && i < limit; i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == tagMerge {
 			r.errorf(k, "merge keys (<<) are not supported %s: write the keys out", where)
@@ -134,10 +196,17 @@ func (r *reader) mapping(n *yaml.Node, what, where string, allowed []string) (ma
 	return out, true
 }
 
-// list checks that n is a sequence and returns its items, aliases followed.
-func (r *reader) list(n *yaml.Node, what, example string) ([]*yaml.Node, bool) {
+// list checks that n is a sequence of at most maxItems and returns its
+// items, aliases followed. A longer list is reported with its bound and
+// not read at all: through aliases, reading it could cost far more than
+// the file's size.
+func (r *reader) list(n *yaml.Node, what, example string, maxItems int) ([]*yaml.Node, bool) {
 	if n == nil || n.Kind != yaml.SequenceNode {
 		r.errorf(n, "%s must be a list (e.g. %s), not %s", what, example, describe(n))
+		return nil, false
+	}
+	if len(n.Content) > maxItems {
+		r.errorf(n, "%s has %d entries: at most %d are allowed", what, len(n.Content), maxItems)
 		return nil, false
 	}
 	items := make([]*yaml.Node, len(n.Content))
@@ -160,13 +229,23 @@ func (r *reader) scalar(n *yaml.Node, what string) bool {
 	return true
 }
 
-// str reads any scalar as text: a name such as 2024 is still a name.
-func (r *reader) str(n *yaml.Node, what string) (string, bool) {
+// str reads any scalar as text of at most maxLen bytes: a name such as
+// 2024 is still a name. Control characters are refused: names end up in
+// terminals, logs and reports, where an escape sequence would act rather
+// than show.
+func (r *reader) str(n *yaml.Node, what string, maxLen int) (string, bool) {
 	if !r.scalar(n, what) {
 		return "", false
 	}
-	if n.Value == "" {
+	switch {
+	case n.Value == "":
 		r.errorf(n, "%s is empty: give it a value or remove the key", what)
+		return "", false
+	case len(n.Value) > maxLen:
+		r.errorf(n, "%s is %d bytes long: at most %d are allowed", what, len(n.Value), maxLen)
+		return "", false
+	case strings.IndexFunc(n.Value, unicode.IsControl) >= 0:
+		r.errorf(n, "%s: %s holds a control character: use printable characters only", what, show(n))
 		return "", false
 	}
 	return n.Value, true
@@ -196,11 +275,15 @@ func (r *reader) integer(n *yaml.Node, what string, lo, hi int64) (int64, bool) 
 		return 0, false
 	}
 	if v < lo || v > hi {
+		// A narrow range reads best whole; of a wide one, the bound that
+		// was crossed says more.
 		switch {
-		case hi >= math.MaxInt32:
+		case hi <= math.MaxUint16:
+			r.errorf(n, "%s: %d is out of range (must be %d to %d)", what, v, lo, hi)
+		case v < lo:
 			r.errorf(n, "%s: %d is too small (must be at least %d)", what, v, lo)
 		default:
-			r.errorf(n, "%s: %d is out of range (must be %d to %d)", what, v, lo, hi)
+			r.errorf(n, "%s: %d is too large (must be at most %d)", what, v, hi)
 		}
 		return 0, false
 	}
@@ -243,8 +326,8 @@ func (r *reader) duration(n *yaml.Node, what string) (time.Duration, bool) {
 var rateRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(?:/\s*(s|m|h))?\s*$`)
 
 // rate reads operations per second from "500/s", "30/m", "2/h" or a bare
-// number (per second).
-func (r *reader) rate(n *yaml.Node, what string) (float64, bool) {
+// number (per second), at most maxPerSec.
+func (r *reader) rate(n *yaml.Node, what string, maxPerSec float64) (float64, bool) {
 	if !r.scalar(n, what) {
 		return 0, false
 	}
@@ -266,6 +349,10 @@ func (r *reader) rate(n *yaml.Node, what string) (float64, bool) {
 	}
 	if v <= 0 {
 		r.errorf(n, "%s: %s must be more than 0 (omit rate to run as fast as possible)", what, show(n))
+		return 0, false
+	}
+	if v > maxPerSec {
+		r.errorf(n, "%s: %s is more than %g/s, the most allowed (omit rate to run as fast as possible)", what, show(n), maxPerSec)
 		return 0, false
 	}
 	return v, true

@@ -37,6 +37,15 @@ Examples:
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := noArgs(fs, "lab diff"); err != nil {
+			return err
+		}
+		if err := checkLabName("name", *name); err != nil {
+			return err
+		}
+		if *limit < 0 {
+			return exitcode.BadInputErr(fmt.Errorf("--limit %d is negative: give how many divergent rows to list per table (0 lists none; counts stay exact)", *limit))
+		}
 		if err := oneOf("format", *format, "table", "json"); err != nil {
 			return err
 		}
@@ -45,7 +54,11 @@ Examples:
 			return err
 		}
 		defer l.Close()
-		d, err := observe.DiffLab(ctx, l, observe.DiffOptions{Tables: *tables, RowLimit: *limit})
+		rowLimit := *limit
+		if rowLimit == 0 {
+			rowLimit = -1 // observe reads 0 as its default; on the command line 0 means none
+		}
+		d, err := observe.DiffLab(ctx, l, observe.DiffOptions{Tables: *tables, RowLimit: rowLimit})
 		if err != nil {
 			return exitcode.InfraErr(fmt.Errorf("compare lab %s: %w", *name, err))
 		}

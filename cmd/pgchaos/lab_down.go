@@ -24,6 +24,12 @@ Examples:
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := noArgs(fs, "lab down"); err != nil {
+			return err
+		}
+		if err := checkLabName("name", *name); err != nil {
+			return err
+		}
 		start := time.Now()
 		r, err := lab.DownCount(ctx, *name)
 		if err != nil {

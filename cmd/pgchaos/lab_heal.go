@@ -28,6 +28,12 @@ Examples:
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := noArgs(fs, "lab heal"); err != nil {
+			return err
+		}
+		if err := checkLabName("name", *name); err != nil {
+			return err
+		}
 		l, err := lab.Open(ctx, *name)
 		if err != nil {
 			return err

@@ -20,6 +20,9 @@ var labListCmd = command{
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := noArgs(fs, "lab list"); err != nil {
+			return err
+		}
 		cli, err := lab.Docker(ctx)
 		if err != nil {
 			return exitcode.InfraErr(err)

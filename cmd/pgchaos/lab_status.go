@@ -7,6 +7,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 
+	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/lab"
 )
 
@@ -29,6 +30,12 @@ Examples:
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := noArgs(fs, "lab status"); err != nil {
+			return err
+		}
+		if err := checkLabName("name", *name); err != nil {
+			return err
+		}
 		if err := oneOf("format", *format, "table", "json"); err != nil {
 			return err
 		}
@@ -45,18 +52,22 @@ Examples:
 	},
 }
 
+// renderStatus prints st as tables. Every text that came from a server or
+// a container (states, errors, names) is escaped: a subscription error
+// quoting a row could otherwise hold escape sequences.
 func renderStatus(e *env, st lab.Status) error {
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n\n", st.Name, st.Postgres, st.Sequences)
+	esc := term.Escape
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n\n", esc(st.Name), esc(st.Postgres), esc(st.Sequences))
 	t := tablewriter.NewTable(e.stdout)
 	t.Header("node", "container", "state", "address", "version", "subscription", "enabled", "worker", "last message", "apply errors")
 	for _, n := range st.Nodes {
-		row := []any{n.Name, n.Container, n.State, n.Address, n.ServerVersion}
+		row := []any{esc(n.Name), esc(n.Container), esc(n.State), esc(n.Address), esc(n.ServerVersion)}
 		if s := n.Subscription; s != nil {
 			last := "-"
 			if s.LastMessage != nil {
 				last = fmt.Sprintf("%s ago", time.Since(*s.LastMessage).Round(time.Millisecond))
 			}
-			row = append(row, s.Name, yesNo(s.Enabled), map[bool]string{true: "running", false: "NOT RUNNING"}[s.WorkerRunning], last, s.ApplyErrors)
+			row = append(row, esc(s.Name), yesNo(s.Enabled), map[bool]string{true: "running", false: "NOT RUNNING"}[s.WorkerRunning], last, s.ApplyErrors)
 		} else {
 			row = append(row, "-", "-", "-", "-", "-")
 		}
@@ -75,7 +86,7 @@ func renderStatus(e *env, st lab.Status) error {
 		if d.BytesBehind != nil {
 			behind = fmt.Sprint(*d.BytesBehind)
 		}
-		t.Append(d.From+" -> "+d.To, behind, yesNo(d.SlotActive), d.WALStatus)
+		t.Append(esc(d.From+" -> "+d.To), behind, yesNo(d.SlotActive), esc(d.WALStatus))
 	}
 	if err := t.Render(); err != nil {
 		return err
@@ -84,19 +95,19 @@ func renderStatus(e *env, st lab.Status) error {
 	t = tablewriter.NewTable(e.stdout)
 	t.Header("haproxy backend", "status", "check", "sessions")
 	for _, b := range st.Proxy.Backends {
-		t.Append(b.Server, b.Status, b.Check, b.Sessions)
+		t.Append(esc(b.Server), esc(b.Status), esc(b.Check), b.Sessions)
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
 	if st.Proxy.Error != "" {
-		fmt.Fprintf(e.stdout, "haproxy runtime API: %s\n", st.Proxy.Error)
+		fmt.Fprintf(e.stdout, "haproxy runtime API: %s\n", esc(st.Proxy.Error))
 	}
-	fmt.Fprintf(e.stdout, "haproxy %s (%s), stats %s\n", st.Proxy.Address, st.Proxy.State, st.Proxy.StatsURL)
+	fmt.Fprintf(e.stdout, "haproxy %s (%s), stats %s\n", esc(st.Proxy.Address), esc(st.Proxy.State), esc(st.Proxy.StatsURL))
 	if len(st.Warnings) > 0 {
 		fmt.Fprintln(e.stdout)
 		for _, w := range st.Warnings {
-			fmt.Fprintln(e.stdout, "WARNING:", w)
+			fmt.Fprintln(e.stdout, "WARNING:", esc(w))
 		}
 	}
 	return nil

@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/lab"
 )
 
@@ -15,7 +22,8 @@ func labFlags(fs *pflag.FlagSet, cfg *lab.Config) {
 	fs.StringVar(&cfg.Name, "name", lab.DefaultName, "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
 	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18 or 17")
 	fs.StringVar(&cfg.Sequences, "sequences", lab.SeqInterleaved, "test_table ids: interleaved (odd on primary1, even on primary2), serial (the tutorial's; collides across nodes) or uuid")
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to; off loopback a password is required (see --password)")
+	fs.StringVar(&cfg.Password, "password", "", "the superuser's password (default \"postgres\" on loopback; off loopback, one is generated and printed once unless given)")
 	fs.IntVar(&cfg.Ports.Primary1, "port-primary1", lab.DefaultPortPrimary1, "host port of primary1")
 	fs.IntVar(&cfg.Ports.Primary2, "port-primary2", lab.DefaultPortPrimary2, "host port of primary2")
 	fs.IntVar(&cfg.Ports.HAProxy, "port-haproxy", lab.DefaultPortHAProxy, "host port of HAProxy (PostgreSQL through the load balancer)")
@@ -42,12 +50,20 @@ Examples:
   pgchaos lab up
   PGPASSWORD=postgres psql -h localhost -p 5442 -U postgres -d postgres -c "INSERT INTO test_table (name) VALUES ('test1');"
   pgchaos lab up --name demo17 --postgres 17 --port-primary1 6442 --port-primary2 6443 --port-haproxy 6020 --port-stats 8020
-  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide`,
+  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide
+  pgchaos lab up --listen 0.0.0.0        # beyond this machine: a password is generated and printed once`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		var cfg lab.Config
 		fs := flags(e, "lab up", usage)
 		labFlags(fs, &cfg)
 		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if err := errors.Join(noArgs(fs, "lab up"), checkLabName("name", cfg.Name), checkListen(cfg.Listen),
+			checkPorts(fs, "port-primary1", "port-primary2", "port-haproxy", "port-stats"), notNegative("timeout", cfg.Timeout)); err != nil {
+			return exitcode.BadInputErr(err)
+		}
+		if err := offLoopback(e, &cfg); err != nil {
 			return err
 		}
 		cfg.Log = logf(e)
@@ -66,9 +82,9 @@ Examples:
 func printEndpoints(e *env, l *lab.Lab) {
 	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n", l.Name, l.Postgres, l.Sequences)
 	for _, n := range l.Nodes {
-		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, lab.Password, hostFor(n.Host), n.Port, lab.User, lab.Database)
+		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, shellWord(l.SuperuserPassword()), hostFor(n.Host), n.Port, lab.User, lab.Database)
 	}
-	fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", "haproxy", lab.Password, hostFor(l.Proxy.Host), l.Proxy.Port, lab.User, lab.Database)
+	fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", "haproxy", shellWord(l.SuperuserPassword()), hostFor(l.Proxy.Host), l.Proxy.Port, lab.User, lab.Database)
 	fmt.Fprintf(e.stdout, "  %-9s %s\n", "stats", l.StatsURL())
 	fmt.Fprintf(e.stdout, "remove it with: pgchaos lab down --name %s\n", l.Name)
 }
@@ -78,4 +94,37 @@ func hostFor(listen string) string {
 		return "localhost"
 	}
 	return listen
+}
+
+// offLoopback warns when the lab's ports are published beyond this
+// machine, and makes sure they are not guarded by the tutorial's
+// well-known password: without --password it generates one and prints it
+// once. On loopback nothing changes, so the tutorial's commands work.
+func offLoopback(e *env, cfg *lab.Config) error {
+	if ip := net.ParseIP(cfg.Listen); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	if cfg.Password == "" {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			return exitcode.InfraErr(fmt.Errorf("generate a password: %w", err))
+		}
+		cfg.Password = hex.EncodeToString(b)
+		fmt.Fprintf(e.stderr, "pgchaos: generated the superuser password %s (shown once; pass --password to choose one)\n", cfg.Password)
+	} else if cfg.Password == lab.Password {
+		return exitcode.BadInputErr(fmt.Errorf("--password %s is the tutorial's well-known password, refused with --listen %s: choose another, or leave --password out to have one generated", lab.Password, cfg.Listen))
+	}
+	fmt.Fprintf(e.stderr, "pgchaos: WARNING: --listen %s publishes primary1, primary2 and HAProxy beyond this machine, with superuser access to anyone who has the password\n", cfg.Listen)
+	return nil
+}
+
+// shellWord quotes s for a POSIX shell when it needs it, so the printed
+// psql line can be pasted as it is.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@%+=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(term.Escape(s), "'", `'\''`) + "'"
 }

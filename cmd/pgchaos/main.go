@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/internal/procs"
+	"github.com/pgchaos/pgchaos/internal/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -48,7 +50,14 @@ func commands() map[string]command {
 		"validate":    validateCmd,
 		"run":         runCmd,
 		"report show": reportShowCmd,
-		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, _ string, _ []string) error {
+		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, usage string, args []string) error {
+			fs := flags(e, "version", usage)
+			if err := parse(fs, args); err != nil {
+				return err
+			}
+			if err := noArgs(fs, "version"); err != nil {
+				return err
+			}
 			fmt.Fprintln(e.stdout, "pgchaos", version)
 			return nil
 		}},
@@ -74,8 +83,20 @@ func main() {
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
+	return runCommands(commands(), args, stdout, stderr)
+}
+
+// runCommands runs the command args name, out of cmds, and returns its exit code.
+func runCommands(cmds map[string]command, args []string, stdout, stderr io.Writer) (code int) {
+	// A panic is a bug in pgchaos, not bad input: exit 3, not the 2 a Go
+	// crash would give, and ask for a report with the stack.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "pgchaos: internal error: %v: please report it at https://github.com/pgchaos/pgchaos/issues with this output\n%s", r, debug.Stack())
+			code = exitcode.Infra
+		}
+	}()
 	e := &env{stdout: stdout, stderr: stderr}
-	cmds := commands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintf(stdout, mainUsage, listCommands(cmds))
 		return exitcode.OK
@@ -94,7 +115,12 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitcode.OK
 	}
-	code := exitcode.Of(err)
+	code = exitcode.Of(err)
+	if ctx.Err() != nil {
+		// Ctrl-C or SIGTERM ended the command, whatever its error says
+		// (a Docker call cut short reads as an infrastructure error).
+		code = exitcode.Interrupted
+	}
 	if code == exitcode.Interrupted {
 		fmt.Fprintln(stderr, "pgchaos: interrupted")
 	} else if code != exitcode.Failed || !errors.Is(err, errSilent) {
@@ -172,6 +198,6 @@ func oneOf(flag, value string, allowed ...string) error {
 // logf returns a progress logger writing to stderr.
 func logf(e *env) func(string, ...any) {
 	return func(format string, args ...any) {
-		fmt.Fprintf(e.stderr, "pgchaos: "+format+"\n", args...)
+		fmt.Fprintln(e.stderr, "pgchaos: "+term.Escape(fmt.Sprintf(format, args...)))
 	}
 }

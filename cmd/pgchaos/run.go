@@ -64,6 +64,9 @@ Examples:
 		if err := oneOf("format", *format, "table", "json", "none"); err != nil {
 			return err
 		}
+		if err := checkRunFlags(opt, *junit, *html); err != nil {
+			return err
+		}
 		sc, err := scenario.Load(fs.Arg(0))
 		if err != nil {
 			return exitcode.BadInputErr(err)
@@ -82,9 +85,11 @@ Examples:
 		opt.Log = p.log
 		opt.Progress = p.update
 
+		created := missingDirs(opt.ReportDir)
 		rep, runErr := runner.Run(ctx, sc, opt)
 		p.done()
 		if rep == nil {
+			removeEmptyDirs(created)
 			return runErr
 		}
 		reportPath := filepath.Join(opt.ReportDir, "report.json")
@@ -175,7 +180,7 @@ func (p *progress) log(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
-	fmt.Fprintf(p.w, "pgchaos: "+format+"\n", args...)
+	fmt.Fprintln(p.w, "pgchaos: "+printable(fmt.Sprintf(format, args...)))
 }
 
 func (p *progress) clear() {
@@ -191,7 +196,7 @@ func (p *progress) update(pr runner.Progress) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := progressLine(pr)
+	line := printable(progressLine(pr))
 	if p.tty {
 		fmt.Fprint(p.w, "\r\033[K"+line)
 		p.live = true

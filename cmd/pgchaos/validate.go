@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/scenario"
 )
 
@@ -33,11 +35,15 @@ Examples:
 			s, err := scenario.Load(path)
 			if err != nil {
 				bad++
-				fmt.Fprintln(e.stderr, err)
+				// One problem a line; each line escaped, so a path or a
+				// value with control characters cannot fake a line.
+				for _, line := range strings.Split(err.Error(), "\n") {
+					fmt.Fprintln(e.stderr, term.Escape(line))
+				}
 				continue
 			}
 			fmt.Fprintf(e.stdout, "%s: ok (%s: %s, %d workloads, %d faults, %d assertions)\n",
-				path, s.Name, s.Duration, len(s.Workloads), len(s.Faults), countAsserts(s.Assert))
+				term.Escape(path), term.Escape(s.Name), s.Duration, len(s.Workloads), len(s.Faults), countAsserts(s.Assert))
 		}
 		if bad > 0 {
 			return exitcode.With(exitcode.BadInput, fmt.Errorf("%d of %d files invalid", bad, fs.NArg()))
