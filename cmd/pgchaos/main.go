@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pgchaos/pgchaos/exitcode"
-	"github.com/pgchaos/pgchaos/internal/procs"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -69,7 +68,6 @@ Run "pgchaos <command> --help" for a command's flags and examples.
 `
 
 func main() {
-	procs.Setup()
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
