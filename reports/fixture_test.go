@@ -34,6 +34,7 @@ func fixture() *Report {
 				{Name: "primary2", Address: "127.0.0.1:25443", Image: "pgchaos-local/postgres:18", ServerVersion: "18.6"},
 			},
 		},
+		Client: &Client{GOMAXPROCS: 3, Source: ClientFlag, GoVersion: "go1.26.8"},
 		Workloads: []Workload{
 			{
 				Workload: "insert", Kind: "insert", Target: "primary1", Ops: 30000, OK: 29990, Fail: 7, Unknown: 3, OpsPerSec: 499.8,

@@ -144,3 +144,22 @@ func quoteIdent(s string) string {
 func skipHint(sub, lsn string) string {
 	return fmt.Sprintf("ALTER SUBSCRIPTION %s SKIP (lsn = '%s');", quoteIdent(sub), strings.ReplaceAll(lsn, "'", "''"))
 }
+
+// clientText is the run's client setup in one line:
+// "GOMAXPROCS 2 (Go's default), go1.26.8".
+func clientText(c *Client) string {
+	src := c.Source
+	switch c.Source {
+	case ClientDefault:
+		src = "Go's default"
+	case ClientFlag:
+		src = "--client-cpus"
+	case ClientEnv:
+		src = "GOMAXPROCS env"
+	}
+	s := fmt.Sprintf("GOMAXPROCS %d (%s)", c.GOMAXPROCS, dash(src))
+	if c.GoVersion != "" {
+		s += ", " + c.GoVersion
+	}
+	return s
+}

@@ -181,6 +181,9 @@ func runTable(r *Report) htmlTable {
 	if r.Version != "" {
 		add("pgchaos", r.Version, "")
 	}
+	if r.Client != nil {
+		add("client", clientText(r.Client), "")
+	}
 	return t
 }
 

@@ -150,6 +150,7 @@ func TestHTMLFullReportStructure(t *testing.T) {
 		"|… 5 more in public.insert_rows|", // 26 differ, 21 listed
 		"|stranded writes|6 over 850 ms|",
 		"|warning: PostgreSQL clock skew not measured|",
+		"|client|GOMAXPROCS 3 (--client-cpus), go1.26.8|",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page lacks %q", want)

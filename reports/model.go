@@ -49,6 +49,7 @@ type Report struct {
 	EndedAt     time.Time   `json:"ended_at"`
 	Interrupted bool        `json:"interrupted"`
 	Lab         Lab         `json:"lab"`
+	Client      *Client     `json:"client,omitempty"`
 	Workloads   []Workload  `json:"workloads"`
 	Throughput  []Second    `json:"throughput,omitempty"`
 	Faults      []Fault     `json:"faults"`
@@ -75,6 +76,23 @@ type Scenario struct {
 	Seed     int64    `json:"seed"`
 	Duration Duration `json:"duration_ms"`
 }
+
+// Client is the pgchaos process that drove the run: how many CPUs its Go
+// code could use at once, and who decided that. On a small machine the
+// client shares its cores with the servers it measures, so this is part of
+// the run's setup.
+type Client struct {
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	Source     string `json:"gomaxprocs_source"` // ClientDefault, ClientFlag or ClientEnv
+	GoVersion  string `json:"go_version"`
+}
+
+// Where Client.GOMAXPROCS came from.
+const (
+	ClientDefault = "default" // Go's own default (the CPUs the process may use, container limits included)
+	ClientFlag    = "flag"    // pgchaos run --client-cpus
+	ClientEnv     = "env"     // the GOMAXPROCS environment variable
+)
 
 // Lab describes the lab the run used.
 type Lab struct {

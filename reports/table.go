@@ -155,6 +155,9 @@ func (p *printer) run(r *Report) {
 	if r.Version != "" {
 		rows = append(rows, []string{"pgchaos", r.Version})
 	}
+	if r.Client != nil {
+		rows = append(rows, []string{"client", clientText(r.Client)})
+	}
 	p.table(nil, rows)
 	for _, w := range r.Warnings {
 		p.printf("warning: %s\n", w)

@@ -51,6 +51,9 @@ type Options struct {
 	Progress func(p Progress)
 	// Version is written into the report.
 	Version string
+	// Client, when set, is written into the report: the GOMAXPROCS the
+	// caller settled on for this run, and why.
+	Client *reports.Client
 }
 
 // Progress is a live view of a run, about once a second.
@@ -193,6 +196,7 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 		Schema: reports.Schema, Version: r.opt.Version, StartedAt: time.Now(),
 		Scenario: reports.Scenario{Name: sc.Name, File: sc.File, Seed: r.seed, Duration: reports.Duration(sc.Duration)},
 		Lab:      labInfo(ctx, l),
+		Client:   r.opt.Client,
 	}
 	if sc.Lab.Postgres != "" && l.Postgres != sc.Lab.Postgres {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for PostgreSQL %s but lab %s runs %s", sc.Lab.Postgres, l.Name, l.Postgres))

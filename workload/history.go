@@ -182,10 +182,9 @@ func appendString(b []byte, s string) []byte {
 // naming its line number.
 //
 // Lines are decoded with go-json, a drop-in for encoding/json (pinned to it
-// by TestOpJSONRoundTrip): the end-of-run analysis reads the history more
-// than once, and a line took 2.75 µs with encoding/json, 0.60 µs with
-// go-json (BenchmarkReadHistory); a 10-minute run at full rate holds about
-// 3 M ops.
+// by TestOpJSONRoundTrip), because the end-of-run analysis reads a history
+// of millions of ops more than once and decoding is most of that time;
+// BenchmarkReadHistory measures the cost a line.
 func ReadHistory(path string, fn func(Op) error) error {
 	f, err := os.Open(path)
 	if err != nil {

@@ -39,9 +39,8 @@ type Workload interface {
 	// them, so a reused lab starts clean.
 	Seed(ctx context.Context, nodes map[string]*pgx.Conn) error
 	// Op performs one operation on conn and returns it, outcome included.
-	// Run's workers pass a ctx that never ends and bound the op with the
-	// connection's deadline instead (see workerLoop.run): an Op must do
-	// all its waiting in I/O on conn.
+	// ctx ends when the op's time is up (Config.OpTimeout) or the run is
+	// cut short; pass it to every call, as with any pgx call.
 	Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op
 }
 
@@ -55,18 +54,6 @@ type Worker struct {
 	RunID    string     // makes insert keys unique across runs on one lab
 	Rand     *rand.Rand // this worker's alone: deterministic for a seed
 	seq      int64
-	scratch  []byte   // parameter bytes of the op in flight
-	params   [][]byte // slices of scratch, one per parameter
-	served   string   // the last served-by name, reused while it repeats
-}
-
-// intern returns name as a string, reusing the previous one when it is the
-// same: a worker nearly always hears the same node's name.
-func (w *Worker) intern(name []byte) string {
-	if string(name) != w.served {
-		w.served = string(name)
-	}
-	return w.served
 }
 
 // NewWorker returns worker id of (workload, target) with its random source
@@ -144,52 +131,20 @@ VALUES ($1, $2, $3, $4, $5, $6) RETURNING served_by`
 // insertStmt names insertSQL prepared on a connection.
 const insertStmt = "pgchaos_insert"
 
-// Op implements Workload. It talks to pgconn directly, with the statement
-// prepared once per connection and its parameters written as text into the
-// worker's own buffer: pgx's QueryRow (argument encoding by type, a Rows
-// value, Scan) cost more client CPU per op than the insert itself on a
-// machine whose cores the servers share (bench/insert).
+// Op implements Workload. The INSERT is prepared apart from its execution
+// (once per connection; later calls find it prepared), so a failure to
+// prepare is known not to have sent it: Fail, where a lost answer to the
+// INSERT itself is Unknown.
 func (Insert) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 	op := w.begin()
-	b := w.scratch[:0]
-	b = appendInsertKey(b, w.RunID, w.Workload, w.Target, w.ID, w.seq)
-	key := string(b)
+	key := InsertKey(w.RunID, w.Workload, w.Target, w.ID, w.seq)
 	op.Keys = []string{key}
-	sd, err := conn.Prepare(ctx, insertStmt, insertSQL)
-	if err != nil {
-		w.finish(&op, fmt.Errorf("prepare: %w", err), false) // the INSERT itself was never sent
+	if _, err := conn.Prepare(ctx, insertStmt, insertSQL); err != nil {
+		w.finish(&op, fmt.Errorf("prepare: %w", err), false)
 		return op
 	}
-	// params: key, workload, target, worker, seq, payload; the key is
-	// already at b[:len(key)].
-	var ends [6]int
-	ends[0] = len(b)
-	b = append(b, w.Workload...)
-	ends[1] = len(b)
-	b = append(b, w.Target...)
-	ends[2] = len(b)
-	b = strconv.AppendInt(b, int64(w.ID), 10)
-	ends[3] = len(b)
-	b = strconv.AppendInt(b, w.seq, 10)
-	ends[4] = len(b)
-	b = strconv.AppendUint(b, w.Rand.Uint64(), 16)
-	ends[5] = len(b)
-	w.scratch = b
-	if w.params == nil {
-		w.params = make([][]byte, 6)
-	}
-	from := 0
-	for i, end := range ends {
-		w.params[i] = b[from:end:end]
-		from = end
-	}
-	// With the statement's description at hand, no Describe goes with the
-	// Bind: the server sends no RowDescription per op.
-	rr := conn.PgConn().ExecStatement(ctx, sd, w.params, nil, nil)
-	for rr.NextRow() {
-		op.ServedBy = w.intern(rr.Values()[0])
-	}
-	_, err = rr.Close()
+	payload := strconv.FormatUint(w.Rand.Uint64(), 16)
+	err := conn.QueryRow(ctx, insertStmt, key, w.Workload, w.Target, w.ID, w.seq, payload).Scan(&op.ServedBy)
 	w.finish(&op, err, true)
 	return op
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,32 +229,20 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 	if err := setup(ctx, cfg, wls); err != nil {
 		return err
 	}
-
 	perTarget := make(map[string]int)
 	for _, s := range cfg.Workloads {
 		for _, t := range s.Targets {
 			perTarget[t] += s.Concurrency
 		}
 	}
-	pools := make(map[string]*pgxpool.Pool)
+	pools, err := openPools(ctx, cfg.DSN, perTarget)
 	defer func() {
 		for _, p := range pools {
 			p.Close()
 		}
 	}()
-	for t, n := range perTarget {
-		pc, err := pgxpool.ParseConfig(cfg.DSN[t])
-		if err != nil {
-			return fmt.Errorf("target %s: bad DSN: %w", t, err)
-		}
-		pc.MaxConns = int32(n)
-		pc.MinConns = 0
-		pc.ConnConfig.RuntimeParams["application_name"] = ApplicationName(t)
-		p, err := pgxpool.NewWithConfig(ctx, pc)
-		if err != nil {
-			return fmt.Errorf("target %s: pool: %w", t, err)
-		}
-		pools[t] = p
+	if err != nil {
+		return err
 	}
 	for _, s := range warm(ctx, pools, perTarget, cfg.OpTimeout) {
 		if cfg.Log != nil {
@@ -263,7 +250,33 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 				s.target, s.opened, s.want, s.waited.Round(time.Millisecond), s.err)
 		}
 	}
+	return runWorkers(ctx, cfg, wls, pools, rec)
+}
 
+// openPools makes one pool per target, sized for all its workers. On error
+// it returns the pools made so far, for the caller to close.
+func openPools(ctx context.Context, dsn map[string]string, perTarget map[string]int) (map[string]*pgxpool.Pool, error) {
+	pools := make(map[string]*pgxpool.Pool)
+	for t, n := range perTarget {
+		pc, err := pgxpool.ParseConfig(dsn[t])
+		if err != nil {
+			return pools, fmt.Errorf("target %s: bad DSN: %w", t, err)
+		}
+		pc.MaxConns = int32(n)
+		pc.MinConns = 0
+		pc.ConnConfig.RuntimeParams["application_name"] = ApplicationName(t)
+		p, err := pgxpool.NewWithConfig(ctx, pc)
+		if err != nil {
+			return pools, fmt.Errorf("target %s: pool: %w", t, err)
+		}
+		pools[t] = p
+	}
+	return pools, nil
+}
+
+// runWorkers starts second 0 of the timeline and runs every worker until
+// ctx ends or cfg.Stop closes, and waits for them all.
+func runWorkers(ctx context.Context, cfg Config, wls []Workload, pools map[string]*pgxpool.Pool, rec *Recorder) error {
 	runID := cfg.RunID
 	start := time.Now()
 	if runID == "" {
@@ -287,15 +300,16 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 	}
 	var g errgroup.Group
 	for i, s := range cfg.Workloads {
-		targets := slices.Clone(s.Targets)
-		for _, t := range targets {
+		for _, t := range slices.Clone(s.Targets) {
 			var pace *pacer
 			if s.Rate > 0 {
 				pace = newPacer(start, s.Rate)
 			}
 			for id := range s.Concurrency {
-				w := NewWorker(cfg.Seed, runID, s.Name, s.Kind, t, id)
-				loop := workerLoop{wl: wls[i], w: w, pool: pools[t], pace: pace, rec: rec, timeout: cfg.OpTimeout}
+				loop := workerLoop{
+					wl: wls[i], w: NewWorker(cfg.Seed, runID, s.Name, s.Kind, t, id),
+					pool: pools[t], pace: pace, rec: rec, timeout: cfg.OpTimeout,
+				}
 				g.Go(func() error { loop.run(ctx, soft); return nil })
 			}
 		}
@@ -368,47 +382,18 @@ type workerLoop struct {
 	pace    *pacer
 	rec     *Recorder
 	timeout time.Duration
+	conn    *pgxpool.Conn // held between ops; nil after it broke
+	backoff time.Duration // the wait after the next failure to connect or lost connection
 }
 
 // run loops until soft ends; ops themselves run under ctx, so an op in
 // flight when soft ends completes (or times out) and is recorded as it was.
-//
-// An op's bounds are its connection's deadline, moved to now + timeout
-// before an op when less than timeout - timeout/deadlineSlack is left, and
-// one watch on ctx for the worker's life that moves the
-// deadline of the connection in use to the past. Ops get a context that
-// never ends: a context per op (WithTimeout, and pgx's watch on it) cost
-// more client CPU than the recorder (bench/insert), and pgx ends an op on a
-// deadline as it does on a cancelled context, by closing the connection.
 func (l *workerLoop) run(ctx, soft context.Context) {
-	var conn *pgxpool.Conn
-	var deadline time.Time // conn's, as last set
-	var inUse struct {
-		sync.Mutex
-		nc net.Conn
-	}
-	stopWatch := context.AfterFunc(ctx, func() {
-		inUse.Lock()
-		if inUse.nc != nil {
-			_ = inUse.nc.SetDeadline(time.Unix(1, 0)) // in the past: the op in flight ends now
-		}
-		inUse.Unlock()
-	})
-	defer stopWatch()
-	release := func() {
-		inUse.Lock()
-		inUse.nc = nil
-		inUse.Unlock()
-		_ = conn.Conn().PgConn().Conn().SetDeadline(time.Time{})
-		conn.Release() // the pool destroys a closed or busy connection
-		conn, deadline = nil, time.Time{}
-	}
 	defer func() {
-		if conn != nil {
-			release()
+		if l.conn != nil {
+			l.conn.Release()
 		}
 	}()
-	var backoff time.Duration
 	for {
 		// A slot can fall due at the very instant the run stops (a run's
 		// duration is often a multiple of 1/rate): check again, or an op
@@ -416,66 +401,77 @@ func (l *workerLoop) run(ctx, soft context.Context) {
 		if err := l.pace.wait(soft); err != nil || soft.Err() != nil {
 			return
 		}
-		if conn == nil {
-			op := l.w.begin()
-			actx, cancel := context.WithTimeout(ctx, l.timeout)
-			c, err := l.pool.Acquire(actx)
-			cancel()
-			if err != nil {
-				if ctx.Err() != nil {
-					return // stopped while connecting: nothing was attempted
-				}
-				l.w.finish(&op, err, false)
-				l.rec.Record(op)
-				backoff = nextBackoff(backoff)
-				if !sleep(soft, backoff) {
+		if l.conn == nil {
+			ok, stopped := l.connect(ctx)
+			if stopped {
+				return
+			}
+			if !ok {
+				if !l.wait(soft) {
 					return
 				}
 				continue
 			}
-			conn = c
-			inUse.Lock()
-			inUse.nc = c.Conn().PgConn().Conn()
-			inUse.Unlock()
 		}
-		// The deadline moves only when less than timeout -
-		// timeout/deadlineSlack is left: every op is still bounded by
-		// between that and timeout, and a worker re-arms the connection's
-		// two timers a few times a second instead of at every op.
-		if now := time.Now(); deadline.Sub(now) < l.timeout-l.timeout/deadlineSlack {
-			deadline = now.Add(l.timeout)
-			_ = conn.Conn().PgConn().Conn().SetDeadline(deadline)
-		}
-		if ctx.Err() != nil {
-			return // the watch may have run before the deadline was set
-		}
-		op := l.wl.Op(context.Background(), conn.Conn(), l.w)
-		if op.Outcome != OK && ctx.Err() != nil && !definiteServerError(op) {
-			// The run stopped under this op: whatever it did is unknown,
-			// and it is not a failure of the database.
-			op.Outcome, op.Class = Unknown, ClassCanceled
-		}
+		op := l.op(ctx)
 		l.rec.Record(op)
 		if op.Outcome == OK {
-			backoff = 0
+			l.backoff = 0
 			continue
 		}
 		if soft.Err() != nil {
 			return
 		}
-		if connectionLost(op.Class) || conn.Conn().IsClosed() {
-			release()
-			backoff = nextBackoff(backoff)
-			if !sleep(soft, backoff) {
+		if connectionLost(op.Class) || l.conn.Conn().IsClosed() {
+			l.conn.Release() // the pool destroys a closed or busy connection
+			l.conn = nil
+			if !l.wait(soft) {
 				return
 			}
 		}
 	}
 }
 
-// deadlineSlack: an op's bound is at least timeout - timeout/deadlineSlack
-// (4.92 s of the default 5 s).
-const deadlineSlack = 64
+// connect takes a connection from the pool within the op timeout. A
+// failure is recorded as a failed op (nothing was sent); stopped means ctx
+// ended while connecting, and nothing is recorded.
+func (l *workerLoop) connect(ctx context.Context) (ok, stopped bool) {
+	op := l.w.begin()
+	actx, cancel := context.WithTimeout(ctx, l.timeout)
+	c, err := l.pool.Acquire(actx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, true
+		}
+		l.w.finish(&op, err, false)
+		l.rec.Record(op)
+		return false, false
+	}
+	l.conn = c
+	return true, false
+}
+
+// op runs one op on the held connection, bounded by the op timeout and by
+// ctx.
+func (l *workerLoop) op(ctx context.Context) Op {
+	octx, cancel := context.WithTimeout(ctx, l.timeout)
+	op := l.wl.Op(octx, l.conn.Conn(), l.w)
+	cancel()
+	if op.Outcome != OK && ctx.Err() != nil && !definiteServerError(op) {
+		// The run stopped under this op: whatever it did is unknown,
+		// and it is not a failure of the database.
+		op.Outcome, op.Class = Unknown, ClassCanceled
+	}
+	return op
+}
+
+// wait backs off after a failure, doubling each time; false means soft
+// ended meanwhile.
+func (l *workerLoop) wait(soft context.Context) bool {
+	l.backoff = nextBackoff(l.backoff)
+	return sleep(soft, l.backoff)
+}
 
 // definiteServerError is an ERROR reply: the server rolled the op back.
 func definiteServerError(op Op) bool {

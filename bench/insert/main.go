@@ -13,12 +13,10 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/pgchaos/pgchaos/internal/procs"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
 func main() {
-	procs.Setup() // as pgchaos does
 	dsn := flag.String("dsn", os.Getenv("PGCHAOS_BENCH_DSN"), "DSN of the primary to write to (default $PGCHAOS_BENCH_DSN)")
 	peer := flag.String("peer-dsn", os.Getenv("PGCHAOS_BENCH_PEER_DSN"), "DSN of the other primary of a lab: the table is made there too, so replication carries the rows as in a run (default $PGCHAOS_BENCH_PEER_DSN)")
 	clients := flag.Int("clients", 8, "workers")

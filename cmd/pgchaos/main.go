@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pgchaos/pgchaos/exitcode"
-	"github.com/pgchaos/pgchaos/internal/procs"
 	"github.com/pgchaos/pgchaos/internal/term"
 )
 
@@ -78,7 +77,6 @@ Run "pgchaos <command> --help" for a command's flags and examples.
 `
 
 func main() {
-	procs.Setup()
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +56,7 @@ Examples:
 		seed := fs.Int64("seed", 0, "override the scenario's seed (repeat a run)")
 		fs.DurationVar(&opt.ConvergeTimeout, "converge-timeout", 60*time.Second, "how long to wait for the nodes to converge after the run")
 		quiet := fs.Bool("quiet", false, "no progress on stderr")
+		cpus := fs.Int("client-cpus", 0, "how many CPUs pgchaos's own Go code may use at once (GOMAXPROCS), 1 up to this machine's count; default: Go's default, or the GOMAXPROCS environment variable")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -67,6 +70,10 @@ Examples:
 		if err := checkRunFlags(opt, *junit, *html); err != nil {
 			return err
 		}
+		procs, source, err := clientCPUs(fs.Changed("client-cpus"), *cpus, os.Getenv("GOMAXPROCS"), runtime.NumCPU())
+		if err != nil {
+			return err
+		}
 		sc, err := scenario.Load(fs.Arg(0))
 		if err != nil {
 			return exitcode.BadInputErr(err)
@@ -78,6 +85,10 @@ Examples:
 			opt.ReportDir = filepath.Join("pgchaos-reports", time.Now().Format("20060102-150405")+"-"+safeName(sc.Name))
 		}
 		opt.Version = version
+		if procs > 0 {
+			runtime.GOMAXPROCS(procs)
+		}
+		opt.Client = &reports.Client{GOMAXPROCS: runtime.GOMAXPROCS(0), Source: source, GoVersion: runtime.Version()}
 		if opt.LabName != "" {
 			opt.KeepLab = true
 		}
@@ -126,6 +137,27 @@ Examples:
 		}
 		return nil
 	},
+}
+
+// clientCPUs settles how many CPUs the run's own Go code may use. The
+// default is Go's (the CPUs the process may use, a container's CPU limit
+// included); the user may set it with --client-cpus (flagSet, n), which
+// must lie within 1..ncpu, or with the GOMAXPROCS environment variable,
+// which the runtime has already applied. It returns the value to apply, 0
+// to leave the runtime as it is, and where the setting came from
+// (reports.ClientDefault, ClientFlag or ClientEnv).
+func clientCPUs(flagSet bool, n int, env string, ncpu int) (int, string, error) {
+	if flagSet {
+		if n < 1 || n > ncpu {
+			return 0, "", exitcode.BadInputErr(fmt.Errorf("--client-cpus %d: use 1 to %d (this machine's CPUs), or leave it out for Go's default", n, ncpu))
+		}
+		return n, reports.ClientFlag, nil
+	}
+	// The runtime obeys GOMAXPROCS only when it is a positive number.
+	if v, err := strconv.Atoi(env); err == nil && v > 0 {
+		return 0, reports.ClientEnv, nil
+	}
+	return 0, reports.ClientDefault, nil
 }
 
 func safeName(s string) string {

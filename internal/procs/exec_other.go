@@ -1,6 +1,0 @@
-//go:build !linux
-
-package procs
-
-// KeepSysmonAwake does nothing off Linux, where it was not measured.
-func KeepSysmonAwake() {}
