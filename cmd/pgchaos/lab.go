@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/lab"
 )
 
@@ -159,8 +160,10 @@ var labStatusCmd = command{
 
 Shows each node's container state, address, PostgreSQL version, its
 subscription (enabled, worker running, last message), bytes behind in each
-direction, HAProxy's backend states, and a warning in plain words when a
-subscription is failing (with the error and the LSN to skip).
+direction, HAProxy's backend states, every fault the fault ledger still
+holds unhealed (with when it was injected: a pgchaos killed mid-fault leaves
+them in force; "pgchaos lab heal" heals them), and a warning in plain words
+when a subscription is failing (with the error and the LSN to skip).
 
 Examples:
   pgchaos lab status
@@ -181,6 +184,7 @@ Examples:
 		}
 		defer l.Close()
 		st := l.Status(ctx)
+		faults.AddToStatus(&st, l, "")
 		if *format == "json" {
 			return writeJSON(e.stdout, st)
 		}

@@ -57,6 +57,12 @@ func renderStatus(e *env, st lab.Status) error {
 		fmt.Fprintf(e.stdout, "haproxy runtime API: %s\n", st.Proxy.Error)
 	}
 	fmt.Fprintf(e.stdout, "haproxy %s (%s), stats %s\n", st.Proxy.Address, st.Proxy.State, st.Proxy.StatsURL)
+	if len(st.FaultsInForce) > 0 {
+		fmt.Fprintln(e.stdout)
+		if err := lab.WriteFaultsInForce(e.stdout, st, time.Now()); err != nil {
+			return err
+		}
+	}
 	if len(st.Warnings) > 0 {
 		fmt.Fprintln(e.stdout)
 		for _, w := range st.Warnings {
