@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,10 +175,17 @@ func proxyPort(tag string) int {
 	return 15400 + int(h.Sum32()%500)
 }
 
-// proxyCmd is the proxy's command line in the nettools image.
-func proxyCmd(port int, delay, jitter time.Duration) []string {
-	return []string{"pgchaos-linkproxy", "--listen", fmt.Sprintf("0.0.0.0:%d", port),
-		"--upstream", "127.0.0.1:5432", "--delay", delay.String(), "--jitter", jitter.String()}
+// proxyCmd is the proxy's command line in the nettools image. The proxy
+// listens on the publisher's lab address only (where the REDIRECT sends
+// the subscriber) and forwards to PostgreSQL on that same address, never on
+// 127.0.0.1: the official postgres image trusts 127.0.0.1 without a
+// password, so forwarding there would hand anyone on the lab network a
+// passwordless superuser while the delay holds. From the lab address the
+// server asks for the password, as it does of a direct connection. Only the
+// arguments changed, so a nettools image built before works as it is.
+func proxyCmd(publisherIP string, port int, delay, jitter time.Duration) []string {
+	return []string{"pgchaos-linkproxy", "--listen", net.JoinHostPort(publisherIP, strconv.Itoa(port)),
+		"--upstream", net.JoinHostPort(publisherIP, "5432"), "--delay", delay.String(), "--jitter", jitter.String()}
 }
 
 // redirectAdd waits until the proxy listens on port, then redirects TCP
@@ -220,8 +229,12 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	if err != nil {
 		return err
 	}
+	pubIP, err := ipOf(ctx, d.docker, d.network, publisher)
+	if err != nil {
+		return err
+	}
 	port := proxyPort(d.tag())
-	if err := d.startProxy(ctx, publisher, port); err != nil {
+	if err := d.startProxy(ctx, publisher, pubIP, port); err != nil {
 		return err
 	}
 	if _, err := d.help.run(ctx, publisher, redirectAdd(d.tag(), subIP, port)); err != nil {
@@ -230,13 +243,13 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	// The rule catches new connections only: end the direct one, and
 	// the subscription comes back through the proxy.
 	sub := lab.SubscriptionOn(subscriber.Name)
-	if err := d.terminateWalsender(ctx, publisher, sub, false); err != nil {
+	if err := d.terminateWalsender(ctx, publisher, pubIP, sub, false); err != nil {
 		return err
 	}
 	if ok, err := running(ctx, d.docker, subscriber); err != nil || !ok {
 		return err // it will connect through the proxy when it starts
 	}
-	if err := d.waitWalsender(ctx, publisher, sub); err != nil {
+	if err := d.waitWalsender(ctx, publisher, pubIP, sub); err != nil {
 		return fmt.Errorf("%w%s", err, d.proxyLogs(ctx, publisher))
 	}
 	return nil
@@ -256,7 +269,13 @@ func (d *Delay) healLink(ctx context.Context, publisher, subscriber lab.Node) er
 		if _, err := d.help.run(ctx, publisher, redirectDel(d.tag())); err != nil {
 			return err
 		}
-		if err := d.terminateWalsender(ctx, publisher, lab.SubscriptionOn(subscriber.Name), true); err != nil {
+		// An isolated publisher has no lab address: then only proxies of
+		// older pgchaos versions (from 127.0.0.1) are told apart.
+		var pubIP *string
+		if ip, err := ipOf(ctx, d.docker, d.network, publisher); err == nil {
+			pubIP = &ip
+		}
+		if err := d.terminateWalsender(ctx, publisher, pubIP, lab.SubscriptionOn(subscriber.Name), true); err != nil {
 			return err
 		}
 	}
@@ -275,13 +294,13 @@ func (d *Delay) proxyLabels(publisher lab.Node) map[string]string {
 // helper container like the iptables ones (lab down and the sweep remove
 // it) but long-lived: it runs until the heal removes it. No NET_ADMIN: it
 // only listens and connects.
-func (d *Delay) startProxy(ctx context.Context, publisher lab.Node, port int) error {
+func (d *Delay) startProxy(ctx context.Context, publisher lab.Node, publisherIP string, port int) error {
 	// Named for people reading `docker ps`; the labels are what counts.
 	name := fmt.Sprintf("pgchaos-%s-linkproxy-%s-on-%s", d.help.lab, strings.TrimPrefix(d.tag(), "pgchaos-delay-"), publisher.Name)
 	resp, err := d.docker.ContainerCreate(ctx,
 		&container.Config{
 			Image:      d.help.image,
-			Entrypoint: proxyCmd(port, d.spec.Delay, d.spec.Jitter),
+			Entrypoint: proxyCmd(publisherIP, port, d.spec.Delay, d.spec.Jitter),
 			Cmd:        []string{},
 			Labels:     d.proxyLabels(publisher),
 		},
@@ -343,25 +362,30 @@ func (d *Delay) removeProxies(ctx context.Context, publisher lab.Node) error {
 
 // Walsenders of a subscription are found by application_name, which a
 // subscription's apply worker sets to the subscription's name; a proxied
-// one connects from 127.0.0.1 (the proxy), a direct one from the peer.
+// one connects from the publisher's own lab address ($2: where the proxy
+// forwards to), a direct one from the peer. 127.0.0.1 counts as proxied
+// too: proxies started by earlier pgchaos builds forwarded there, and a
+// ledger they left may still be healed by this build.
 const (
+	proxiedCond        = `coalesce(client_addr = '127.0.0.1'::inet OR client_addr = $2::inet, false)`
 	terminateDirectSQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication
-WHERE application_name = $1 AND client_addr IS DISTINCT FROM '127.0.0.1'::inet`
+WHERE application_name = $1 AND NOT ` + proxiedCond
 	terminateProxiedSQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication
-WHERE application_name = $1 AND client_addr = '127.0.0.1'::inet`
+WHERE application_name = $1 AND ` + proxiedCond
 	proxiedStreamingSQL = `SELECT count(*) FROM pg_stat_replication
-WHERE application_name = $1 AND client_addr = '127.0.0.1'::inet AND state = 'streaming'`
+WHERE application_name = $1 AND client_addr = $2::inet AND state = 'streaming'`
 )
 
 // terminateWalsender ends the walsenders serving subscription on
-// publisher: the proxied ones, or the direct ones.
-func (d *Delay) terminateWalsender(ctx context.Context, publisher lab.Node, subscription string, proxied bool) error {
+// publisher (whose lab address is publisherIP, nil when unknown): the
+// proxied ones, or the direct ones.
+func (d *Delay) terminateWalsender(ctx context.Context, publisher lab.Node, publisherIP any, subscription string, proxied bool) error {
 	q := terminateDirectSQL
 	if proxied {
 		q = terminateProxiedSQL
 	}
 	var n int
-	if err := d.query(ctx, publisher, q, subscription, &n); err != nil {
+	if err := d.query(ctx, publisher, q, &n, subscription, publisherIP); err != nil {
 		return fmt.Errorf("end the walsender of %s on %s so it reconnects: %w", subscription, publisher.Name, err)
 	}
 	return nil
@@ -369,11 +393,11 @@ func (d *Delay) terminateWalsender(ctx context.Context, publisher lab.Node, subs
 
 // waitWalsender waits until subscription streams from publisher through
 // the proxy.
-func (d *Delay) waitWalsender(ctx context.Context, publisher lab.Node, subscription string) error {
+func (d *Delay) waitWalsender(ctx context.Context, publisher lab.Node, publisherIP, subscription string) error {
 	deadline := time.Now().Add(reconnectTimeout)
 	for {
 		var n int
-		err := d.query(ctx, publisher, proxiedStreamingSQL, subscription, &n)
+		err := d.query(ctx, publisher, proxiedStreamingSQL, &n, subscription, publisherIP)
 		if err == nil && n > 0 {
 			return nil
 		}
@@ -393,7 +417,7 @@ func (d *Delay) waitWalsender(ctx context.Context, publisher lab.Node, subscript
 
 // query runs a one-row, one-column query on a node over a fresh
 // connection.
-func (d *Delay) query(ctx context.Context, n lab.Node, sql, arg string, dst any) error {
+func (d *Delay) query(ctx context.Context, n lab.Node, sql string, dst any, args ...any) error {
 	ctx, cancel := context.WithTimeout(ctx, sqlTimeout)
 	defer cancel()
 	conn, err := d.db.Connect(ctx, n.Name)
@@ -401,5 +425,5 @@ func (d *Delay) query(ctx context.Context, n lab.Node, sql, arg string, dst any)
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return conn.QueryRow(ctx, sql, arg).Scan(dst)
+	return conn.QueryRow(ctx, sql, args...).Scan(dst)
 }

@@ -211,12 +211,14 @@ func labIP(t *testing.T, l *lab.Lab, node string) string {
 }
 
 // wantWalsender checks whether replication from publisher runs through
-// the proxy (client 127.0.0.1) or directly (client: the peer's address).
+// the proxy (client: the publisher's own lab address) or directly (client: the peer's address).
 func wantWalsender(t *testing.T, l *lab.Lab, publisher string, proxied bool) {
 	t.Helper()
 	want := labIP(t, l, lab.Peer(publisher))
 	if proxied {
-		want = "127.0.0.1"
+		// The proxy forwards to the publisher's own lab address, never to
+		// 127.0.0.1 (which the official image trusts without a password).
+		want = labIP(t, l, publisher)
 	}
 	got, err := walsenderAddr(l, publisher)
 	if err != nil || got != want {

@@ -3,8 +3,10 @@ package faults
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/scenario"
@@ -50,5 +52,16 @@ func TestNoNetemIsErrNoNetemAndPointsToTheLinkDelay(t *testing.T) {
 	}
 	if !strings.Contains(ErrNoNetem.Error(), "between:") {
 		t.Errorf("ErrNoNetem = %q, want it to name the link delay (between:) as the way without netem", ErrNoNetem)
+	}
+}
+
+// The link proxy neither listens on every address nor forwards to
+// 127.0.0.1 (which the official image trusts without a password): both
+// are the publisher's lab address.
+func TestProxyCmdUsesThePublishersLabAddress(t *testing.T) {
+	got := proxyCmd("172.30.0.2", 15411, 50*time.Millisecond, 5*time.Millisecond)
+	want := []string{"pgchaos-linkproxy", "--listen", "172.30.0.2:15411", "--upstream", "172.30.0.2:5432", "--delay", "50ms", "--jitter", "5ms"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("proxyCmd = %q, want %q", got, want)
 	}
 }

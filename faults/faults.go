@@ -34,6 +34,16 @@ type Specced interface {
 	Spec() scenario.Fault
 }
 
+// Instanced is implemented by faults whose mechanism can be told apart from
+// another fault of the same kind on the same target (partition, loss and
+// link delay: iptables rules and proxies tagged per fault). The ledger gives
+// each such fault a unique instance before injecting it and records it, so
+// a nested fault's heal leaves the outer one in force.
+type Instanced interface {
+	Instance() string
+	SetInstance(string)
+}
+
 // HealTimeout bounds a heal that HealContext prepares.
 const HealTimeout = 60 * time.Second
 

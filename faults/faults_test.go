@@ -324,3 +324,71 @@ func TestDefaultStateDir(t *testing.T) {
 		t.Errorf("without XDG_STATE_HOME: %s", d)
 	}
 }
+
+// tagOnly is a real partition whose Inject only notes its tag: the ledger's
+// bookkeeping of instances without Docker.
+type tagOnly struct {
+	*Partition
+	tags *[]string
+}
+
+func (f tagOnly) Inject(context.Context) error { *f.tags = append(*f.tags, f.tag()); return nil }
+
+// Two partitions of the same link get different tags through the ledger
+// (so one's heal cannot remove the other's rules), and a fault re-created
+// from the file by another process gets its own tag back.
+func TestLedgerGivesEachNetworkFaultItsOwnTag(t *testing.T) {
+	dir := t.TempDir()
+	l := &lab.Lab{Name: "unit", Network: "pgchaos-unit", Nodes: []lab.Node{{Name: "primary1"}, {Name: "primary2"}}}
+	g, err := OpenLedger(l, WithStateDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := scenario.Fault{Kind: "partition", Between: []string{"primary1", "primary2"}}
+	var tags []string
+	for range 2 {
+		f, err := New(l, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Inject(context.Background(), tagOnly{f.(*Partition), &tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy := "pgchaos-partition-primary1-and-primary2"
+	if len(tags) != 2 || tags[0] == tags[1] {
+		t.Fatalf("tags = %q, want two different ones", tags)
+	}
+	for _, tag := range tags {
+		if !strings.HasPrefix(tag, legacy+"-f") {
+			t.Errorf("tag %q does not start with %q-f (kind, target, ledger ID)", tag, legacy)
+		}
+	}
+	g2, err := OpenLedger(l, WithStateDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	un := g2.Unhealed()
+	if len(un) != 2 {
+		t.Fatalf("reopened ledger holds %d records, want 2", len(un))
+	}
+	for i, r := range un {
+		f, err := recreate(l, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.(*Partition).tag(); got != tags[i] {
+			t.Errorf("re-created fault %d has tag %q, want %q as injected", i, got, tags[i])
+		}
+	}
+	// A ledger written before instances existed heals by kind and target.
+	old := un[0]
+	old.Spec.Instance = ""
+	f, err := recreate(l, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.(*Partition).tag(); got != legacy {
+		t.Errorf("fault from an old ledger has tag %q, want %q", got, legacy)
+	}
+}

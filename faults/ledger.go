@@ -2,6 +2,8 @@ package faults
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +46,11 @@ type Spec struct {
 	Jitter    time.Duration `json:"jitter_ns,omitempty"`
 	Loss      float64       `json:"loss_percent,omitempty"`
 	For       time.Duration `json:"for_ns,omitempty"`
+	// Instance tells the fault's rules and proxies apart from those of
+	// another fault of the same kind on the same target (see Instanced).
+	// Empty in ledgers written before it existed: such a fault is healed
+	// by kind and target, as it was injected.
+	Instance string `json:"instance,omitempty"`
 }
 
 // SpecOf keeps what re-creating a fault needs from a scenario entry.
@@ -158,8 +165,15 @@ func (g *Ledger) Inject(ctx context.Context, f Fault) error {
 	for _, r := range g.records {
 		id = max(id, r.ID+1)
 	}
+	rs := SpecOf(spec)
+	if in, ok := f.(Instanced); ok {
+		if in.Instance() == "" {
+			in.SetInstance(newInstance(id))
+		}
+		rs.Instance = in.Instance()
+	}
 	g.records = append(g.records, Record{ID: id, Kind: kind, Target: target, Params: params,
-		Name: f.String(), Spec: SpecOf(spec), InjectedAt: g.now()})
+		Name: f.String(), Spec: rs, InjectedAt: g.now()})
 	g.live[id] = f
 	err := g.saveLocked()
 	g.mu.Unlock()
@@ -222,7 +236,7 @@ func (g *Ledger) HealAll(ctx context.Context) error {
 		f, ok := g.live[r.ID]
 		if !ok {
 			var err error
-			if f, err = New(g.lab, r.Spec.Fault()); err != nil {
+			if f, err = recreate(g.lab, r); err != nil {
 				errs = append(errs, fmt.Errorf("heal ledger entry %d (%s): %w", r.ID, r.Name, err))
 				continue
 			}
@@ -243,6 +257,19 @@ func (g *Ledger) HealAll(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// recreate makes the fault of a record written by another process, with the
+// instance it was injected under.
+func recreate(l *lab.Lab, r Record) (Fault, error) {
+	f, err := New(l, r.Spec.Fault())
+	if err != nil {
+		return nil, err
+	}
+	if in, ok := f.(Instanced); ok {
+		in.SetInstance(r.Spec.Instance)
+	}
+	return f, nil
 }
 
 // Records returns a copy of every record, in injection order.
@@ -269,6 +296,16 @@ func (g *Ledger) Unhealed() []Record {
 		}
 	}
 	return out
+}
+
+// newInstance names a fault's instance: the ledger entry's ID (for people
+// reading iptables -S or docker ps) and random bits, so that two processes
+// that each opened an empty ledger (or a ledger pruned in between) never
+// hand out the same tag.
+func newInstance(id int) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("f%d-%s", id, hex.EncodeToString(b[:]))
 }
 
 func (g *Ledger) update(id int, fn func(*Record)) error {

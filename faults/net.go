@@ -147,6 +147,11 @@ type netFault struct {
 	nodes   map[string]lab.Node
 	network string
 	help    helper
+	// instance tells this fault apart from another of the same kind on
+	// the same target; the ledger sets it (and keeps it, so a heal in
+	// another process finds the same rules). "" for a fault used without
+	// a ledger: then the tag is the kind and target only.
+	instance string
 }
 
 // Partition cuts the replication link between the primaries, both ways or
@@ -215,13 +220,28 @@ func (f *netFault) String() string { return describeString(f.spec) }
 
 var tagUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
 
-// tag marks this fault's iptables rules; derived from the spec so a fault
-// re-created from a ledger finds the rules its predecessor left.
+// tag marks this fault's iptables rules and proxies: kind, target and the
+// fault's instance, so that healing one fault removes its own rules only,
+// even while another fault of the same kind holds on the same target (a
+// partition nested in a longer one). A fault re-created from a ledger gets
+// its instance back and so finds the rules its predecessor left.
 func (f *netFault) tag() string {
 	_, target, _ := Describe(f.spec)
 	target = strings.ReplaceAll(strings.ReplaceAll(target, "<->", "-and-"), "->", "-to-")
-	return "pgchaos-" + f.kind + "-" + strings.Trim(tagUnsafe.ReplaceAllString(target, "-"), "-")
+	tag := "pgchaos-" + f.kind + "-" + strings.Trim(tagUnsafe.ReplaceAllString(target, "-"), "-")
+	if inst := strings.Trim(tagUnsafe.ReplaceAllString(f.instance, "-"), "-"); inst != "" {
+		tag += "-" + inst
+	}
+	return tag
 }
+
+// Instance returns what tells this fault apart from others of its kind on
+// its target ("" until a ledger sets it).
+func (f *netFault) Instance() string { return f.instance }
+
+// SetInstance sets the fault's instance; call it before Inject, and with
+// the same value on a fault re-created to heal it.
+func (f *netFault) SetInstance(s string) { f.instance = s }
 
 // hops lists (receiver, sender) pairs of a link fault: for one way a->b,
 // b receives from a; for both ways, each node from the other.

@@ -16,7 +16,11 @@ type Status struct {
 	Nodes      []NodeStatus `json:"nodes"`
 	Directions []Direction  `json:"replication"`
 	Proxy      ProxyStatus  `json:"haproxy"`
-	Warnings   []string     `json:"warnings"`
+	// FaultsInForce are the faults the lab's fault ledger holds unhealed
+	// (see SetFaultsInForce); Ledger is that file.
+	FaultsInForce []FaultInForce `json:"faults_in_force"`
+	Ledger        string         `json:"ledger,omitempty"`
+	Warnings      []string       `json:"warnings"`
 }
 
 // NodeStatus is one primary's container and server state.

@@ -5,9 +5,10 @@
 // pgchaos uses it for a delay fault on the replication link when the
 // Docker host's kernel has no netem: it runs in the publisher's network
 // namespace, an iptables REDIRECT sends the subscriber's connection to it,
-// and it forwards to the publisher's PostgreSQL on 127.0.0.1 — so the
-// changes the publisher streams arrive late, the subscriber's feedback
-// does not. Unlike netem it delays the byte stream, not packets: TCP's
+// and it forwards to the publisher's PostgreSQL on the publisher's own lab
+// address (not 127.0.0.1, which the official image trusts without a
+// password) — so the changes the publisher streams arrive late, the
+// subscriber's feedback does not. Unlike netem it delays the byte stream, not packets: TCP's
 // own round trips (handshake, ACKs) are not delayed, which is what a
 // replication lag measurement wants anyway.
 //

@@ -24,7 +24,10 @@ func main() {
 	// binary free of modules, so images/build.sh builds it anywhere Go is.
 	fs := flag.NewFlagSet("pgchaos-linkproxy", flag.ContinueOnError)
 	listen := fs.String("listen", "0.0.0.0:15432", "address to accept connections on")
-	upstream := fs.String("upstream", "127.0.0.1:5432", "address to forward them to")
+	// No default upstream: 127.0.0.1 would be the natural one, and the
+	// official postgres image trusts it without a password (see
+	// faults.proxyCmd for the address pgchaos passes).
+	upstream := fs.String("upstream", "", "address to forward them to (required; not 127.0.0.1 in front of a server that trusts local connections)")
 	delay := fs.Duration("delay", 0, "delay added to bytes from upstream to the client")
 	jitter := fs.Duration("jitter", 0, "each chunk's delay varies uniformly within delay±jitter (order is kept)")
 	seed := fs.Uint64("seed", 0, "seed of the jitter's random generator (0: from the clock)")
@@ -37,6 +40,11 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		os.Exit(2)
+	}
+	if *upstream == "" {
+		fmt.Fprintln(os.Stderr, "pgchaos-linkproxy: --upstream is required")
+		fs.Usage()
 		os.Exit(2)
 	}
 	if *seed == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 
+	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/lab"
 )
@@ -17,8 +18,10 @@ var labStatusCmd = command{
 
 Shows each node's container state, address, PostgreSQL version, its
 subscription (enabled, worker running, last message), bytes behind in each
-direction, HAProxy's backend states, and a warning in plain words when a
-subscription is failing (with the error and the LSN to skip).
+direction, HAProxy's backend states, every fault the fault ledger still
+holds unhealed (with when it was injected: a pgchaos killed mid-fault leaves
+them in force; "pgchaos lab heal" heals them), and a warning in plain words
+when a subscription is failing (with the error and the LSN to skip).
 
 Examples:
   pgchaos lab status
@@ -45,6 +48,7 @@ Examples:
 		}
 		defer l.Close()
 		st := l.Status(ctx)
+		faults.AddToStatus(&st, l, "")
 		if *format == "json" {
 			return writeJSON(e.stdout, st)
 		}
@@ -104,6 +108,12 @@ func renderStatus(e *env, st lab.Status) error {
 		fmt.Fprintf(e.stdout, "haproxy runtime API: %s\n", esc(st.Proxy.Error))
 	}
 	fmt.Fprintf(e.stdout, "haproxy %s (%s), stats %s\n", esc(st.Proxy.Address), esc(st.Proxy.State), esc(st.Proxy.StatsURL))
+	if len(st.FaultsInForce) > 0 {
+		fmt.Fprintln(e.stdout)
+		if err := lab.WriteFaultsInForce(e.stdout, st, time.Now()); err != nil {
+			return err
+		}
+	}
 	if len(st.Warnings) > 0 {
 		fmt.Fprintln(e.stdout)
 		for _, w := range st.Warnings {
