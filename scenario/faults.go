@@ -312,41 +312,83 @@ type claim struct {
 }
 
 // claims lists what fault i holds while it is active. The rules, which
-// docs/scenario.md explains to users:
+// docs/scenario.md explains to users (and docs/faults.md with the
+// mechanism behind each):
 //   - "haproxy": every failover puts a backend in maint; two at once leave
 //     HAProxy with no server (or take one backend out twice).
 //   - "up:N": a failover needs the other node up; stop, kill, pause and
 //     isolate take their node down.
-//   - "state:N": stop, kill, pause and restart change the container's
-//     state, and the heal of one would undo the other (start a node
-//     another fault keeps stopped). A restart is an instant, one
-//     nanosecond long here, so it clashes with a window that contains it.
+//   - "state:N": stop, kill, pause, restart and isolate change the
+//     container (its state, or its attachment to the lab network), and the
+//     heal of one would undo or block the other. A restart is an instant,
+//     one nanosecond long here, so it clashes with a window that contains it.
+//   - "netback:N" and "netdown:N": network faults (partition, loss,
+//     delay) live in the node's network namespace, which a stop, kill or
+//     restart replaces and an isolate detaches. So a node must not come
+//     back (the end of its stop, kill or isolate, or a restart) strictly
+//     inside a network fault's window on it: the rules would be gone and
+//     the fault silently over. And a network fault cannot start while its
+//     node is down. A network fault that ends as its node comes back, as
+//     in scenarios/failover-failback.yaml, is fine.
+//   - "live:N": a link delay's inject and heal wait for the subscription
+//     to reconnect, which a paused node never does.
+//   - "delay:A->B": only the first link delay's redirect catches the
+//     subscriber's connection, so a second on the same direction would
+//     never apply.
 //   - "netem:N": a node-wide delay or loss is the one netem qdisc of the
 //     node's interface; a second one would replace it and its heal remove
 //     both.
 //
-// Network faults (isolate, partition, link delay and loss) are made per
-// fault instance by the faults package, so they may overlap each other and
-// container-state faults.
+// Everything else may overlap: network faults are made per fault instance
+// by the faults package, so two partitions or losses on one link each keep
+// their own rules, and a partition outlives a pause.
 func claims(f Fault, i int, runEnd time.Duration) []claim {
 	start, end := f.At, f.Until(runEnd)
+	if f.Kind == FaultRestart {
+		end = start + 1
+	}
 	c := func(res string, role int) claim {
 		return claim{resource: res, role: role, idx: i, start: start, end: end}
+	}
+	instant := func(res string, role int, at time.Duration) claim {
+		return claim{resource: res, role: role, idx: i, start: at, end: at + 1}
 	}
 	switch f.Kind {
 	case FaultFailover:
 		return []claim{c("haproxy", roleOwn), c("up:"+other(f.From), roleNeeds)}
-	case FaultStop, FaultKill, FaultPause:
-		return []claim{c("state:"+f.Node, roleOwn), c("up:"+f.Node, roleDowns)}
+	case FaultStop, FaultKill, FaultIsolate:
+		return []claim{c("state:"+f.Node, roleOwn), c("up:"+f.Node, roleDowns),
+			c("netdown:"+f.Node, roleDowns), instant("netback:"+f.Node, roleDowns, end)}
+	case FaultPause:
+		return []claim{c("state:"+f.Node, roleOwn), c("up:"+f.Node, roleDowns), c("live:"+f.Node, roleDowns)}
 	case FaultRestart:
-		end = start + 1
-		return []claim{c("state:"+f.Node, roleOwn)}
-	case FaultIsolate:
-		return []claim{c("up:"+f.Node, roleDowns)}
-	case FaultDelay, FaultLoss:
+		return []claim{c("state:"+f.Node, roleOwn), instant("netback:"+f.Node, roleDowns, start)}
+	case FaultPartition, FaultDelay, FaultLoss:
+		var cs []claim
+		nodes := f.Between
 		if f.Node != "" {
-			return []claim{c("netem:"+f.Node, roleOwn)}
+			nodes = []string{f.Node}
+			cs = append(cs, c("netem:"+f.Node, roleOwn))
 		}
+		for _, n := range nodes {
+			cs = append(cs, instant("netdown:"+n, roleNeeds, start))
+			if end > start+1 {
+				cs = append(cs, claim{resource: "netback:" + n, role: roleNeeds, idx: i, start: start + 1, end: end})
+			}
+			if f.Kind == FaultDelay && f.Node == "" {
+				cs = append(cs, c("live:"+n, roleNeeds))
+			}
+		}
+		if f.Kind == FaultDelay && len(f.Between) == 2 {
+			a, b := f.Between[0], f.Between[1]
+			switch f.Direction {
+			case "", DirBoth:
+				cs = append(cs, c("delay:"+a+"->"+b, roleOwn), c("delay:"+b+"->"+a, roleOwn))
+			default:
+				cs = append(cs, c("delay:"+f.Direction, roleOwn))
+			}
+		}
+		return cs
 	}
 	return nil
 }
@@ -415,7 +457,32 @@ func (r *reader) overlap(s *Scenario, label func(int) string, a, b claim) {
 		p := s.Faults[k].Pos
 		return fmt.Sprintf("%s:%d:%d", r.file, p.Line, p.Col)
 	}
+	res, node, _ := strings.Cut(a.resource, ":")
 	switch {
+	case res == "netback" || res == "netdown":
+		nf, down := a.idx, b.idx
+		if a.role == roleDowns {
+			nf, down = b.idx, a.idx
+		}
+		back := s.Faults[down].Until(s.Duration)
+		if s.Faults[down].Kind == FaultRestart {
+			back = s.Faults[down].At
+		}
+		why := fmt.Sprintf("%s comes back at %s, inside %s's window: a stop, kill, restart or isolate replaces or detaches the node's network namespace, so the network fault's rules there would be gone while the report says it held", node, fmtDur(back), label(nf))
+		if res == "netdown" {
+			why = fmt.Sprintf("%s starts at %s while %s is down (%s): its rules cannot be put into a stopped or isolated node", label(nf), fmtDur(s.Faults[nf].At), node, label(down))
+		}
+		r.errAt(fj.Pos, "%s and %s (at %s): %s; end the network fault by the time the node comes back, or start it after",
+			label(j), label(i), where(i), why)
+	case res == "live":
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s: a link delay's inject and heal wait for the subscription to reconnect, which the paused %s never does; end one before the other starts",
+			label(j), label(i), where(i), fmtDur(from), fmtDur(to), node)
+	case res == "delay":
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s on %s: only the first delay's redirect catches the subscriber's connection, so the second would never apply; merge them into one delay, or end one before the other starts",
+			label(j), label(i), where(i), fmtDur(from), fmtDur(to), node)
+	case res == "state" && (fi.Kind == FaultIsolate || fj.Kind == FaultIsolate):
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s: both change the container %s (isolate detaches it from the lab network), and the heal of one would undo or block the other; end one before the other starts",
+			label(j), label(i), where(i), fmtDur(from), fmtDur(to), node)
 	case fi.Kind == FaultFailover && fj.Kind == FaultFailover && fi.From != fj.From:
 		r.errAt(fj.Pos, "%s overlaps %s from %s to %s: both backends would be in maint and HAProxy would have no server; end one before the other starts",
 			label(j), label(i), fmtDur(from), fmtDur(to))

@@ -77,27 +77,57 @@ func TestParseRefusesOverlapsAndOutOfBounds(t *testing.T) {
 }
 
 // TestParseAllowsNetworkFaultOverlaps pins what the faults package makes
-// per fault instance, so it may overlap: link faults with each other, and
-// isolate with a stop of the same node (network against state).
+// per fault instance, so it may overlap: link faults with each other, a
+// partition with a pause, and a network fault that ends as its node comes
+// back (scenarios/failover-failback.yaml's partition and kill).
 func TestParseAllowsNetworkFaultOverlaps(t *testing.T) {
 	y := "duration: 1m\nworkloads: [{kind: insert}]\nfaults:\n" +
 		"  - {kind: partition, at: 1s, for: 20s}\n" +
 		"  - {kind: partition, direction: primary1->primary2, at: 5s, for: 5s}\n" +
-		"  - {kind: delay, between: [primary1, primary2], delay: 50ms, at: 2s}\n" +
-		"  - {kind: loss, between: [primary1, primary2], loss: 1%, at: 3s}\n" +
-		"  - {kind: isolate, node: primary1, at: 1s, for: 30s}\n" +
-		"  - {kind: isolate, node: primary1, at: 2s, for: 3s}\n" +
-		"  - {kind: stop, node: primary1, at: 10s, for: 5s}\n" +
-		"  - {kind: delay, node: primary2, delay: 10ms, at: 1s, for: 10s}\n" +
-		"  - {kind: loss, node: primary2, loss: 1%, at: 11s}\n" +
-		"  - {kind: stop, node: primary2, at: 20s, for: 5s}\n" +
-		"  - {kind: restart, node: primary2, at: 25s}\n"
+		"  - {kind: delay, between: [primary1, primary2], delay: 50ms, at: 22s, for: 5s}\n" +
+		"  - {kind: loss, between: [primary1, primary2], loss: 1%, at: 3s, for: 18s}\n" +
+		"  - {kind: pause, node: primary2, at: 14s, for: 1s}\n" +
+		"  - {kind: kill, node: primary1, at: 15s, for: 6s}\n" +
+		"  - {kind: isolate, node: primary1, at: 30s, for: 3s}\n" +
+		"  - {kind: delay, node: primary2, delay: 10ms, at: 30s, for: 10s}\n" +
+		"  - {kind: loss, node: primary2, loss: 1%, at: 41s, for: 4s}\n" +
+		"  - {kind: stop, node: primary2, at: 45s, for: 5s}\n" +
+		"  - {kind: restart, node: primary2, at: 55s}\n"
 	s, err := Parse("f.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Faults) != 11 {
 		t.Fatalf("%d faults", len(s.Faults))
+	}
+}
+
+// TestParseRefusesFaultsThatWouldEndEachOtherSilently pins the overlaps
+// docs/faults.md explains by mechanism: each pair here would leave the
+// report saying a fault held when it did not.
+func TestParseRefusesFaultsThatWouldEndEachOtherSilently(t *testing.T) {
+	head := "duration: 1m\nworkloads: [{kind: insert}]\nfaults:\n"
+	cases := []struct{ name, faults, want string }{
+		{"node comes back inside a partition", "  - {kind: partition, at: 1s, for: 20s}\n  - {kind: stop, node: primary1, at: 5s, for: 5s}\n",
+			`f.yaml:5:5: faults[1] (kind: stop, node: primary1) and faults[0] (kind: partition) (at f.yaml:4:5): primary1 comes back at 10s, inside faults[0] (kind: partition)'s window`},
+		{"restart inside a link loss", "  - {kind: loss, between: [primary1, primary2], loss: 5%, at: 1s}\n  - {kind: restart, node: primary2, at: 30s}\n",
+			`f.yaml:5:5: faults[1] (kind: restart, node: primary2) and faults[0] (kind: loss) (at f.yaml:4:5): primary2 comes back at 30s`},
+		{"partition starts while the node is down", "  - {kind: kill, node: primary2, at: 1s, for: 10s}\n  - {kind: partition, at: 5s, for: 10s}\n",
+			`f.yaml:5:5: faults[1] (kind: partition) and faults[0] (kind: kill, node: primary2) (at f.yaml:4:5): faults[1] (kind: partition) starts at 5s while primary2 is down`},
+		{"isolate and stop of one node", "  - {kind: isolate, node: primary1, at: 1s, for: 10s}\n  - {kind: stop, node: primary1, at: 5s, for: 1s}\n",
+			`f.yaml:5:5: faults[1] (kind: stop, node: primary1) overlaps faults[0] (kind: isolate, node: primary1) (at f.yaml:4:5) from 5s to 6s: both change the container primary1 (isolate detaches it from the lab network)`},
+		{"two link delays on one direction", "  - {kind: delay, between: [primary1, primary2], delay: 50ms, at: 1s, for: 10s}\n  - {kind: delay, between: [primary1, primary2], direction: primary2->primary1, delay: 9ms, at: 5s, for: 1s}\n",
+			`f.yaml:5:5: faults[1] (kind: delay) overlaps faults[0] (kind: delay) (at f.yaml:4:5) from 5s to 6s on primary2->primary1: only the first delay's redirect catches the subscriber's connection`},
+		{"link delay and a pause", "  - {kind: delay, between: [primary1, primary2], delay: 50ms, at: 1s, for: 10s}\n  - {kind: pause, node: primary2, at: 5s, for: 1s}\n",
+			`f.yaml:5:5: faults[1] (kind: pause, node: primary2) overlaps faults[0] (kind: delay) (at f.yaml:4:5) from 5s to 6s: a link delay's inject and heal wait for the subscription to reconnect, which the paused primary2 never does`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(head+c.faults))
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("error:\n%v\nwant it to start with:\n%s", err, c.want)
+			}
+		})
 	}
 }
 

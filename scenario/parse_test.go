@@ -264,7 +264,7 @@ func TestParseGoodFiles(t *testing.T) {
 				{Kind: FaultPartition, At: 10 * time.Second, For: 15 * time.Second, Between: link, Direction: DirBoth, Pos: Pos{22, 5}},
 				{Kind: FaultPartition, At: 0, For: 5 * time.Second, Between: link, Direction: DirTwoToOne, Pos: Pos{23, 5}},
 				{Kind: FaultDelay, At: 30 * time.Second, For: 10 * time.Second, Node: Primary1, Delay: 100 * time.Millisecond, Jitter: 10 * time.Millisecond, Pos: Pos{28, 5}},
-				{Kind: FaultDelay, At: 40 * time.Second, Between: link, Direction: DirOneToTwo, Delay: 50 * time.Millisecond, Pos: Pos{29, 5}},
+				{Kind: FaultDelay, At: 46 * time.Second, For: 4 * time.Second, Between: link, Direction: DirOneToTwo, Delay: 50 * time.Millisecond, Pos: Pos{29, 5}},
 				{Kind: FaultLoss, At: 50 * time.Second, For: 5 * time.Second, Node: HAProxy, Loss: 10, Pos: Pos{30, 5}},
 				{Kind: FaultLoss, At: 50 * time.Second, For: 5 * time.Second, Between: link, Direction: DirBoth, Loss: 0.5, Pos: Pos{31, 5}},
 				{Kind: FaultFailover, At: 35 * time.Second, For: 20 * time.Second, From: Primary1, Pos: Pos{32, 5}},
