@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/diverge"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/observe"
 	"github.com/pgchaos/pgchaos/pglog"
@@ -60,7 +61,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	c.Workload = r.witness(ctx, rep, historyPath)
 	rep.Conflicts = c
 
-	div, err := observe.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], observe.DiffOptions{})
+	div, err := diverge.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], diverge.Options{})
 	if err != nil {
 		r.warn("divergence not measured: %s", trimErr(err))
 	} else {

@@ -1,4 +1,4 @@
-// Command diverge measures observe.Diff against a naive comparison on two
+// Command diverge measures diverge.Diff against a naive comparison on two
 // real PostgreSQL nodes (a lab's primaries):
 //
 //	go run ./bench/diverge -dsn1 postgres://…:5442/postgres -dsn2 postgres://…:5443/postgres
@@ -7,7 +7,7 @@
 // (under a replication origin, so a lab's origin = none subscriptions do not
 // ship the rows to the peer), compares the identical tables, then makes
 // -diffs rows differ on primary2 and compares again. Each comparison is run
-// two ways, -runs times each, alternating: observe.Diff (range hashes inside
+// two ways, -runs times each, alternating: diverge.Diff (range hashes inside
 // PostgreSQL, bisecting only what differs) and a naive fetch-all-ordered-by-
 // key merge in Go. For each run it prints the wall time, the process's peak
 // RSS (VmHWM, reset before each run through /proc/self/clear_refs) and the
@@ -33,7 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pgchaos/pgchaos/observe"
+	"github.com/pgchaos/pgchaos/diverge"
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -308,10 +308,10 @@ func vmHWM() int64 {
 	return -1
 }
 
-// bisect is observe.Diff listing up to want rows (at least 1000), so every
+// bisect is diverge.Diff listing up to want rows (at least 1000), so every
 // changed key can be checked.
 func bisect(ctx context.Context, p1, p2 *pgxpool.Pool, want int) ([]string, error) {
-	d, err := observe.Diff(ctx, p1, p2, observe.DiffOptions{Tables: []string{table}, RowLimit: max(1000, want)})
+	d, err := diverge.Diff(ctx, p1, p2, diverge.Options{Tables: []string{table}, RowLimit: max(1000, want)})
 	if err != nil {
 		return nil, err
 	}

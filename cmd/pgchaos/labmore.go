@@ -7,10 +7,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/pgchaos/pgchaos/diverge"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/lab"
-	"github.com/pgchaos/pgchaos/observe"
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -36,7 +36,7 @@ Examples:
 		name := labNameFlag(fs)
 		format := fs.String("format", "table", "output: table or json")
 		tables := fs.StringSlice("table", nil, "compare only these tables (repeat or comma-separate)")
-		limit := fs.Int("limit", observe.DefaultRowLimit, "list at most this many divergent rows per table (counts stay exact)")
+		limit := fs.Int("limit", diverge.DefaultRowLimit, "list at most this many divergent rows per table (counts stay exact)")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ Examples:
 			return err
 		}
 		defer l.Close()
-		d, err := observe.DiffLab(ctx, l, observe.DiffOptions{Tables: *tables, RowLimit: *limit})
+		d, err := diverge.DiffLab(ctx, l, diverge.Options{Tables: *tables, RowLimit: *limit})
 		if err != nil {
 			return exitcode.InfraErr(fmt.Errorf("compare lab %s: %w", *name, err))
 		}

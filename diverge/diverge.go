@@ -1,4 +1,4 @@
-package observe
+package diverge
 
 import (
 	"context"
@@ -16,46 +16,42 @@ import (
 )
 
 // DefaultRowLimit is how many divergent rows a table lists when
-// DiffOptions.RowLimit is zero. Counts are exact whatever the limit.
+// Options.RowLimit is zero. Counts are exact whatever the limit.
 const DefaultRowLimit = 100
 
 // The shape of the bisection: the first pass hashes the whole table, in
 // one scan a node, as parts of about half a leaf each, cut at quantiles of
-// a random sample; a part that differs and holds at most divLeafRows rows
+// a random sample; a part that differs and holds at most leafRows rows
 // on either node is compared row by row, a bigger one is cut into equal
-// parts of about half a leaf (by one node's key order, at most divFanout of
+// parts of about half a leaf (by one node's key order, at most fanout of
 // them) and those that differ are walked in turn. Memory is bounded by
 // these, never by the table: a few thousand part hashes at most, one leaf
 // at a time.
 //
-// Parts of half a leaf make a part that differs a leaf at once: where
-// differences are spread over the table, every part differs, and splitting
-// each into smaller ones before listing them cost a split and a hash
-// statement per part and a leaf statement per sub-part. With leaves of 256
-// rows and parts of four leaves, 10,000 rows changed across a 1M-row table
-// took 7.9 s to find, where fetching both tables whole and merging took
-// 1.7 s; with these shapes and the leaves sent in batches (divLeafBatch),
-// 2.8 s, and 10 rows changed 0.78 s instead of 1.19 s (bench/diverge).
+// Parts are about half a leaf so that a part that differs is a leaf at
+// once: where differences are spread over the table every part differs,
+// and splitting each again costs a split, a hash and a leaf statement per
+// sub-part. The sizes are the fastest measured by bench/diverge.
 const (
-	divFanout   = 64
-	divLeafRows = 2048
+	fanout   = 64
+	leafRows = 2048
 )
 
 // The first pass's parts. Their number is capped to keep the statement's
 // bound parameters and the part hashes small; past that, parts grow with
 // the table and differing ones are split before their leaves.
 const (
-	divTopMaxParts   = 4096
-	divTopMaxParams  = 32768 // cut values bound in one statement
-	divSamplePerPart = 16    // sampled rows per part: quantiles steady enough
-	divGuessPageRows = 100   // rows a page when the table was never vacuumed or analyzed
+	topMaxParts   = 4096
+	topMaxParams  = 32768 // cut values bound in one statement
+	samplePerPart = 16    // sampled rows per part: quantiles steady enough
+	guessPageRows = 100   // rows a page when the table was never vacuumed or analyzed
 )
 
-// divHeartbeatTable is left out of default comparisons.
-const divHeartbeatTable = "pgchaos_heartbeat"
+// heartbeatTable is left out of default comparisons.
+const heartbeatTable = "pgchaos_heartbeat"
 
-// DiffOptions chooses what Diff compares.
-type DiffOptions struct {
+// Options chooses what Diff compares.
+type Options struct {
 	// Tables names the tables of schema public to compare. Empty means
 	// every ordinary (or partitioned) table of public that has a primary
 	// key on either node, except pgchaos_heartbeat (it differs by design:
@@ -76,18 +72,18 @@ type DiffOptions struct {
 // node only is compared as empty on the other (all its rows are missing
 // there). Diff fills DivergentRows and Tables; whether and how fast the
 // nodes converged is for the caller that waited for them.
-func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions) (*reports.Divergence, error) {
-	return divDiff(ctx, p1, p2, opts, divShape{fanout: divFanout, leaf: divLeafRows})
+func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options) (*reports.Divergence, error) {
+	return diff(ctx, p1, p2, opts, treeShape{fanout: fanout, leaf: leafRows})
 }
 
-// divShape is the bisection's fan-out and leaf size; tests shrink it to
+// treeShape is the bisection's fan-out and leaf size; tests shrink it to
 // drive several levels of bisection through small tables.
-type divShape struct {
+type treeShape struct {
 	fanout int64
 	leaf   int64
 }
 
-func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape divShape) (*reports.Divergence, error) {
+func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeShape) (*reports.Divergence, error) {
 	limit := opts.RowLimit
 	if limit == 0 {
 		limit = DefaultRowLimit
@@ -95,14 +91,14 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 	if limit < 0 {
 		limit = 0
 	}
-	var cat1, cat2 map[string]divTable
+	var cat1, cat2 map[string]table
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { cat1, err = divCatalog(gctx, p1, lab.Primary1); return err })
-	g.Go(func() (err error) { cat2, err = divCatalog(gctx, p2, lab.Primary2); return err })
+	g.Go(func() (err error) { cat1, err = catalog(gctx, p1, lab.Primary1); return err })
+	g.Go(func() (err error) { cat2, err = catalog(gctx, p2, lab.Primary2); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	names, err := divChooseTables(opts.Tables, cat1, cat2)
+	names, err := chooseTables(opts.Tables, cat1, cat2)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +112,7 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 		}
 		if ok1 && ok2 && (!slices.Equal(t1.cols, t2.cols) || !slices.Equal(t1.types, t2.types)) {
 			return nil, fmt.Errorf("diff %s: the primary keys differ: primary1 (%s) vs primary2 (%s): the schemas diverged, align them before comparing rows",
-				name, divDescribeKey(t1), divDescribeKey(t2))
+				name, describeKey(t1), describeKey(t2))
 		}
 		var pool1, pool2 *pgxpool.Pool
 		if ok1 {
@@ -125,7 +121,7 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 		if ok2 {
 			pool2 = p2
 		}
-		td, err := divCompareTable(ctx, pool1, pool2, t, limit, shape)
+		td, err := compareTable(ctx, pool1, pool2, t, limit, shape)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +132,7 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 }
 
 // DiffLab is Diff on a running lab's two primaries, for "pgchaos lab diff".
-func DiffLab(ctx context.Context, l *lab.Lab, opts DiffOptions) (*reports.Divergence, error) {
+func DiffLab(ctx context.Context, l *lab.Lab, opts Options) (*reports.Divergence, error) {
 	open := func(node string) (*pgxpool.Pool, error) {
 		dsn, err := l.DSN(node)
 		if err != nil {
@@ -166,7 +162,7 @@ func DiffLab(ctx context.Context, l *lab.Lab, opts DiffOptions) (*reports.Diverg
 	return Diff(ctx, p1, p2, opts)
 }
 
-func divDescribeKey(t divTable) string {
+func describeKey(t table) string {
 	q := make([]string, len(t.cols))
 	for i := range t.cols {
 		q[i] = t.cols[i] + " " + t.types[i]
@@ -174,9 +170,9 @@ func divDescribeKey(t divTable) string {
 	return strings.Join(q, ", ")
 }
 
-// divCatalog lists the tables of schema public with their primary keys
+// catalog lists the tables of schema public with their primary keys
 // (tables without one have no cols).
-func divCatalog(ctx context.Context, p *pgxpool.Pool, node string) (map[string]divTable, error) {
+func catalog(ctx context.Context, p *pgxpool.Pool, node string) (map[string]table, error) {
 	const q = `
 SELECT c.relname::text,
        coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}'),
@@ -192,9 +188,9 @@ GROUP BY c.relname`
 	if err != nil {
 		return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
 	}
-	out := map[string]divTable{}
+	out := map[string]table{}
 	for rows.Next() {
-		var t divTable
+		var t table
 		if err := rows.Scan(&t.name, &t.cols, &t.types); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
@@ -207,16 +203,16 @@ GROUP BY c.relname`
 	return out, nil
 }
 
-// divChooseTables picks the tables to compare, sorted by name: the named
+// chooseTables picks the tables to compare, sorted by name: the named
 // ones (each must exist with a primary key on at least one node, and have
 // one wherever it exists) or, by default, every table with a primary key.
-func divChooseTables(named []string, cat1, cat2 map[string]divTable) ([]string, error) {
+func chooseTables(named []string, cat1, cat2 map[string]table) ([]string, error) {
 	var names []string
 	if len(named) == 0 {
 		seen := map[string]bool{}
-		for _, cat := range []map[string]divTable{cat1, cat2} {
+		for _, cat := range []map[string]table{cat1, cat2} {
 			for name, t := range cat {
-				if len(t.cols) > 0 && name != divHeartbeatTable && !seen[name] {
+				if len(t.cols) > 0 && name != heartbeatTable && !seen[name] {
 					seen[name] = true
 					names = append(names, name)
 				}
@@ -242,43 +238,43 @@ func divChooseTables(named []string, cat1, cat2 map[string]divTable) ([]string, 
 	return names, nil
 }
 
-// divSide is one node's view of one table: a snapshot transaction, or nil
+// side is one node's view of one table: a snapshot transaction, or nil
 // when the table does not exist there (it then reads as empty).
-type divSide struct {
+type side struct {
 	node string
 	tx   pgx.Tx
 	ts   bool // track_commit_timestamp is on: commit times can be asked
 }
 
-// divHash is a range's row count and sum of row hashes on one node.
-type divHash struct {
+// partHash is a range's row count and sum of row hashes on one node.
+type partHash struct {
 	n int64
 	h string
 }
 
-// divCompare holds one table's comparison in progress.
-type divCompare struct {
-	t       divTable
-	s1, s2  *divSide
+// comparison holds one table's comparison in progress.
+type comparison struct {
+	t       table
+	s1, s2  *side
 	limit   int
-	shape   divShape
+	shape   treeShape
 	td      *reports.TableDivergence
-	pending []divRange   // leaves waiting to be listed (flushLeaves)
-	listed  []divFinding // divergent rows to list, at most limit
+	pending []keyRange // leaves waiting to be listed (flushLeaves)
+	listed  []finding  // divergent rows to list, at most limit
 }
 
-// Leaves are listed divLeafBatch at a time: each node gets their statements
+// Leaves are listed leafBatch at a time: each node gets their statements
 // in one round trip (a pipelined pgx.Batch) and returns their rows one leaf
 // after the other, so where differences are spread over the table the
 // leaves do not wait on a round trip each. The rows of the divergent ones
-// are fetched in full at the end, divDetailBatch keys a statement.
+// are fetched in full at the end, detailBatch keys a statement.
 const (
-	divLeafBatch   = 64
-	divDetailBatch = 1000
+	leafBatch   = 64
+	detailBatch = 1000
 )
 
-func divBegin(ctx context.Context, p *pgxpool.Pool, node string) (*divSide, error) {
-	s := &divSide{node: node}
+func begin(ctx context.Context, p *pgxpool.Pool, node string) (*side, error) {
+	s := &side{node: node}
 	if p == nil {
 		return s, nil
 	}
@@ -302,7 +298,7 @@ func divBegin(ctx context.Context, p *pgxpool.Pool, node string) (*divSide, erro
 	return s, nil
 }
 
-func (s *divSide) end(ctx context.Context) {
+func (s *side) end(ctx context.Context) {
 	if s != nil && s.tx != nil {
 		// Read-only: nothing to keep, and a failed rollback only returns
 		// the connection broken to the pool.
@@ -310,24 +306,24 @@ func (s *divSide) end(ctx context.Context) {
 	}
 }
 
-func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limit int, shape divShape) (reports.TableDivergence, error) {
+func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, shape treeShape) (reports.TableDivergence, error) {
 	td := reports.TableDivergence{Table: t.name}
-	var s1, s2 *divSide
+	var s1, s2 *side
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { s1, err = divBegin(gctx, p1, lab.Primary1); return err })
-	g.Go(func() (err error) { s2, err = divBegin(gctx, p2, lab.Primary2); return err })
+	g.Go(func() (err error) { s1, err = begin(gctx, p1, lab.Primary1); return err })
+	g.Go(func() (err error) { s2, err = begin(gctx, p2, lab.Primary2); return err })
 	err := g.Wait()
 	defer s1.end(ctx)
 	defer s2.end(ctx)
 	if err != nil {
 		return td, err
 	}
-	c := &divCompare{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
+	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
 	cuts, err := c.topCuts(ctx)
 	if err != nil {
 		return td, err
 	}
-	all := divRange{}
+	all := keyRange{}
 	h1, h2, err := c.hashBoth(ctx, all, cuts)
 	if err != nil {
 		return td, err
@@ -336,7 +332,7 @@ func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limi
 		td.RowsPrimary1 += h1[i].n
 		td.RowsPrimary2 += h2[i].n
 	}
-	for i, p := range divSplit(all, cuts) {
+	for i, p := range split(all, cuts) {
 		if h1[i] != h2[i] {
 			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
 				return td, err
@@ -354,8 +350,8 @@ func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limi
 // the estimated table. None for a table small enough to bisect
 // from the whole (or empty on both nodes). The cuts only decide speed: the
 // parts cover the key space whatever they are.
-func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
-	est1, est2, err := divBoth(ctx, c, c.estimate)
+func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
+	est1, est2, err := both(ctx, c, c.estimate)
 	if err != nil {
 		return nil, err
 	}
@@ -363,12 +359,12 @@ func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
 	if est2 > est1 {
 		s, est = c.s2, est2
 	}
-	parts := divTopParts(est, c.shape.leaf, len(c.t.cols))
+	parts := topParts(est, c.shape.leaf, len(c.t.cols))
 	if parts <= 1 {
 		return nil, nil
 	}
-	pct := min(100, 100*float64(parts*divSamplePerPart)/est)
-	q, args := c.t.divSampleCutsSQL(pct, parts)
+	pct := min(100, 100*float64(parts*samplePerPart)/est)
+	q, args := c.t.sampleCutsSQL(pct, parts)
 	cuts, err := c.keys(ctx, s, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: sample split points on %s: %w", c.t.name, s.node, err)
@@ -376,23 +372,23 @@ func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
 	return cuts, nil
 }
 
-// divTopParts is how many parts the first pass cuts a table of about est
-// rows into: one per half leaf, at least one, and capped by divTopMaxParts
+// topParts is how many parts the first pass cuts a table of about est
+// rows into: one per half leaf, at least one, and capped by topMaxParts
 // and by the parameters the cuts bind (one per key column).
-func divTopParts(est float64, leaf int64, keyCols int) int64 {
+func topParts(est float64, leaf int64, keyCols int) int64 {
 	parts := int64(2 * est / float64(leaf))
-	parts = min(parts, divTopMaxParts, int64(divTopMaxParams/max(keyCols, 1)))
+	parts = min(parts, topMaxParts, int64(topMaxParams/max(keyCols, 1)))
 	return max(parts, 1)
 }
 
 // estimate guesses the table's rows on one node without reading them, from
 // the planner's statistics scaled to its current size (as the planner
 // does). Zero when the table does not exist there.
-func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) {
+func (c *comparison) estimate(ctx context.Context, s *side) (float64, error) {
 	if s.tx == nil {
 		return 0, nil
 	}
-	q, args := c.t.divSizeSQL()
+	q, args := c.t.sizeSQL()
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
@@ -405,7 +401,7 @@ func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) 
 		if err := rows.Scan(&tuples, &pages, &now); err != nil {
 			return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
 		}
-		est += divEstimateRows(tuples, pages, now)
+		est += estimateRows(tuples, pages, now)
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
@@ -413,20 +409,20 @@ func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) 
 	return est, nil
 }
 
-// divEstimateRows scales one relation's row density at its last VACUUM or
+// estimateRows scales one relation's row density at its last VACUUM or
 // ANALYZE (tuples over pages; reltuples is -1 before the first) to its
-// current pages, or guesses divGuessPageRows a page without statistics.
-func divEstimateRows(tuples float64, pages, now int64) float64 {
-	density := float64(divGuessPageRows)
+// current pages, or guesses guessPageRows a page without statistics.
+func estimateRows(tuples float64, pages, now int64) float64 {
+	density := float64(guessPageRows)
 	if pages > 0 && tuples >= 0 {
 		density = tuples / float64(pages)
 	}
 	return density * float64(now)
 }
 
-// divBoth runs f on the two nodes of c at once (each has its own
+// both runs f on the two nodes of c at once (each has its own
 // connection) and returns primary1's result, then primary2's.
-func divBoth[T any](ctx context.Context, c *divCompare, f func(ctx context.Context, s *divSide) (T, error)) (v1, v2 T, err error) {
+func both[T any](ctx context.Context, c *comparison, f func(ctx context.Context, s *side) (T, error)) (v1, v2 T, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { v1, err = f(gctx, c.s1); return err })
 	g.Go(func() (err error) { v2, err = f(gctx, c.s2); return err })
@@ -435,21 +431,21 @@ func divBoth[T any](ctx context.Context, c *divCompare, f func(ctx context.Conte
 }
 
 // hashBoth hashes the parts of r cut at cuts on both nodes.
-func (c *divCompare) hashBoth(ctx context.Context, r divRange, cuts []divBound) (h1, h2 []divHash, err error) {
-	return divBoth(ctx, c, func(ctx context.Context, s *divSide) ([]divHash, error) { return c.hash(ctx, s, r, cuts) })
+func (c *comparison) hashBoth(ctx context.Context, r keyRange, cuts []bound) (h1, h2 []partHash, err error) {
+	return both(ctx, c, func(ctx context.Context, s *side) ([]partHash, error) { return c.hash(ctx, s, r, cuts) })
 }
 
 // hash returns each part's row count and hash on one node, in one scan of
 // r; an empty part (or a missing table) reads as zero rows, hash "0".
-func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []divBound) ([]divHash, error) {
-	out := make([]divHash, len(cuts)+1)
+func (c *comparison) hash(ctx context.Context, s *side, r keyRange, cuts []bound) ([]partHash, error) {
+	out := make([]partHash, len(cuts)+1)
 	for i := range out {
-		out[i] = divHash{h: "0"}
+		out[i] = partHash{h: "0"}
 	}
 	if s.tx == nil {
 		return out, nil
 	}
-	q, args := c.t.divHashSQL(r, cuts)
+	q, args := c.t.hashSQL(r, cuts)
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
@@ -457,7 +453,7 @@ func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []di
 	defer rows.Close()
 	for rows.Next() {
 		var i int
-		var h divHash
+		var h partHash
 		if err := rows.Scan(&i, &h.n, &h.h); err != nil {
 			return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
 		}
@@ -473,15 +469,15 @@ func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []di
 }
 
 // keys runs a query returning key column values as text, one key a row.
-func (c *divCompare) keys(ctx context.Context, s *divSide, q string, args []any) ([]divBound, error) {
+func (c *comparison) keys(ctx context.Context, s *side, q string, args []any) ([]bound, error) {
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []divBound
+	var out []bound
 	for rows.Next() {
-		b := make(divBound, len(c.t.cols))
+		b := make(bound, len(c.t.cols))
 		dst := make([]any, len(b))
 		for i := range b {
 			dst[i] = &b[i]
@@ -496,10 +492,10 @@ func (c *divCompare) keys(ctx context.Context, s *divSide, q string, args []any)
 
 // walk finds the divergent rows of a range known to differ, holding n1 rows
 // on primary1 and n2 on primary2.
-func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
+func (c *comparison) walk(ctx context.Context, r keyRange, n1, n2 int64) error {
 	if max(n1, n2) <= c.shape.leaf {
 		c.pending = append(c.pending, r)
-		if len(c.pending) < divLeafBatch {
+		if len(c.pending) < leafBatch {
 			return nil
 		}
 		return c.flushLeaves(ctx)
@@ -510,7 +506,7 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	if n2 > n1 {
 		s, n = c.s2, n2
 	}
-	q, args := c.t.divSplitSQL(r, divSplitStep(n, c.shape))
+	q, args := c.t.splitSQL(r, splitStep(n, c.shape))
 	cuts, err := c.keys(ctx, s, q, args)
 	if err != nil {
 		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
@@ -524,7 +520,7 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	if err != nil {
 		return err
 	}
-	for i, p := range divSplit(r, cuts) {
+	for i, p := range split(r, cuts) {
 		if h1[i] != h2[i] {
 			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
 				return err
@@ -534,50 +530,50 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	return nil
 }
 
-// divSplitStep is the rows a part when a range of n rows (more than a
+// splitStep is the rows a part when a range of n rows (more than a
 // leaf) is split: about half a leaf, so the parts that differ are leaves,
 // in at most shape.fanout parts.
-func divSplitStep(n int64, shape divShape) int64 {
+func splitStep(n int64, shape treeShape) int64 {
 	parts := min(max((2*n+shape.leaf-1)/shape.leaf, 2), shape.fanout)
 	return (n + parts - 1) / parts
 }
 
-// divSplit cuts r at the cuts (in key order, inside r) into len(cuts)+1
+// split cuts r at the cuts (in key order, inside r) into len(cuts)+1
 // adjacent ranges that cover r exactly.
-func divSplit(r divRange, cuts []divBound) []divRange {
-	out := make([]divRange, 0, len(cuts)+1)
+func split(r keyRange, cuts []bound) []keyRange {
+	out := make([]keyRange, 0, len(cuts)+1)
 	lo := r.lo
 	for _, c := range cuts {
-		out = append(out, divRange{lo: lo, hi: c})
+		out = append(out, keyRange{lo: lo, hi: c})
 		lo = c
 	}
-	return append(out, divRange{lo: lo, hi: r.hi})
+	return append(out, keyRange{lo: lo, hi: r.hi})
 }
 
-// divLeafRow is one row of a small range on one node.
-type divLeafRow struct {
-	key  string   // the key as text, for the report and for matching
-	hash int64    // the row hash
-	cols divBound // the key columns as text, to fetch the row again
+// leafRow is one row of a small range on one node.
+type leafRow struct {
+	key  string // the key as text, for the report and for matching
+	hash int64  // the row hash
+	cols bound  // the key columns as text, to fetch the row again
 }
 
-// divFinding is one divergent row of a leaf.
-type divFinding struct {
+// finding is one divergent row of a leaf.
+type finding struct {
 	kind string
 	key  string
-	cols divBound
+	cols bound
 }
 
 // sendLeaves sends one node the statements listing each of the ranges,
 // row by row; nil when the table does not exist there. The caller reads
 // one result a range, in order, and closes the results.
-func (c *divCompare) sendLeaves(ctx context.Context, s *divSide, rs []divRange) pgx.BatchResults {
+func (c *comparison) sendLeaves(ctx context.Context, s *side, rs []keyRange) pgx.BatchResults {
 	if s.tx == nil {
 		return nil
 	}
 	b := &pgx.Batch{}
 	for _, r := range rs {
-		q, args := c.t.divLeafSQL(r)
+		q, args := c.t.leafSQL(r)
 		b.Queue(q, args...)
 	}
 	return s.tx.SendBatch(ctx, b)
@@ -585,7 +581,7 @@ func (c *divCompare) sendLeaves(ctx context.Context, s *divSide, rs []divRange) 
 
 // readLeaf reads the next range's rows from a node's batch: key text, row
 // hash and key columns, in key order. None when the table is not there.
-func (c *divCompare) readLeaf(s *divSide, br pgx.BatchResults) ([]divLeafRow, error) {
+func (c *comparison) readLeaf(s *side, br pgx.BatchResults) ([]leafRow, error) {
 	if br == nil {
 		return nil, nil
 	}
@@ -594,9 +590,9 @@ func (c *divCompare) readLeaf(s *divSide, br pgx.BatchResults) ([]divLeafRow, er
 		return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
 	}
 	defer rows.Close()
-	var out []divLeafRow
+	var out []leafRow
 	for rows.Next() {
-		lr := divLeafRow{cols: make(divBound, len(c.t.cols))}
+		lr := leafRow{cols: make(bound, len(c.t.cols))}
 		dst := []any{&lr.key, &lr.hash}
 		for i := range lr.cols {
 			dst = append(dst, &lr.cols[i])
@@ -615,7 +611,7 @@ func (c *divCompare) readLeaf(s *divSide, br pgx.BatchResults) ([]divLeafRow, er
 // flushLeaves lists the pending leaves on both nodes, a batch a node, and
 // counts their divergent rows. Both nodes work on their batch at once; one
 // leaf's rows from each are held at a time.
-func (c *divCompare) flushLeaves(ctx context.Context) error {
+func (c *comparison) flushLeaves(ctx context.Context) error {
 	if len(c.pending) == 0 {
 		return nil
 	}
@@ -633,7 +629,7 @@ func (c *divCompare) flushLeaves(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c.count(divMerge(a, b))
+			c.count(merge(a, b))
 		}
 		return nil
 	}()
@@ -649,7 +645,7 @@ func (c *divCompare) flushLeaves(ctx context.Context) error {
 
 // count adds a leaf's divergent rows to the table's counts and keeps the
 // first ones, up to the limit, to list.
-func (c *divCompare) count(fs []divFinding) {
+func (c *comparison) count(fs []finding) {
 	for _, f := range fs {
 		switch f.kind {
 		case reports.MissingOnPrimary1:
@@ -667,11 +663,11 @@ func (c *divCompare) count(fs []divFinding) {
 	}
 }
 
-// divMerge compares one range's rows from both nodes, each in key order,
+// merge compares one range's rows from both nodes, each in key order,
 // and returns the divergent ones in key order. Keys are matched by their
 // text, so Go never has to know PostgreSQL's ordering: rows present on both
 // appear in the same relative order in both lists and anchor the merge.
-func divMerge(a, b []divLeafRow) []divFinding {
+func merge(a, b []leafRow) []finding {
 	inA := make(map[string]int, len(a))
 	for i, r := range a {
 		inA[r.key] = i
@@ -680,18 +676,18 @@ func divMerge(a, b []divLeafRow) []divFinding {
 	for i, r := range b {
 		inB[r.key] = i
 	}
-	var out []divFinding
+	var out []finding
 	used := make([]bool, len(b)) // b rows already matched to an a row
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
 		case j < len(b) && used[j]:
 			j++
-		case i < len(a) && !divHas(inB, a[i].key):
-			out = append(out, divFinding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols})
+		case i < len(a) && !has(inB, a[i].key):
+			out = append(out, finding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols})
 			i++
-		case j < len(b) && !divHas(inA, b[j].key):
-			out = append(out, divFinding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
+		case j < len(b) && !has(inA, b[j].key):
+			out = append(out, finding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
 			j++
 		case i < len(a):
 			// On both nodes: in a consistent order this is b[j] itself;
@@ -700,7 +696,7 @@ func divMerge(a, b []divLeafRow) []divFinding {
 			k := inB[a[i].key]
 			used[k] = true
 			if a[i].hash != b[k].hash {
-				out = append(out, divFinding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+				out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
 			}
 			i++
 		default:
@@ -710,10 +706,10 @@ func divMerge(a, b []divLeafRow) []divFinding {
 	return out
 }
 
-func divHas(m map[string]int, k string) bool { _, ok := m[k]; return ok }
+func has(m map[string]int, k string) bool { _, ok := m[k]; return ok }
 
-// divDetail is a row in full on one node and who last wrote it there.
-type divDetail struct {
+// detail is a row in full on one node and who last wrote it there.
+type detail struct {
 	json   string
 	ts     *time.Time
 	origin *int64
@@ -721,11 +717,11 @@ type divDetail struct {
 
 // listRows fetches the kept divergent rows in full on both nodes, with
 // who last wrote each, into the table's Rows, in key order.
-func (c *divCompare) listRows(ctx context.Context) error {
+func (c *comparison) listRows(ctx context.Context) error {
 	for len(c.listed) > 0 {
-		fs := c.listed[:min(len(c.listed), divDetailBatch, max(1, divTopMaxParams/len(c.t.cols)))]
+		fs := c.listed[:min(len(c.listed), detailBatch, max(1, topMaxParams/len(c.t.cols)))]
 		c.listed = c.listed[len(fs):]
-		d1, d2, err := divBoth(ctx, c, func(ctx context.Context, s *divSide) (map[string]divDetail, error) { return c.details(ctx, s, fs) })
+		d1, d2, err := both(ctx, c, func(ctx context.Context, s *side) (map[string]detail, error) { return c.details(ctx, s, fs) })
 		if err != nil {
 			return err
 		}
@@ -733,7 +729,7 @@ func (c *divCompare) listRows(ctx context.Context) error {
 			row := reports.DivergentRow{Key: f.key, Kind: f.kind, Primary1: d1[f.key].json, Primary2: d2[f.key].json}
 			if f.kind == reports.Different {
 				x, y := d1[f.key], d2[f.key]
-				row.LastWriter = divLastWriter(x.ts, x.origin, y.ts, y.origin)
+				row.LastWriter = lastWriter(x.ts, x.origin, y.ts, y.origin)
 			}
 			c.td.Rows = append(c.td.Rows, row)
 		}
@@ -742,8 +738,8 @@ func (c *divCompare) listRows(ctx context.Context) error {
 }
 
 // details fetches, on one node, the listed rows that exist there.
-func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (map[string]divDetail, error) {
-	out := map[string]divDetail{}
+func (c *comparison) details(ctx context.Context, s *side, fs []finding) (map[string]detail, error) {
+	out := map[string]detail{}
 	if s.tx == nil {
 		return out, nil
 	}
@@ -751,7 +747,7 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	if s == c.s2 {
 		absent = reports.MissingOnPrimary2
 	}
-	var keys []divBound
+	var keys []bound
 	for _, f := range fs {
 		if f.kind != absent {
 			keys = append(keys, f.cols)
@@ -760,7 +756,7 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	if len(keys) == 0 {
 		return out, nil
 	}
-	q, args := c.t.divDetailSQL(keys, s.ts)
+	q, args := c.t.detailSQL(keys, s.ts)
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
@@ -768,7 +764,7 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	defer rows.Close()
 	for rows.Next() {
 		var key string
-		var d divDetail
+		var d detail
 		if err := rows.Scan(&key, &d.json, &d.ts, &d.origin); err != nil {
 			return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
 		}
@@ -780,14 +776,14 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	return out, nil
 }
 
-// divLastWriter names the node whose commit of a row was last, from each
+// lastWriter names the node whose commit of a row was last, from each
 // node's commit timestamp and replication origin for its version of the
 // row. On the receiving node a replicated row carries the sender's commit
 // time and a non-zero origin, so the later version's writer is the node
 // holding it when written locally (origin 0), else its peer. Empty when a
 // timestamp is unknown (track_commit_timestamp off, a frozen row) or the
 // two are equal.
-func divLastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64) string {
+func lastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64) string {
 	if ts1 == nil || ts2 == nil || ts1.Equal(*ts2) {
 		return ""
 	}
