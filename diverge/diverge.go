@@ -19,14 +19,16 @@ import (
 // Options.RowLimit is zero. Counts are exact whatever the limit.
 const DefaultRowLimit = 100
 
-// The shape of the bisection: the first pass hashes the whole table, in
-// one scan a node, as parts of about half a leaf each, cut at quantiles of
-// a random sample; a part that differs and holds at most leafRows rows
-// on either node is compared row by row, a bigger one is cut into equal
-// parts of about half a leaf (by one node's key order, at most fanout of
-// them) and those that differ are walked in turn. Memory is bounded by
-// these, never by the table: a few thousand part hashes at most, one leaf
-// at a time.
+// The shape of the comparison: the first pass cuts the table into parts of
+// about half a leaf each, at quantiles of a random sample, and takes them in
+// chunks (adapt.go). A chunk compared by hash is hashed part by part in one
+// scan a node; a part that differs and holds at most leafRows rows on
+// either node is listed row by row, a bigger one is cut into equal parts of
+// about half a leaf (by one node's key order, at most fanout of them) and
+// those that differ are walked in turn. A chunk compared by rows is
+// streamed from both nodes in key order and merged a part at a time.
+// Memory is bounded by these, never by the table: a few thousand part
+// hashes at most, and one leaf or streamed part a node at a time.
 //
 // Parts are about half a leaf so that a part that differs is a leaf at
 // once: where differences are spread over the table every part differs,
@@ -67,8 +69,10 @@ type Options struct {
 // and names every row that is missing on one node or different on the two.
 // Each table is read at one snapshot per node (a REPEATABLE READ, READ ONLY
 // transaction on each). Hashes of primary-key ranges are computed inside
-// PostgreSQL and only ranges whose hashes differ are bisected, so the
-// client's memory does not grow with the tables. A table present on one
+// PostgreSQL and only ranges whose hashes differ are bisected; where most
+// ranges differ, their rows' keys and hashes are streamed and merged in key
+// order instead. Either way the client holds one range at a time, so its
+// memory does not grow with the tables. A table present on one
 // node only is compared as empty on the other (all its rows are missing
 // there). Diff fills DivergentRows and Tables; whether and how fast the
 // nodes converged is for the caller that waited for them.
@@ -77,10 +81,13 @@ func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options) (*reports.Div
 }
 
 // treeShape is the bisection's fan-out and leaf size; tests shrink it to
-// drive several levels of bisection through small tables.
+// drive several levels of bisection through small tables, and pin a method
+// to compare every chunk by it whatever the density.
 type treeShape struct {
 	fanout int64
 	leaf   int64
+	pinned bool
+	pin    method
 }
 
 func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeShape) (*reports.Divergence, error) {
@@ -284,11 +291,15 @@ func begin(ctx context.Context, p *pgxpool.Pool, node string) (*side, error) {
 	}
 	// Row text (hashed, and compared across nodes) depends on these
 	// settings; pin them so two nodes configured differently still agree.
+	// Plans are custom: the same statements run with different bounds, and
+	// a generic plan would neither see a range's size nor fold the cast of
+	// the bucket bounds, redoing it for every row.
 	var tsSetting string
 	err = tx.QueryRow(ctx, `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
 		set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '1', true),
-		set_config('bytea_output', 'hex', true), current_setting('track_commit_timestamp')`).
-		Scan(nil, nil, nil, nil, nil, &tsSetting)
+		set_config('bytea_output', 'hex', true), set_config('plan_cache_mode', 'force_custom_plan', true),
+		current_setting('track_commit_timestamp')`).
+		Scan(nil, nil, nil, nil, nil, nil, &tsSetting)
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("diff: set session on %s: %w", node, err)
@@ -323,26 +334,174 @@ func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int,
 	if err != nil {
 		return td, err
 	}
-	all := keyRange{}
-	h1, h2, err := c.hashBoth(ctx, all, cuts)
+	parts := split(keyRange{}, cuts)
+	// The parts are compared a chunk at a time, each chunk by the method
+	// the one before it chose (adapt.go).
+	m, next := byHash, firstChunk(len(parts))
+	if c.shape.pinned {
+		m = c.shape.pin
+	}
+	for i := 0; i < len(parts); {
+		size := min(next, len(parts)-i)
+		chunk := keyRange{lo: parts[i].lo, hi: parts[i+size-1].hi}
+		inner := cuts[i : i+size-1]
+		var dirty int
+		if m == byHash {
+			dirty, err = c.byHash(ctx, chunk, inner)
+		} else {
+			dirty, err = c.byRows(ctx, chunk, inner, size)
+		}
+		if err != nil {
+			return td, err
+		}
+		i += size
+		m, next = nextChunk(m, size, dirty, len(parts))
+		if c.shape.pinned {
+			m = c.shape.pin
+		}
+	}
+	return td, c.listRows(ctx)
+}
+
+// byHash hashes the parts of r cut at cuts on both nodes, walks those that
+// differ and returns how many did.
+func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int, error) {
+	h1, h2, err := c.hashBoth(ctx, r, cuts)
 	if err != nil {
-		return td, err
+		return 0, err
 	}
-	for i := range h1 {
-		td.RowsPrimary1 += h1[i].n
-		td.RowsPrimary2 += h2[i].n
-	}
-	for i, p := range split(all, cuts) {
+	dirty := 0
+	for i, p := range split(r, cuts) {
+		c.td.RowsPrimary1 += h1[i].n
+		c.td.RowsPrimary2 += h2[i].n
 		if h1[i] != h2[i] {
+			dirty++
 			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
-				return td, err
+				return 0, err
 			}
 		}
 	}
-	if err := c.flushLeaves(ctx); err != nil {
-		return td, err
+	return dirty, c.flushLeaves(ctx)
+}
+
+// byRows streams the rows of r from both nodes, in key order and tagged
+// with their part (r cut at cuts into parts parts), merges them a part at a
+// time and returns how many parts differed. Both nodes send at once; one
+// part's rows from each are held at a time.
+func (c *comparison) byRows(ctx context.Context, r keyRange, cuts []bound, parts int) (int, error) {
+	st1, err := c.openStream(ctx, c.s1, r, cuts)
+	if err != nil {
+		return 0, err
 	}
-	return td, c.listRows(ctx)
+	defer st1.close()
+	st2, err := c.openStream(ctx, c.s2, r, cuts)
+	if err != nil {
+		return 0, err
+	}
+	defer st2.close()
+	dirty := 0
+	var a, b []leafRow
+	for p := range parts {
+		if a, err = st1.part(p, a[:0]); err != nil {
+			return 0, err
+		}
+		if b, err = st2.part(p, b[:0]); err != nil {
+			return 0, err
+		}
+		c.td.RowsPrimary1 += int64(len(a))
+		c.td.RowsPrimary2 += int64(len(b))
+		if fs := merge(a, b); len(fs) > 0 {
+			dirty++
+			c.count(fs)
+		}
+	}
+	for _, st := range []*stream{st1, st2} {
+		if err := st.end(); err != nil {
+			return 0, err
+		}
+	}
+	return dirty, nil
+}
+
+// stream is one node's rows of a chunk in key order, read a part at a
+// time, with one row read ahead.
+type stream struct {
+	c     *comparison
+	s     *side
+	rows  pgx.Rows // nil when the table is not on this node
+	ahead leafRow
+	at int  // the part of ahead
+	ok    bool // ahead holds a row
+}
+
+func (c *comparison) openStream(ctx context.Context, s *side, r keyRange, cuts []bound) (*stream, error) {
+	st := &stream{c: c, s: s}
+	if s.tx == nil {
+		return st, nil
+	}
+	q, args := c.t.streamSQL(r, cuts)
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", c.t.name, s.node, err)
+	}
+	st.rows = rows
+	return st, st.advance()
+}
+
+// advance reads the next row ahead.
+func (st *stream) advance() error {
+	st.ok = false
+	if !st.rows.Next() {
+		if err := st.rows.Err(); err != nil {
+			return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
+		}
+		return nil
+	}
+	var lr leafRow
+	var p int
+	dst := []any{&p, &lr.key, &lr.hash}
+	if n := len(st.c.t.cols); n > 1 {
+		lr.cols = make(bound, n)
+		for i := range lr.cols {
+			dst = append(dst, &lr.cols[i])
+		}
+	}
+	if err := st.rows.Scan(dst...); err != nil {
+		return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
+	}
+	if lr.cols == nil {
+		lr.cols = bound{lr.key}
+	}
+	if p < st.at {
+		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
+	}
+	st.ahead, st.at, st.ok = lr, p, true
+	return nil
+}
+
+// part appends the rows of part p to buf and returns it.
+func (st *stream) part(p int, buf []leafRow) ([]leafRow, error) {
+	for st.ok && st.at == p {
+		buf = append(buf, st.ahead)
+		if err := st.advance(); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// end checks that every row was read into a part.
+func (st *stream) end() error {
+	if st.ok {
+		return fmt.Errorf("diff %s: %s listed a row of part %d, past the chunk: a bug in pgchaos, please report it", st.c.t.name, st.s.node, st.at)
+	}
+	return nil
+}
+
+func (st *stream) close() {
+	if st != nil && st.rows != nil {
+		st.rows.Close()
+	}
 }
 
 // topCuts picks the first pass's split points: quantiles of a random sample
@@ -667,7 +826,26 @@ func (c *comparison) count(fs []finding) {
 // and returns the divergent ones in key order. Keys are matched by their
 // text, so Go never has to know PostgreSQL's ordering: rows present on both
 // appear in the same relative order in both lists and anchor the merge.
+// Rows are walked in step while the two lists name the same keys (the
+// common case, costing no map); from the first key that differs on, the
+// rest is matched through maps.
 func merge(a, b []leafRow) []finding {
+	var out []finding
+	i := 0
+	for i < len(a) && i < len(b) && a[i].key == b[i].key {
+		if a[i].hash != b[i].hash {
+			out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+		}
+		i++
+	}
+	return append(out, mergeByMap(a[i:], b[i:])...)
+}
+
+// mergeByMap is merge for lists that need not name the same keys in step.
+func mergeByMap(a, b []leafRow) []finding {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
 	inA := make(map[string]int, len(a))
 	for i, r := range a {
 		inA[r.key] = i

@@ -122,7 +122,11 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	}
 	tables := []string{"div_simple", "div_comp", "div_text", "div_swap"}
 	// Small shapes force several levels of bisection on these tables.
-	shapes := []treeShape{{fanout: fanout, leaf: leafRows}, {fanout: 4, leaf: 8}, {fanout: 2, leaf: 1}}
+	// Pinned methods compare every chunk by hashes only, or by streamed
+	// rows only, whatever the density, so both must name the same rows.
+	shapes := []treeShape{{fanout: fanout, leaf: leafRows}, {fanout: 4, leaf: 8}, {fanout: 2, leaf: 1},
+		{fanout: 4, leaf: 8, pinned: true, pin: byHash}, {fanout: 4, leaf: 8, pinned: true, pin: byRows},
+		{fanout: fanout, leaf: leafRows, pinned: true, pin: byRows}}
 
 	t.Run("identical tables show no divergence", func(t *testing.T) {
 		for _, sh := range shapes {

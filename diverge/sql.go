@@ -240,3 +240,19 @@ func (t table) detailSQL(keys []bound, withTS bool) (string, []any) {
 		t.keyText(), alias, ts, t.ident(), alias, join, lhs, strings.Join(in, ", "))
 	return q, args
 }
+
+// streamSQL lists every row of range r in key order with the index of the
+// part it falls in when r is cut at cuts (as hashSQL numbers them), its key
+// text and row hash, and, for a composite key, the key columns as text (a
+// single column's text is the key text itself).
+func (t table) streamSQL(r keyRange, cuts []bound) (string, []any) {
+	var args []any
+	where := t.where(r, &args)
+	cols := ""
+	if len(t.cols) > 1 {
+		cols = ", " + t.colsText()
+	}
+	q := fmt.Sprintf("SELECT %s AS i, %s, %s%s FROM %s AS %s WHERE %s ORDER BY %s",
+		t.bucketExpr(cuts, &args), t.keyText(), rowHash, cols, t.ident(), alias, where, t.colList())
+	return q, args
+}
