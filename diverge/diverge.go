@@ -430,7 +430,7 @@ type stream struct {
 	s     *side
 	rows  pgx.Rows // nil when the table is not on this node
 	ahead leafRow
-	at int  // the part of ahead
+	at    int  // the part of ahead
 	ok    bool // ahead holds a row
 }
 
