@@ -41,17 +41,30 @@ func firstChunk(total int) int {
 }
 
 // nextChunk decides the method and size of the next chunk from the last
-// one, which used m on size parts of which dirty differed. The method
-// follows the share that differed; while it stays the same the chunks
-// double, so a table that is the same throughout costs a handful of
-// statements, and a change of method starts small again.
+// one, which used m on size parts of which dirty differed; total is the
+// pass's parts. The method follows the share that differed. A method that
+// stays hashing takes all the rest at once: a range beyond a small share
+// of the table is read by a scan of the whole table whatever its bounds, so
+// hashing it in pieces would read the table once a piece. Streaming reads
+// in key order through the primary key's index, only the range, so its
+// chunks just double. A change of method starts small again.
 func nextChunk(m method, size, dirty, total int) (method, int) {
-	next := byHash
-	if float64(dirty) >= streamAbove*float64(size) {
-		next = byRows
-	}
-	if next == m {
+	next := nextMethod(dirty, size)
+	switch {
+	case next != m:
+		return next, firstChunk(total)
+	case next == byHash:
+		return next, total
+	default:
 		return next, size * 2
 	}
-	return next, firstChunk(total)
+}
+
+// nextMethod is the method for rows like those of parts parts of which
+// dirty differed: streamed once at least streamAbove of them differ.
+func nextMethod(dirty, parts int) method {
+	if float64(dirty) >= streamAbove*float64(parts) {
+		return byRows
+	}
+	return byHash
 }

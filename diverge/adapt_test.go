@@ -11,8 +11,8 @@ func TestNextChunkFollowsTheShareOfPartsThatDiffered(t *testing.T) {
 		want        method
 		wantSize    int
 	}{
-		{"identical chunk hashed: keep hashing, twice the size", byHash, 63, 0, byHash, 126},
-		{"few parts differ: keep hashing", byHash, 126, 62, byHash, 252},
+		{"identical chunk hashed: hash all the rest at once", byHash, 63, 0, byHash, total},
+		{"few parts differ: hash all the rest at once", byHash, 126, 62, byHash, total},
 		{"half the parts differ: stream, starting small", byHash, 126, 63, byRows, 63},
 		{"every part differs: stream", byHash, 63, 63, byRows, 63},
 		{"streamed chunk mostly differs: keep streaming, twice the size", byRows, 63, 40, byRows, 126},

@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +56,7 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the table on each node")
 	diffsFlag := flag.String("diffs", "10,1000,10000,100000", "comma-separated counts of rows to make differ on primary2, one state each (split into updates, deletes, inserts)")
 	keep := flag.Bool("keep", false, "keep the table afterwards (a later run with the same -rows reuses it)")
+	serverCPU := flag.String("server-cpu", "", "comma-separated cgroup CPU counters (nanoseconds, e.g. /sys/fs/cgroup/cpuacct/docker/ID/cpuacct.usage) of the two servers: each run then also reports the CPU time it cost client and servers together, which a busy shared machine disturbs far less than wall time")
 	runs := flag.Int("runs", 3, "times to run each method on each state (alternating methods, so load on a shared machine hits all alike)")
 	flag.Parse()
 	if *dsn1 == "" || *dsn2 == "" {
@@ -69,6 +71,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "diverge: -diffs:", err)
 		os.Exit(2)
+	}
+	if *serverCPU != "" {
+		cpuFiles = strings.Split(*serverCPU, ",")
+		if _, err := serversCPU(); err != nil {
+			fmt.Fprintln(os.Stderr, "diverge: -server-cpu:", err)
+			os.Exit(2)
+		}
 	}
 	if err := run(context.Background(), *dsn1, *dsn2, *rows, diffs, *keep, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "diverge:", err)
@@ -119,7 +128,7 @@ func run(ctx context.Context, dsn1, dsn2 string, rows int, diffs []int, keep boo
 
 	var sum []summary
 	defer func() { printSummary(sum) }()
-	fmt.Printf("%-13s %-8s %10s %12s %14s %s\n", "tables", "method", "time", "peak RSS", "peak Go heap", "found")
+	fmt.Printf("%-13s %-8s %10s %10s %12s %14s %s\n", "tables", "method", "time", "CPU", "peak RSS", "peak Go heap", "found")
 	if err := compare(ctx, p1, p2, "identical", nil, runs, &sum); err != nil {
 		return err
 	}
@@ -265,7 +274,8 @@ func firstWords(s string) string {
 type summary struct {
 	label, method string
 	times         []time.Duration
-	rssKiB        int64 // the highest of the runs' peaks
+	cpu           []time.Duration // client and servers; empty without -server-cpu
+	rssKiB        int64           // the highest of the runs' peaks
 }
 
 // compare runs the three methods runs times on the current tables,
@@ -298,6 +308,11 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 			}
 			s := &(*sum)[first+i]
 			s.times = append(s.times, res.d)
+			cpu := "-"
+			if res.cpu >= 0 {
+				s.cpu = append(s.cpu, res.cpu)
+				cpu = res.cpu.Round(time.Millisecond).String()
+			}
 			s.rssKiB = max(s.rssKiB, res.rssKiB)
 			found := "-"
 			if m.finds {
@@ -312,7 +327,7 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 					err = errors.New("a method found the wrong rows")
 				}
 			}
-			fmt.Printf("%-13s %-8s %10s %9.1f MiB %11.1f MiB %s\n", label, m.name, res.d.Round(time.Millisecond),
+			fmt.Printf("%-13s %-8s %10s %10s %9.1f MiB %11.1f MiB %s\n", label, m.name, res.d.Round(time.Millisecond), cpu,
 				float64(res.rssKiB)/1024, float64(res.heap)/(1<<20), found)
 			if err != nil {
 				return err
@@ -322,34 +337,52 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 	return nil
 }
 
-// printSummary prints each method's fastest and median time and highest
-// peak RSS over its runs, and per state Diff's median over naive's and
-// over floor's.
+// printSummary prints each method's fastest and median time (and CPU
+// time, with -server-cpu) and highest peak RSS over its runs, and per state
+// Diff's medians over naive's and over floor's.
 func printSummary(sum []summary) {
 	if len(sum) == 0 || len(sum[0].times) == 0 {
 		return
 	}
-	fmt.Printf("\n%-13s %-8s %4s %10s %10s %12s\n", "tables", "method", "runs", "min", "median", "peak RSS")
-	medians := map[string]map[string]time.Duration{}
+	fmt.Printf("\n%-13s %-8s %4s %10s %10s %10s %12s\n", "tables", "method", "runs", "min", "median", "median CPU", "peak RSS")
+	type meds struct{ wall, cpu time.Duration }
+	medians := map[string]map[string]meds{}
 	var labels []string
 	for _, s := range sum {
 		if len(s.times) == 0 {
 			continue
 		}
 		lo, med := minMedian(s.times)
+		var cpu time.Duration
+		cpuText := "-"
+		if len(s.cpu) > 0 {
+			_, cpu = minMedian(s.cpu)
+			cpuText = cpu.Round(time.Millisecond).String()
+		}
 		if medians[s.label] == nil {
-			medians[s.label] = map[string]time.Duration{}
+			medians[s.label] = map[string]meds{}
 			labels = append(labels, s.label)
 		}
-		medians[s.label][s.method] = med
-		fmt.Printf("%-13s %-8s %4d %10s %10s %8.1f MiB\n", s.label, s.method, len(s.times),
-			lo.Round(time.Millisecond), med.Round(time.Millisecond), float64(s.rssKiB)/1024)
+		medians[s.label][s.method] = meds{med, cpu}
+		fmt.Printf("%-13s %-8s %4d %10s %10s %10s %8.1f MiB\n", s.label, s.method, len(s.times),
+			lo.Round(time.Millisecond), med.Round(time.Millisecond), cpuText, float64(s.rssKiB)/1024)
 	}
-	fmt.Printf("\n%-13s %10s %10s %10s %14s %14s\n", "tables", "diverge", "naive", "floor", "diverge/naive", "diverge/floor")
-	for _, l := range labels {
-		m := medians[l]
-		fmt.Printf("%-13s %10s %10s %10s %14s %14s\n", l, m["diverge"].Round(time.Millisecond), m["naive"].Round(time.Millisecond),
-			m["floor"].Round(time.Millisecond), ratio(m["diverge"], m["naive"]), ratio(m["diverge"], m["floor"]))
+	for _, what := range []string{"wall time", "CPU time"} {
+		if what == "CPU time" && len(sum[0].cpu) == 0 {
+			break
+		}
+		fmt.Printf("\nmedian %s:\n%-13s %10s %10s %10s %14s %14s\n", what, "tables", "diverge", "naive", "floor", "diverge/naive", "diverge/floor")
+		for _, l := range labels {
+			pick := func(m string) time.Duration {
+				if what == "CPU time" {
+					return medians[l][m].cpu
+				}
+				return medians[l][m].wall
+			}
+			d, n, f := pick("diverge"), pick("naive"), pick("floor")
+			fmt.Printf("%-13s %10s %10s %10s %14s %14s\n", l, d.Round(time.Millisecond), n.Round(time.Millisecond),
+				f.Round(time.Millisecond), ratio(d, n), ratio(d, f))
+		}
 	}
 }
 
@@ -377,6 +410,7 @@ type measured struct {
 	d      time.Duration
 	rssKiB int64
 	heap   uint64
+	cpu    time.Duration // client and servers, -1 without -server-cpu
 }
 
 // measure times f and records the process's peak RSS and the peak Go heap
@@ -408,12 +442,51 @@ func measure(f func()) measured {
 			}
 		}
 	}()
+	cpu0, srv0 := clientCPU(), int64(-1)
+	if len(cpuFiles) > 0 {
+		srv0, _ = serversCPU()
+	}
 	start := time.Now()
 	f()
 	d := time.Since(start)
+	cpu := time.Duration(-1)
+	if srv0 >= 0 {
+		if srv1, err := serversCPU(); err == nil {
+			cpu = clientCPU() - cpu0 + time.Duration(srv1-srv0)
+		}
+	}
 	close(stop)
 	wg.Wait()
-	return measured{d: d, rssKiB: vmHWM(), heap: peak}
+	return measured{d: d, rssKiB: vmHWM(), heap: peak, cpu: cpu}
+}
+
+// cpuFiles are the servers' cgroup CPU counters (-server-cpu).
+var cpuFiles []string
+
+// serversCPU sums the servers' CPU counters, in nanoseconds.
+func serversCPU() (int64, error) {
+	var sum int64
+	for _, f := range cpuFiles {
+		b, err := os.ReadFile(strings.TrimSpace(f))
+		if err != nil {
+			return 0, err
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: not a CPU counter in nanoseconds: %w", f, err)
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// clientCPU is the CPU time this process has used, user and system.
+func clientCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func vmHWM() int64 {
