@@ -2,7 +2,12 @@
 // against the physical floor on two real PostgreSQL nodes (a lab's
 // primaries):
 //
-//	go run ./bench/diverge -dsn1 postgres://…:5442/postgres -dsn2 postgres://…:5443/postgres -diffs 10,1000,10000,100000
+//	go run ./bench/diverge -dsn1 postgres://…:5442/postgres -dsn2 postgres://…:5443/postgres -diffs 10,1000,10000,100000 \
+//	  -server-cpu /sys/fs/cgroup/cpuacct/docker/ID1/cpuacct.usage,/sys/fs/cgroup/cpuacct/docker/ID2/cpuacct.usage
+//
+// (ID1 and ID2 from docker inspect -f '{{.Id}}' of the two containers; on a
+// cgroup v2 host the counter is usage_usec in cpu.stat, which this does not
+// read.)
 //
 // It builds the same table of -rows rows on both nodes with generate_series
 // (under a replication origin, so a lab's origin = none subscriptions do not
@@ -16,9 +21,10 @@
 // hash aggregate over the whole table on each node at once: the least any
 // method that reads every row must pay; it finds nothing). For each run it
 // prints the wall time, the process's peak RSS (VmHWM, reset before each
-// run through /proc/self/clear_refs) and the peak Go heap (sampled); then,
-// per state, each method's fastest and median time, its highest peak RSS,
-// and Diff's median against naive's and floor's. Diff's and naive's rows
+// run through /proc/self/clear_refs), the peak Go heap (sampled) and, with
+// -server-cpu, the CPU time client and servers spent on it; then,
+// per state, each method's fastest and median time (and CPU time), its
+// highest peak RSS, and Diff's medians against naive's and floor's. Diff's and naive's rows
 // are checked against the changed keys. The table is dropped at the end
 // unless -keep.
 package main
@@ -72,14 +78,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "diverge: -diffs:", err)
 		os.Exit(2)
 	}
+	var servers cpuCounters
 	if *serverCPU != "" {
-		cpuFiles = strings.Split(*serverCPU, ",")
-		if _, err := serversCPU(); err != nil {
+		servers = strings.Split(*serverCPU, ",")
+		if _, err := servers.read(); err != nil {
 			fmt.Fprintln(os.Stderr, "diverge: -server-cpu:", err)
 			os.Exit(2)
 		}
 	}
-	if err := run(context.Background(), *dsn1, *dsn2, *rows, diffs, *keep, *runs); err != nil {
+	if err := run(context.Background(), *dsn1, *dsn2, *rows, diffs, *keep, *runs, servers); err != nil {
 		fmt.Fprintln(os.Stderr, "diverge:", err)
 		os.Exit(1)
 	}
@@ -101,7 +108,7 @@ func parseCounts(s string) ([]int, error) {
 	return out, nil
 }
 
-func run(ctx context.Context, dsn1, dsn2 string, rows int, diffs []int, keep bool, runs int) error {
+func run(ctx context.Context, dsn1, dsn2 string, rows int, diffs []int, keep bool, runs int, servers cpuCounters) error {
 	p1, err := pgxpool.New(ctx, dsn1)
 	if err != nil {
 		return fmt.Errorf("connect primary1: %w", err)
@@ -129,7 +136,7 @@ func run(ctx context.Context, dsn1, dsn2 string, rows int, diffs []int, keep boo
 	var sum []summary
 	defer func() { printSummary(sum) }()
 	fmt.Printf("%-13s %-8s %10s %10s %12s %14s %s\n", "tables", "method", "time", "CPU", "peak RSS", "peak Go heap", "found")
-	if err := compare(ctx, p1, p2, "identical", nil, runs, &sum); err != nil {
+	if err := compare(ctx, p1, p2, "identical", nil, runs, servers, &sum); err != nil {
 		return err
 	}
 	for _, n := range diffs {
@@ -137,7 +144,7 @@ func run(ctx context.Context, dsn1, dsn2 string, rows int, diffs []int, keep boo
 		if err := unreplicated(ctx, p2, t.apply()...); err != nil {
 			return err
 		}
-		err := compare(ctx, p1, p2, fmt.Sprintf("%d differ", n), t.want, runs, &sum)
+		err := compare(ctx, p1, p2, fmt.Sprintf("%d differ", n), t.want, runs, servers, &sum)
 		if rerr := unreplicated(context.WithoutCancel(ctx), p2, t.revert()...); rerr != nil {
 			return errors.Join(err, fmt.Errorf("put primary2 back: %w", rerr))
 		}
@@ -282,7 +289,7 @@ type summary struct {
 // alternating them, and prints a line a run; the rows Diff and naive find
 // are checked against want (sorted kind:key; nil when nothing differs).
 // Each method's runs are added to sum.
-func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []string, runs int, sum *[]summary) error {
+func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []string, runs int, servers cpuCounters, sum *[]summary) error {
 	methods := []struct {
 		name  string
 		f     func(context.Context, *pgxpool.Pool, *pgxpool.Pool) ([]string, error)
@@ -302,7 +309,7 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 		for i, m := range methods {
 			var got []string
 			var err error
-			res := measure(func() { got, err = m.f(ctx, p1, p2) })
+			res := measure(servers, func() { got, err = m.f(ctx, p1, p2) })
 			if err != nil {
 				return err
 			}
@@ -413,9 +420,10 @@ type measured struct {
 	cpu    time.Duration // client and servers, -1 without -server-cpu
 }
 
-// measure times f and records the process's peak RSS and the peak Go heap
-// while it ran.
-func measure(f func()) measured {
+// measure times f and records its CPU time (client and servers, when
+// servers are given), the process's peak RSS and the peak Go heap while it
+// ran.
+func measure(servers cpuCounters, f func()) measured {
 	runtime.GC()
 	// "5" resets VmHWM to the current RSS (Linux 4.0+), so each run's
 	// peak is its own.
@@ -443,15 +451,15 @@ func measure(f func()) measured {
 		}
 	}()
 	cpu0, srv0 := clientCPU(), int64(-1)
-	if len(cpuFiles) > 0 {
-		srv0, _ = serversCPU()
+	if len(servers) > 0 {
+		srv0, _ = servers.read()
 	}
 	start := time.Now()
 	f()
 	d := time.Since(start)
 	cpu := time.Duration(-1)
 	if srv0 >= 0 {
-		if srv1, err := serversCPU(); err == nil {
+		if srv1, err := servers.read(); err == nil {
 			cpu = clientCPU() - cpu0 + time.Duration(srv1-srv0)
 		}
 	}
@@ -460,13 +468,13 @@ func measure(f func()) measured {
 	return measured{d: d, rssKiB: vmHWM(), heap: peak, cpu: cpu}
 }
 
-// cpuFiles are the servers' cgroup CPU counters (-server-cpu).
-var cpuFiles []string
+// cpuCounters are the servers' cgroup CPU counters (-server-cpu).
+type cpuCounters []string
 
-// serversCPU sums the servers' CPU counters, in nanoseconds.
-func serversCPU() (int64, error) {
+// read sums the counters, in nanoseconds.
+func (cc cpuCounters) read() (int64, error) {
 	var sum int64
-	for _, f := range cpuFiles {
+	for _, f := range cc {
 		b, err := os.ReadFile(strings.TrimSpace(f))
 		if err != nil {
 			return 0, err
