@@ -16,6 +16,7 @@ const (
 	byRows               // stream each node's key and row hash in key order and merge them
 )
 
+// String names the method in test failures.
 func (m method) String() string {
 	if m == byRows {
 		return "rows"
@@ -24,10 +25,9 @@ func (m method) String() string {
 }
 
 // streamAbove is the share of a chunk's parts that, once differing, makes
-// the next chunk streamed: a differing part costs its hash and its rows, a
-// streamed one its rows, so past about half the hashes stop paying for
-// themselves (bench/diverge: 1,000 differing rows of 1M touch about one
-// part in ten, 10,000 nearly all).
+// the chunk's rows streamed: a differing part costs its hash and then its
+// rows, a streamed one its rows only, so past about half the hashes stop
+// paying for themselves (bench/diverge, at 10 to 100,000 differing rows).
 const streamAbove = 0.5
 
 // chunkDivisor sets the first chunk to about 1/chunkDivisor of the parts:

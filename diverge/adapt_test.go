@@ -37,3 +37,14 @@ func TestFirstChunkIsASixteenthAndNeverEmpty(t *testing.T) {
 		}
 	}
 }
+
+func TestNextMethodStreamsFromHalfThePartsDiffering(t *testing.T) {
+	for _, tt := range []struct {
+		dirty, parts int
+		want         method
+	}{{0, 10, byHash}, {4, 10, byHash}, {5, 10, byRows}, {10, 10, byRows}, {0, 1, byHash}, {1, 1, byRows}, {30, 61, byHash}, {31, 61, byRows}} {
+		if got := nextMethod(tt.dirty, tt.parts); got != tt.want {
+			t.Errorf("nextMethod(%d, %d) = %v, want %v", tt.dirty, tt.parts, got, tt.want)
+		}
+	}
+}

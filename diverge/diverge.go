@@ -400,7 +400,9 @@ func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int,
 // byRows streams the rows of r from both nodes, in key order and tagged
 // with their part (r cut at cuts into parts parts), merges them a part at a
 // time and returns how many parts differed. Both nodes send at once; one
-// part's rows from each are held at a time.
+// part's rows from each are held at a time, so memory follows the rows a
+// part holds on a node: about half a leaf where the sampled cuts fit it,
+// more where a node gained many rows in one part since.
 func (c *comparison) byRows(ctx context.Context, r keyRange, cuts []bound, parts int) (int, error) {
 	st1, err := c.openStream(ctx, c.s1, r, cuts)
 	if err != nil {
