@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/analysis"
+	"github.com/pgchaos/pgchaos/diverge"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/observe"
 	"github.com/pgchaos/pgchaos/pglog"
@@ -75,7 +76,7 @@ func (r *run) conflicts(ctx context.Context) *reports.Conflicts {
 // divergence compares the nodes row by row once they converged (or the
 // wait gave up); nil when it could not be measured.
 func (r *run) divergence(ctx context.Context, conv observe.Convergence) *reports.Divergence {
-	div, err := observe.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], observe.DiffOptions{})
+	div, err := diverge.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], diverge.Options{})
 	if err != nil {
 		r.warn("divergence not measured: %s", trimErr(err))
 		return nil

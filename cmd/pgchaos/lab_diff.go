@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pgchaos/pgchaos/diverge"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/lab"
-	"github.com/pgchaos/pgchaos/observe"
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -33,7 +33,7 @@ Examples:
 		name := labNameFlag(fs)
 		format := fs.String("format", "table", "output: table or json")
 		tables := fs.StringSlice("table", nil, "compare only these tables (repeat or comma-separate)")
-		limit := fs.Int("limit", observe.DefaultRowLimit, "list at most this many divergent rows per table (counts stay exact)")
+		limit := fs.Int("limit", diverge.DefaultRowLimit, "list at most this many divergent rows per table (counts stay exact)")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -56,9 +56,9 @@ Examples:
 		defer l.Close()
 		rowLimit := *limit
 		if rowLimit == 0 {
-			rowLimit = -1 // observe reads 0 as its default; on the command line 0 means none
+			rowLimit = -1 // diverge reads 0 as its default; on the command line 0 means none
 		}
-		d, err := observe.DiffLab(ctx, l, observe.DiffOptions{Tables: *tables, RowLimit: rowLimit})
+		d, err := diverge.DiffLab(ctx, l, diverge.Options{Tables: *tables, RowLimit: rowLimit})
 		if err != nil {
 			return exitcode.InfraErr(fmt.Errorf("compare lab %s: %w", *name, err))
 		}

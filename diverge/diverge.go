@@ -1,4 +1,4 @@
-package observe
+package diverge
 
 import (
 	"context"
@@ -16,46 +16,44 @@ import (
 )
 
 // DefaultRowLimit is how many divergent rows a table lists when
-// DiffOptions.RowLimit is zero. Counts are exact whatever the limit.
+// Options.RowLimit is zero. Counts are exact whatever the limit.
 const DefaultRowLimit = 100
 
-// The shape of the bisection: the first pass hashes the whole table, in
-// one scan a node, as parts of about half a leaf each, cut at quantiles of
-// a random sample; a part that differs and holds at most divLeafRows rows
-// on either node is compared row by row, a bigger one is cut into equal
-// parts of about half a leaf (by one node's key order, at most divFanout of
-// them) and those that differ are walked in turn. Memory is bounded by
-// these, never by the table: a few thousand part hashes at most, one leaf
-// at a time.
+// The shape of the comparison: the first pass cuts the table into parts of
+// about half a leaf each, at quantiles of a random sample, and takes them in
+// chunks (adapt.go). A chunk compared by hash is hashed part by part in one
+// scan a node; a part that differs and holds at most leafRows rows on
+// either node is listed row by row, a bigger one is cut into equal parts of
+// about half a leaf (by one node's key order, at most fanout of them) and
+// those that differ are walked in turn. A chunk compared by rows is
+// streamed from both nodes in key order and merged a part at a time.
+// Memory is bounded by these, never by the table: a few thousand part
+// hashes at most, and one leaf or streamed part a node at a time.
 //
-// Parts of half a leaf make a part that differs a leaf at once: where
-// differences are spread over the table, every part differs, and splitting
-// each into smaller ones before listing them cost a split and a hash
-// statement per part and a leaf statement per sub-part. With leaves of 256
-// rows and parts of four leaves, 10,000 rows changed across a 1M-row table
-// took 7.9 s to find, where fetching both tables whole and merging took
-// 1.7 s; with these shapes and the leaves sent in batches (divLeafBatch),
-// 2.8 s, and 10 rows changed 0.78 s instead of 1.19 s (bench/diverge).
+// Parts are about half a leaf so that a part that differs is a leaf at
+// once: where differences are spread over the table every part differs,
+// and splitting each again costs a split, a hash and a leaf statement per
+// sub-part. The sizes are the fastest measured by bench/diverge.
 const (
-	divFanout   = 64
-	divLeafRows = 2048
+	fanout   = 64
+	leafRows = 2048
 )
 
 // The first pass's parts. Their number is capped to keep the statement's
 // bound parameters and the part hashes small; past that, parts grow with
 // the table and differing ones are split before their leaves.
 const (
-	divTopMaxParts   = 4096
-	divTopMaxParams  = 32768 // cut values bound in one statement
-	divSamplePerPart = 16    // sampled rows per part: quantiles steady enough
-	divGuessPageRows = 100   // rows a page when the table was never vacuumed or analyzed
+	topMaxParts   = 4096
+	topMaxParams  = 32768 // cut values bound in one statement
+	samplePerPart = 16    // sampled rows per part: quantiles steady enough
+	guessPageRows = 100   // rows a page when the table was never vacuumed or analyzed
 )
 
-// divHeartbeatTable is left out of default comparisons.
-const divHeartbeatTable = "pgchaos_heartbeat"
+// heartbeatTable is left out of default comparisons.
+const heartbeatTable = "pgchaos_heartbeat"
 
-// DiffOptions chooses what Diff compares.
-type DiffOptions struct {
+// Options chooses what Diff compares.
+type Options struct {
 	// Tables names the tables of schema public to compare. Empty means
 	// every ordinary (or partitioned) table of public that has a primary
 	// key on either node, except pgchaos_heartbeat (it differs by design:
@@ -71,23 +69,28 @@ type DiffOptions struct {
 // and names every row that is missing on one node or different on the two.
 // Each table is read at one snapshot per node (a REPEATABLE READ, READ ONLY
 // transaction on each). Hashes of primary-key ranges are computed inside
-// PostgreSQL and only ranges whose hashes differ are bisected, so the
-// client's memory does not grow with the tables. A table present on one
+// PostgreSQL and only ranges whose hashes differ are bisected; where most
+// ranges differ, their rows' keys and hashes are streamed and merged in key
+// order instead. Either way the client holds one range at a time, so its
+// memory does not grow with the tables. A table present on one
 // node only is compared as empty on the other (all its rows are missing
 // there). Diff fills DivergentRows and Tables; whether and how fast the
 // nodes converged is for the caller that waited for them.
-func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions) (*reports.Divergence, error) {
-	return divDiff(ctx, p1, p2, opts, divShape{fanout: divFanout, leaf: divLeafRows})
+func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options) (*reports.Divergence, error) {
+	return diff(ctx, p1, p2, opts, treeShape{fanout: fanout, leaf: leafRows})
 }
 
-// divShape is the bisection's fan-out and leaf size; tests shrink it to
-// drive several levels of bisection through small tables.
-type divShape struct {
+// treeShape is the bisection's fan-out and leaf size; tests shrink it to
+// drive several levels of bisection through small tables, and pin a method
+// to compare every chunk by it whatever the density.
+type treeShape struct {
 	fanout int64
 	leaf   int64
+	pinned bool
+	pin    method
 }
 
-func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape divShape) (*reports.Divergence, error) {
+func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeShape) (*reports.Divergence, error) {
 	limit := opts.RowLimit
 	if limit == 0 {
 		limit = DefaultRowLimit
@@ -95,14 +98,14 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 	if limit < 0 {
 		limit = 0
 	}
-	var cat1, cat2 map[string]divTable
+	var cat1, cat2 map[string]table
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { cat1, err = divCatalog(gctx, p1, lab.Primary1); return err })
-	g.Go(func() (err error) { cat2, err = divCatalog(gctx, p2, lab.Primary2); return err })
+	g.Go(func() (err error) { cat1, err = catalog(gctx, p1, lab.Primary1); return err })
+	g.Go(func() (err error) { cat2, err = catalog(gctx, p2, lab.Primary2); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	names, err := divChooseTables(opts.Tables, cat1, cat2)
+	names, err := chooseTables(opts.Tables, cat1, cat2)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +119,7 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 		}
 		if ok1 && ok2 && (!slices.Equal(t1.cols, t2.cols) || !slices.Equal(t1.types, t2.types)) {
 			return nil, fmt.Errorf("diff %s: the primary keys differ: primary1 (%s) vs primary2 (%s): the schemas diverged, align them before comparing rows",
-				name, divDescribeKey(t1), divDescribeKey(t2))
+				name, describeKey(t1), describeKey(t2))
 		}
 		var pool1, pool2 *pgxpool.Pool
 		if ok1 {
@@ -125,7 +128,7 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 		if ok2 {
 			pool2 = p2
 		}
-		td, err := divCompareTable(ctx, pool1, pool2, t, limit, shape)
+		td, err := compareTable(ctx, pool1, pool2, t, limit, shape)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +139,7 @@ func divDiff(ctx context.Context, p1, p2 *pgxpool.Pool, opts DiffOptions, shape 
 }
 
 // DiffLab is Diff on a running lab's two primaries, for "pgchaos lab diff".
-func DiffLab(ctx context.Context, l *lab.Lab, opts DiffOptions) (*reports.Divergence, error) {
+func DiffLab(ctx context.Context, l *lab.Lab, opts Options) (*reports.Divergence, error) {
 	open := func(node string) (*pgxpool.Pool, error) {
 		dsn, err := l.DSN(node)
 		if err != nil {
@@ -166,7 +169,7 @@ func DiffLab(ctx context.Context, l *lab.Lab, opts DiffOptions) (*reports.Diverg
 	return Diff(ctx, p1, p2, opts)
 }
 
-func divDescribeKey(t divTable) string {
+func describeKey(t table) string {
 	q := make([]string, len(t.cols))
 	for i := range t.cols {
 		q[i] = t.cols[i] + " " + t.types[i]
@@ -174,9 +177,9 @@ func divDescribeKey(t divTable) string {
 	return strings.Join(q, ", ")
 }
 
-// divCatalog lists the tables of schema public with their primary keys
+// catalog lists the tables of schema public with their primary keys
 // (tables without one have no cols).
-func divCatalog(ctx context.Context, p *pgxpool.Pool, node string) (map[string]divTable, error) {
+func catalog(ctx context.Context, p *pgxpool.Pool, node string) (map[string]table, error) {
 	const q = `
 SELECT c.relname::text,
        coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}'),
@@ -192,9 +195,9 @@ GROUP BY c.relname`
 	if err != nil {
 		return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
 	}
-	out := map[string]divTable{}
+	out := map[string]table{}
 	for rows.Next() {
-		var t divTable
+		var t table
 		if err := rows.Scan(&t.name, &t.cols, &t.types); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
@@ -207,16 +210,16 @@ GROUP BY c.relname`
 	return out, nil
 }
 
-// divChooseTables picks the tables to compare, sorted by name: the named
+// chooseTables picks the tables to compare, sorted by name: the named
 // ones (each must exist with a primary key on at least one node, and have
 // one wherever it exists) or, by default, every table with a primary key.
-func divChooseTables(named []string, cat1, cat2 map[string]divTable) ([]string, error) {
+func chooseTables(named []string, cat1, cat2 map[string]table) ([]string, error) {
 	var names []string
 	if len(named) == 0 {
 		seen := map[string]bool{}
-		for _, cat := range []map[string]divTable{cat1, cat2} {
+		for _, cat := range []map[string]table{cat1, cat2} {
 			for name, t := range cat {
-				if len(t.cols) > 0 && name != divHeartbeatTable && !seen[name] {
+				if len(t.cols) > 0 && name != heartbeatTable && !seen[name] {
 					seen[name] = true
 					names = append(names, name)
 				}
@@ -242,43 +245,43 @@ func divChooseTables(named []string, cat1, cat2 map[string]divTable) ([]string, 
 	return names, nil
 }
 
-// divSide is one node's view of one table: a snapshot transaction, or nil
+// side is one node's view of one table: a snapshot transaction, or nil
 // when the table does not exist there (it then reads as empty).
-type divSide struct {
+type side struct {
 	node string
 	tx   pgx.Tx
 	ts   bool // track_commit_timestamp is on: commit times can be asked
 }
 
-// divHash is a range's row count and sum of row hashes on one node.
-type divHash struct {
+// partHash is a range's row count and sum of row hashes on one node.
+type partHash struct {
 	n int64
 	h string
 }
 
-// divCompare holds one table's comparison in progress.
-type divCompare struct {
-	t       divTable
-	s1, s2  *divSide
+// comparison holds one table's comparison in progress.
+type comparison struct {
+	t       table
+	s1, s2  *side
 	limit   int
-	shape   divShape
+	shape   treeShape
 	td      *reports.TableDivergence
-	pending []divRange   // leaves waiting to be listed (flushLeaves)
-	listed  []divFinding // divergent rows to list, at most limit
+	pending []keyRange // leaves waiting to be listed (flushLeaves)
+	listed  []finding  // divergent rows to list, at most limit
 }
 
-// Leaves are listed divLeafBatch at a time: each node gets their statements
+// Leaves are listed leafBatch at a time: each node gets their statements
 // in one round trip (a pipelined pgx.Batch) and returns their rows one leaf
 // after the other, so where differences are spread over the table the
 // leaves do not wait on a round trip each. The rows of the divergent ones
-// are fetched in full at the end, divDetailBatch keys a statement.
+// are fetched in full at the end, detailBatch keys a statement.
 const (
-	divLeafBatch   = 64
-	divDetailBatch = 1000
+	leafBatch   = 64
+	detailBatch = 1000
 )
 
-func divBegin(ctx context.Context, p *pgxpool.Pool, node string) (*divSide, error) {
-	s := &divSide{node: node}
+func begin(ctx context.Context, p *pgxpool.Pool, node string) (*side, error) {
+	s := &side{node: node}
 	if p == nil {
 		return s, nil
 	}
@@ -288,11 +291,19 @@ func divBegin(ctx context.Context, p *pgxpool.Pool, node string) (*divSide, erro
 	}
 	// Row text (hashed, and compared across nodes) depends on these
 	// settings; pin them so two nodes configured differently still agree.
+	// Plans are custom: the same statements run with different bounds, and
+	// a generic plan would neither see a range's size nor fold the cast of
+	// the bucket bounds, redoing it for every row. No sort is ever the
+	// better plan here: rows are read in key order, which the primary
+	// key's index gives, and the part aggregates have a few hundred groups
+	// where the planner, counting one group per key, would sort the whole
+	// range to group it (and spill it to disk past work_mem).
 	var tsSetting string
 	err = tx.QueryRow(ctx, `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),
 		set_config('IntervalStyle', 'postgres', true), set_config('extra_float_digits', '1', true),
-		set_config('bytea_output', 'hex', true), current_setting('track_commit_timestamp')`).
-		Scan(nil, nil, nil, nil, nil, &tsSetting)
+		set_config('bytea_output', 'hex', true), set_config('plan_cache_mode', 'force_custom_plan', true),
+		set_config('enable_sort', 'off', true), current_setting('track_commit_timestamp')`).
+		Scan(nil, nil, nil, nil, nil, nil, nil, &tsSetting)
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("diff: set session on %s: %w", node, err)
@@ -302,7 +313,7 @@ func divBegin(ctx context.Context, p *pgxpool.Pool, node string) (*divSide, erro
 	return s, nil
 }
 
-func (s *divSide) end(ctx context.Context) {
+func (s *side) end(ctx context.Context) {
 	if s != nil && s.tx != nil {
 		// Read-only: nothing to keep, and a failed rollback only returns
 		// the connection broken to the pool.
@@ -310,43 +321,202 @@ func (s *divSide) end(ctx context.Context) {
 	}
 }
 
-func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limit int, shape divShape) (reports.TableDivergence, error) {
+func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, shape treeShape) (reports.TableDivergence, error) {
 	td := reports.TableDivergence{Table: t.name}
-	var s1, s2 *divSide
+	var s1, s2 *side
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { s1, err = divBegin(gctx, p1, lab.Primary1); return err })
-	g.Go(func() (err error) { s2, err = divBegin(gctx, p2, lab.Primary2); return err })
+	g.Go(func() (err error) { s1, err = begin(gctx, p1, lab.Primary1); return err })
+	g.Go(func() (err error) { s2, err = begin(gctx, p2, lab.Primary2); return err })
 	err := g.Wait()
 	defer s1.end(ctx)
 	defer s2.end(ctx)
 	if err != nil {
 		return td, err
 	}
-	c := &divCompare{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
+	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
 	cuts, err := c.topCuts(ctx)
 	if err != nil {
 		return td, err
 	}
-	all := divRange{}
-	h1, h2, err := c.hashBoth(ctx, all, cuts)
+	parts := split(keyRange{}, cuts)
+	// The parts are compared a chunk at a time, each chunk by the method
+	// the one before it chose (adapt.go).
+	m, next := byHash, firstChunk(len(parts))
+	if c.shape.pinned {
+		m = c.shape.pin
+	}
+	for i := 0; i < len(parts); {
+		size := min(next, len(parts)-i)
+		chunk := keyRange{lo: parts[i].lo, hi: parts[i+size-1].hi}
+		inner := cuts[i : i+size-1]
+		var dirty int
+		if m == byHash {
+			dirty, err = c.byHash(ctx, chunk, inner)
+		} else {
+			dirty, err = c.byRows(ctx, chunk, inner, size)
+		}
+		if err != nil {
+			return td, err
+		}
+		i += size
+		m, next = nextChunk(m, size, dirty, len(parts))
+		if c.shape.pinned {
+			m = c.shape.pin
+		}
+	}
+	return td, c.listRows(ctx)
+}
+
+// byHash hashes the parts of r cut at cuts on both nodes, lists the rows of
+// those that differ and returns how many did.
+func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int, error) {
+	h1, h2, err := c.hashBoth(ctx, r, cuts)
 	if err != nil {
-		return td, err
+		return 0, err
 	}
+	dirty := 0
 	for i := range h1 {
-		td.RowsPrimary1 += h1[i].n
-		td.RowsPrimary2 += h2[i].n
+		if h1[i] != h2[i] {
+			dirty++
+		}
 	}
-	for i, p := range divSplit(all, cuts) {
+	if nextMethod(dirty, len(h1)) == byRows {
+		// Most parts differ: one stream of the chunk's rows lists them at
+		// less cost than a statement per part (the counts come with it).
+		return c.byRows(ctx, r, cuts, len(h1))
+	}
+	for i, p := range split(r, cuts) {
+		c.td.RowsPrimary1 += h1[i].n
+		c.td.RowsPrimary2 += h2[i].n
 		if h1[i] != h2[i] {
 			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
-				return td, err
+				return 0, err
 			}
 		}
 	}
-	if err := c.flushLeaves(ctx); err != nil {
-		return td, err
+	return dirty, c.flushLeaves(ctx)
+}
+
+// byRows streams the rows of r from both nodes, in key order and tagged
+// with their part (r cut at cuts into parts parts), merges them a part at a
+// time and returns how many parts differed. Both nodes send at once; one
+// part's rows from each are held at a time, so memory follows the rows a
+// part holds on a node: about half a leaf where the sampled cuts fit it,
+// more where a node gained many rows in one part since.
+func (c *comparison) byRows(ctx context.Context, r keyRange, cuts []bound, parts int) (int, error) {
+	st1, err := c.openStream(ctx, c.s1, r, cuts)
+	if err != nil {
+		return 0, err
 	}
-	return td, c.listRows(ctx)
+	defer st1.close()
+	st2, err := c.openStream(ctx, c.s2, r, cuts)
+	if err != nil {
+		return 0, err
+	}
+	defer st2.close()
+	dirty := 0
+	var a, b []leafRow
+	for p := range parts {
+		if a, err = st1.part(p, a[:0]); err != nil {
+			return 0, err
+		}
+		if b, err = st2.part(p, b[:0]); err != nil {
+			return 0, err
+		}
+		c.td.RowsPrimary1 += int64(len(a))
+		c.td.RowsPrimary2 += int64(len(b))
+		if fs := merge(a, b); len(fs) > 0 {
+			dirty++
+			c.count(fs)
+		}
+	}
+	for _, st := range []*stream{st1, st2} {
+		if err := st.end(); err != nil {
+			return 0, err
+		}
+	}
+	return dirty, nil
+}
+
+// stream is one node's rows of a chunk in key order, read a part at a
+// time, with one row read ahead.
+type stream struct {
+	c     *comparison
+	s     *side
+	rows  pgx.Rows // nil when the table is not on this node
+	ahead leafRow
+	at    int  // the part of ahead
+	ok    bool // ahead holds a row
+}
+
+func (c *comparison) openStream(ctx context.Context, s *side, r keyRange, cuts []bound) (*stream, error) {
+	st := &stream{c: c, s: s}
+	if s.tx == nil {
+		return st, nil
+	}
+	q, args := c.t.streamSQL(r, cuts)
+	rows, err := s.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", c.t.name, s.node, err)
+	}
+	st.rows = rows
+	return st, st.advance()
+}
+
+// advance reads the next row ahead.
+func (st *stream) advance() error {
+	st.ok = false
+	if !st.rows.Next() {
+		if err := st.rows.Err(); err != nil {
+			return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
+		}
+		return nil
+	}
+	var lr leafRow
+	var p int
+	dst := []any{&p, &lr.key, &lr.hash}
+	if n := len(st.c.t.cols); n > 1 {
+		lr.cols = make(bound, n)
+		for i := range lr.cols {
+			dst = append(dst, &lr.cols[i])
+		}
+	}
+	if err := st.rows.Scan(dst...); err != nil {
+		return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
+	}
+	if lr.cols == nil {
+		lr.cols = bound{lr.key}
+	}
+	if p < st.at {
+		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
+	}
+	st.ahead, st.at, st.ok = lr, p, true
+	return nil
+}
+
+// part appends the rows of part p to buf and returns it.
+func (st *stream) part(p int, buf []leafRow) ([]leafRow, error) {
+	for st.ok && st.at == p {
+		buf = append(buf, st.ahead)
+		if err := st.advance(); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// end checks that every row was read into a part.
+func (st *stream) end() error {
+	if st.ok {
+		return fmt.Errorf("diff %s: %s listed a row of part %d, past the chunk: a bug in pgchaos, please report it", st.c.t.name, st.s.node, st.at)
+	}
+	return nil
+}
+
+func (st *stream) close() {
+	if st != nil && st.rows != nil {
+		st.rows.Close()
+	}
 }
 
 // topCuts picks the first pass's split points: quantiles of a random sample
@@ -354,8 +524,8 @@ func divCompareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t divTable, limi
 // the estimated table. None for a table small enough to bisect
 // from the whole (or empty on both nodes). The cuts only decide speed: the
 // parts cover the key space whatever they are.
-func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
-	est1, est2, err := divBoth(ctx, c, c.estimate)
+func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
+	est1, est2, err := both(ctx, c, c.estimate)
 	if err != nil {
 		return nil, err
 	}
@@ -363,12 +533,12 @@ func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
 	if est2 > est1 {
 		s, est = c.s2, est2
 	}
-	parts := divTopParts(est, c.shape.leaf, len(c.t.cols))
+	parts := topParts(est, c.shape.leaf, len(c.t.cols))
 	if parts <= 1 {
 		return nil, nil
 	}
-	pct := min(100, 100*float64(parts*divSamplePerPart)/est)
-	q, args := c.t.divSampleCutsSQL(pct, parts)
+	pct := min(100, 100*float64(parts*samplePerPart)/est)
+	q, args := c.t.sampleCutsSQL(pct, parts)
 	cuts, err := c.keys(ctx, s, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: sample split points on %s: %w", c.t.name, s.node, err)
@@ -376,23 +546,23 @@ func (c *divCompare) topCuts(ctx context.Context) ([]divBound, error) {
 	return cuts, nil
 }
 
-// divTopParts is how many parts the first pass cuts a table of about est
-// rows into: one per half leaf, at least one, and capped by divTopMaxParts
+// topParts is how many parts the first pass cuts a table of about est
+// rows into: one per half leaf, at least one, and capped by topMaxParts
 // and by the parameters the cuts bind (one per key column).
-func divTopParts(est float64, leaf int64, keyCols int) int64 {
+func topParts(est float64, leaf int64, keyCols int) int64 {
 	parts := int64(2 * est / float64(leaf))
-	parts = min(parts, divTopMaxParts, int64(divTopMaxParams/max(keyCols, 1)))
+	parts = min(parts, topMaxParts, int64(topMaxParams/max(keyCols, 1)))
 	return max(parts, 1)
 }
 
 // estimate guesses the table's rows on one node without reading them, from
 // the planner's statistics scaled to its current size (as the planner
 // does). Zero when the table does not exist there.
-func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) {
+func (c *comparison) estimate(ctx context.Context, s *side) (float64, error) {
 	if s.tx == nil {
 		return 0, nil
 	}
-	q, args := c.t.divSizeSQL()
+	q, args := c.t.sizeSQL()
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
@@ -405,7 +575,7 @@ func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) 
 		if err := rows.Scan(&tuples, &pages, &now); err != nil {
 			return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
 		}
-		est += divEstimateRows(tuples, pages, now)
+		est += estimateRows(tuples, pages, now)
 	}
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("diff %s: estimate its size on %s: %w", c.t.name, s.node, err)
@@ -413,20 +583,20 @@ func (c *divCompare) estimate(ctx context.Context, s *divSide) (float64, error) 
 	return est, nil
 }
 
-// divEstimateRows scales one relation's row density at its last VACUUM or
+// estimateRows scales one relation's row density at its last VACUUM or
 // ANALYZE (tuples over pages; reltuples is -1 before the first) to its
-// current pages, or guesses divGuessPageRows a page without statistics.
-func divEstimateRows(tuples float64, pages, now int64) float64 {
-	density := float64(divGuessPageRows)
+// current pages, or guesses guessPageRows a page without statistics.
+func estimateRows(tuples float64, pages, now int64) float64 {
+	density := float64(guessPageRows)
 	if pages > 0 && tuples >= 0 {
 		density = tuples / float64(pages)
 	}
 	return density * float64(now)
 }
 
-// divBoth runs f on the two nodes of c at once (each has its own
+// both runs f on the two nodes of c at once (each has its own
 // connection) and returns primary1's result, then primary2's.
-func divBoth[T any](ctx context.Context, c *divCompare, f func(ctx context.Context, s *divSide) (T, error)) (v1, v2 T, err error) {
+func both[T any](ctx context.Context, c *comparison, f func(ctx context.Context, s *side) (T, error)) (v1, v2 T, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { v1, err = f(gctx, c.s1); return err })
 	g.Go(func() (err error) { v2, err = f(gctx, c.s2); return err })
@@ -435,21 +605,21 @@ func divBoth[T any](ctx context.Context, c *divCompare, f func(ctx context.Conte
 }
 
 // hashBoth hashes the parts of r cut at cuts on both nodes.
-func (c *divCompare) hashBoth(ctx context.Context, r divRange, cuts []divBound) (h1, h2 []divHash, err error) {
-	return divBoth(ctx, c, func(ctx context.Context, s *divSide) ([]divHash, error) { return c.hash(ctx, s, r, cuts) })
+func (c *comparison) hashBoth(ctx context.Context, r keyRange, cuts []bound) (h1, h2 []partHash, err error) {
+	return both(ctx, c, func(ctx context.Context, s *side) ([]partHash, error) { return c.hash(ctx, s, r, cuts) })
 }
 
 // hash returns each part's row count and hash on one node, in one scan of
 // r; an empty part (or a missing table) reads as zero rows, hash "0".
-func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []divBound) ([]divHash, error) {
-	out := make([]divHash, len(cuts)+1)
+func (c *comparison) hash(ctx context.Context, s *side, r keyRange, cuts []bound) ([]partHash, error) {
+	out := make([]partHash, len(cuts)+1)
 	for i := range out {
-		out[i] = divHash{h: "0"}
+		out[i] = partHash{h: "0"}
 	}
 	if s.tx == nil {
 		return out, nil
 	}
-	q, args := c.t.divHashSQL(r, cuts)
+	q, args := c.t.hashSQL(r, cuts)
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
@@ -457,7 +627,7 @@ func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []di
 	defer rows.Close()
 	for rows.Next() {
 		var i int
-		var h divHash
+		var h partHash
 		if err := rows.Scan(&i, &h.n, &h.h); err != nil {
 			return nil, fmt.Errorf("diff %s: hash key ranges on %s: %w", c.t.name, s.node, err)
 		}
@@ -473,15 +643,15 @@ func (c *divCompare) hash(ctx context.Context, s *divSide, r divRange, cuts []di
 }
 
 // keys runs a query returning key column values as text, one key a row.
-func (c *divCompare) keys(ctx context.Context, s *divSide, q string, args []any) ([]divBound, error) {
+func (c *comparison) keys(ctx context.Context, s *side, q string, args []any) ([]bound, error) {
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []divBound
+	var out []bound
 	for rows.Next() {
-		b := make(divBound, len(c.t.cols))
+		b := make(bound, len(c.t.cols))
 		dst := make([]any, len(b))
 		for i := range b {
 			dst[i] = &b[i]
@@ -496,10 +666,10 @@ func (c *divCompare) keys(ctx context.Context, s *divSide, q string, args []any)
 
 // walk finds the divergent rows of a range known to differ, holding n1 rows
 // on primary1 and n2 on primary2.
-func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
+func (c *comparison) walk(ctx context.Context, r keyRange, n1, n2 int64) error {
 	if max(n1, n2) <= c.shape.leaf {
 		c.pending = append(c.pending, r)
-		if len(c.pending) < divLeafBatch {
+		if len(c.pending) < leafBatch {
 			return nil
 		}
 		return c.flushLeaves(ctx)
@@ -510,7 +680,7 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	if n2 > n1 {
 		s, n = c.s2, n2
 	}
-	q, args := c.t.divSplitSQL(r, divSplitStep(n, c.shape))
+	q, args := c.t.splitSQL(r, splitStep(n, c.shape))
 	cuts, err := c.keys(ctx, s, q, args)
 	if err != nil {
 		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
@@ -524,7 +694,7 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	if err != nil {
 		return err
 	}
-	for i, p := range divSplit(r, cuts) {
+	for i, p := range split(r, cuts) {
 		if h1[i] != h2[i] {
 			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
 				return err
@@ -534,50 +704,50 @@ func (c *divCompare) walk(ctx context.Context, r divRange, n1, n2 int64) error {
 	return nil
 }
 
-// divSplitStep is the rows a part when a range of n rows (more than a
+// splitStep is the rows a part when a range of n rows (more than a
 // leaf) is split: about half a leaf, so the parts that differ are leaves,
 // in at most shape.fanout parts.
-func divSplitStep(n int64, shape divShape) int64 {
+func splitStep(n int64, shape treeShape) int64 {
 	parts := min(max((2*n+shape.leaf-1)/shape.leaf, 2), shape.fanout)
 	return (n + parts - 1) / parts
 }
 
-// divSplit cuts r at the cuts (in key order, inside r) into len(cuts)+1
+// split cuts r at the cuts (in key order, inside r) into len(cuts)+1
 // adjacent ranges that cover r exactly.
-func divSplit(r divRange, cuts []divBound) []divRange {
-	out := make([]divRange, 0, len(cuts)+1)
+func split(r keyRange, cuts []bound) []keyRange {
+	out := make([]keyRange, 0, len(cuts)+1)
 	lo := r.lo
 	for _, c := range cuts {
-		out = append(out, divRange{lo: lo, hi: c})
+		out = append(out, keyRange{lo: lo, hi: c})
 		lo = c
 	}
-	return append(out, divRange{lo: lo, hi: r.hi})
+	return append(out, keyRange{lo: lo, hi: r.hi})
 }
 
-// divLeafRow is one row of a small range on one node.
-type divLeafRow struct {
-	key  string   // the key as text, for the report and for matching
-	hash int64    // the row hash
-	cols divBound // the key columns as text, to fetch the row again
+// leafRow is one row of a small range on one node.
+type leafRow struct {
+	key  string // the key as text, for the report and for matching
+	hash int64  // the row hash
+	cols bound  // the key columns as text, to fetch the row again
 }
 
-// divFinding is one divergent row of a leaf.
-type divFinding struct {
+// finding is one divergent row of a leaf.
+type finding struct {
 	kind string
 	key  string
-	cols divBound
+	cols bound
 }
 
 // sendLeaves sends one node the statements listing each of the ranges,
 // row by row; nil when the table does not exist there. The caller reads
 // one result a range, in order, and closes the results.
-func (c *divCompare) sendLeaves(ctx context.Context, s *divSide, rs []divRange) pgx.BatchResults {
+func (c *comparison) sendLeaves(ctx context.Context, s *side, rs []keyRange) pgx.BatchResults {
 	if s.tx == nil {
 		return nil
 	}
 	b := &pgx.Batch{}
 	for _, r := range rs {
-		q, args := c.t.divLeafSQL(r)
+		q, args := c.t.leafSQL(r)
 		b.Queue(q, args...)
 	}
 	return s.tx.SendBatch(ctx, b)
@@ -585,7 +755,7 @@ func (c *divCompare) sendLeaves(ctx context.Context, s *divSide, rs []divRange) 
 
 // readLeaf reads the next range's rows from a node's batch: key text, row
 // hash and key columns, in key order. None when the table is not there.
-func (c *divCompare) readLeaf(s *divSide, br pgx.BatchResults) ([]divLeafRow, error) {
+func (c *comparison) readLeaf(s *side, br pgx.BatchResults) ([]leafRow, error) {
 	if br == nil {
 		return nil, nil
 	}
@@ -594,9 +764,9 @@ func (c *divCompare) readLeaf(s *divSide, br pgx.BatchResults) ([]divLeafRow, er
 		return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
 	}
 	defer rows.Close()
-	var out []divLeafRow
+	var out []leafRow
 	for rows.Next() {
-		lr := divLeafRow{cols: make(divBound, len(c.t.cols))}
+		lr := leafRow{cols: make(bound, len(c.t.cols))}
 		dst := []any{&lr.key, &lr.hash}
 		for i := range lr.cols {
 			dst = append(dst, &lr.cols[i])
@@ -615,7 +785,7 @@ func (c *divCompare) readLeaf(s *divSide, br pgx.BatchResults) ([]divLeafRow, er
 // flushLeaves lists the pending leaves on both nodes, a batch a node, and
 // counts their divergent rows. Both nodes work on their batch at once; one
 // leaf's rows from each are held at a time.
-func (c *divCompare) flushLeaves(ctx context.Context) error {
+func (c *comparison) flushLeaves(ctx context.Context) error {
 	if len(c.pending) == 0 {
 		return nil
 	}
@@ -633,7 +803,7 @@ func (c *divCompare) flushLeaves(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c.count(divMerge(a, b))
+			c.count(merge(a, b))
 		}
 		return nil
 	}()
@@ -649,7 +819,7 @@ func (c *divCompare) flushLeaves(ctx context.Context) error {
 
 // count adds a leaf's divergent rows to the table's counts and keeps the
 // first ones, up to the limit, to list.
-func (c *divCompare) count(fs []divFinding) {
+func (c *comparison) count(fs []finding) {
 	for _, f := range fs {
 		switch f.kind {
 		case reports.MissingOnPrimary1:
@@ -667,11 +837,30 @@ func (c *divCompare) count(fs []divFinding) {
 	}
 }
 
-// divMerge compares one range's rows from both nodes, each in key order,
+// merge compares one range's rows from both nodes, each in key order,
 // and returns the divergent ones in key order. Keys are matched by their
 // text, so Go never has to know PostgreSQL's ordering: rows present on both
 // appear in the same relative order in both lists and anchor the merge.
-func divMerge(a, b []divLeafRow) []divFinding {
+// Rows are walked in step while the two lists name the same keys (the
+// common case, costing no map); from the first key that differs on, the
+// rest is matched through maps.
+func merge(a, b []leafRow) []finding {
+	var out []finding
+	i := 0
+	for i < len(a) && i < len(b) && a[i].key == b[i].key {
+		if a[i].hash != b[i].hash {
+			out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+		}
+		i++
+	}
+	return append(out, mergeByMap(a[i:], b[i:])...)
+}
+
+// mergeByMap is merge for lists that need not name the same keys in step.
+func mergeByMap(a, b []leafRow) []finding {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
 	inA := make(map[string]int, len(a))
 	for i, r := range a {
 		inA[r.key] = i
@@ -680,18 +869,18 @@ func divMerge(a, b []divLeafRow) []divFinding {
 	for i, r := range b {
 		inB[r.key] = i
 	}
-	var out []divFinding
+	var out []finding
 	used := make([]bool, len(b)) // b rows already matched to an a row
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
 		case j < len(b) && used[j]:
 			j++
-		case i < len(a) && !divHas(inB, a[i].key):
-			out = append(out, divFinding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols})
+		case i < len(a) && !has(inB, a[i].key):
+			out = append(out, finding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols})
 			i++
-		case j < len(b) && !divHas(inA, b[j].key):
-			out = append(out, divFinding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
+		case j < len(b) && !has(inA, b[j].key):
+			out = append(out, finding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
 			j++
 		case i < len(a):
 			// On both nodes: in a consistent order this is b[j] itself;
@@ -700,7 +889,7 @@ func divMerge(a, b []divLeafRow) []divFinding {
 			k := inB[a[i].key]
 			used[k] = true
 			if a[i].hash != b[k].hash {
-				out = append(out, divFinding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+				out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
 			}
 			i++
 		default:
@@ -710,10 +899,10 @@ func divMerge(a, b []divLeafRow) []divFinding {
 	return out
 }
 
-func divHas(m map[string]int, k string) bool { _, ok := m[k]; return ok }
+func has(m map[string]int, k string) bool { _, ok := m[k]; return ok }
 
-// divDetail is a row in full on one node and who last wrote it there.
-type divDetail struct {
+// detail is a row in full on one node and who last wrote it there.
+type detail struct {
 	json   string
 	ts     *time.Time
 	origin *int64
@@ -721,11 +910,11 @@ type divDetail struct {
 
 // listRows fetches the kept divergent rows in full on both nodes, with
 // who last wrote each, into the table's Rows, in key order.
-func (c *divCompare) listRows(ctx context.Context) error {
+func (c *comparison) listRows(ctx context.Context) error {
 	for len(c.listed) > 0 {
-		fs := c.listed[:min(len(c.listed), divDetailBatch, max(1, divTopMaxParams/len(c.t.cols)))]
+		fs := c.listed[:min(len(c.listed), detailBatch, max(1, topMaxParams/len(c.t.cols)))]
 		c.listed = c.listed[len(fs):]
-		d1, d2, err := divBoth(ctx, c, func(ctx context.Context, s *divSide) (map[string]divDetail, error) { return c.details(ctx, s, fs) })
+		d1, d2, err := both(ctx, c, func(ctx context.Context, s *side) (map[string]detail, error) { return c.details(ctx, s, fs) })
 		if err != nil {
 			return err
 		}
@@ -733,7 +922,7 @@ func (c *divCompare) listRows(ctx context.Context) error {
 			row := reports.DivergentRow{Key: f.key, Kind: f.kind, Primary1: d1[f.key].json, Primary2: d2[f.key].json}
 			if f.kind == reports.Different {
 				x, y := d1[f.key], d2[f.key]
-				row.LastWriter = divLastWriter(x.ts, x.origin, y.ts, y.origin)
+				row.LastWriter = lastWriter(x.ts, x.origin, y.ts, y.origin)
 			}
 			c.td.Rows = append(c.td.Rows, row)
 		}
@@ -742,8 +931,8 @@ func (c *divCompare) listRows(ctx context.Context) error {
 }
 
 // details fetches, on one node, the listed rows that exist there.
-func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (map[string]divDetail, error) {
-	out := map[string]divDetail{}
+func (c *comparison) details(ctx context.Context, s *side, fs []finding) (map[string]detail, error) {
+	out := map[string]detail{}
 	if s.tx == nil {
 		return out, nil
 	}
@@ -751,7 +940,7 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	if s == c.s2 {
 		absent = reports.MissingOnPrimary2
 	}
-	var keys []divBound
+	var keys []bound
 	for _, f := range fs {
 		if f.kind != absent {
 			keys = append(keys, f.cols)
@@ -760,7 +949,7 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	if len(keys) == 0 {
 		return out, nil
 	}
-	q, args := c.t.divDetailSQL(keys, s.ts)
+	q, args := c.t.detailSQL(keys, s.ts)
 	rows, err := s.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
@@ -768,7 +957,7 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	defer rows.Close()
 	for rows.Next() {
 		var key string
-		var d divDetail
+		var d detail
 		if err := rows.Scan(&key, &d.json, &d.ts, &d.origin); err != nil {
 			return nil, fmt.Errorf("diff %s: fetch divergent rows on %s: %w", c.t.name, s.node, err)
 		}
@@ -780,14 +969,14 @@ func (c *divCompare) details(ctx context.Context, s *divSide, fs []divFinding) (
 	return out, nil
 }
 
-// divLastWriter names the node whose commit of a row was last, from each
+// lastWriter names the node whose commit of a row was last, from each
 // node's commit timestamp and replication origin for its version of the
 // row. On the receiving node a replicated row carries the sender's commit
 // time and a non-zero origin, so the later version's writer is the node
 // holding it when written locally (origin 0), else its peer. Empty when a
 // timestamp is unknown (track_commit_timestamp off, a frozen row) or the
 // two are equal.
-func divLastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64) string {
+func lastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64) string {
 	if ts1 == nil || ts2 == nil || ts1.Equal(*ts2) {
 		return ""
 	}

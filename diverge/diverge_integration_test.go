@@ -1,4 +1,4 @@
-package observe
+package diverge
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 )
 
-// divExec runs statements on a pool, failing the test on any error.
-func divExec(t *testing.T, p *pgxpool.Pool, stmts ...string) {
+// execAll runs statements on a pool, failing the test on any error.
+func execAll(t *testing.T, p *pgxpool.Pool, stmts ...string) {
 	t.Helper()
 	for _, s := range stmts {
 		if _, err := p.Exec(context.Background(), s); err != nil {
@@ -26,8 +26,8 @@ func divExec(t *testing.T, p *pgxpool.Pool, stmts ...string) {
 	}
 }
 
-// divWaitFor polls a query on a pool until it returns want.
-func divWaitFor(t *testing.T, p *pgxpool.Pool, q, want string) {
+// waitFor polls a query on a pool until it returns want.
+func waitFor(t *testing.T, p *pgxpool.Pool, q, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var got string
@@ -43,8 +43,8 @@ func divWaitFor(t *testing.T, p *pgxpool.Pool, q, want string) {
 	t.Fatalf("%s: got %q, want %q after 30s", q, got, want)
 }
 
-// divKinds returns "kind:key" for each listed row, sorted.
-func divKinds(td reports.TableDivergence) []string {
+// kinds returns "kind:key" for each listed row, sorted.
+func kinds(td reports.TableDivergence) []string {
 	var out []string
 	for _, r := range td.Rows {
 		out = append(out, r.Kind+":"+r.Key)
@@ -53,7 +53,7 @@ func divKinds(td reports.TableDivergence) []string {
 	return out
 }
 
-func divTableOf(t *testing.T, d *reports.Divergence, name string) reports.TableDivergence {
+func tableOf(t *testing.T, d *reports.Divergence, name string) reports.TableDivergence {
 	t.Helper()
 	for _, td := range d.Tables {
 		if td.Table == name {
@@ -64,7 +64,7 @@ func divTableOf(t *testing.T, d *reports.Divergence, name string) reports.TableD
 	return reports.TableDivergence{}
 }
 
-func divExpect(kind string, keys ...string) []string {
+func expect(kind string, keys ...string) []string {
 	var out []string
 	for _, k := range keys {
 		out = append(out, kind+":"+k)
@@ -97,17 +97,17 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		`CREATE TABLE div_text (k text PRIMARY KEY, v int)`,
 		`CREATE TABLE div_swap (id int PRIMARY KEY, v text)`,
 	}
-	divExec(t, p1, schema...)
-	divExec(t, p2, schema...)
+	execAll(t, p1, schema...)
+	execAll(t, p2, schema...)
 	for _, p := range []*pgxpool.Pool{p1, p2} {
 		node := lab.Primary1
 		if p == p2 {
 			node = lab.Primary2
 		}
-		divExec(t, p, fmt.Sprintf(`ALTER SUBSCRIPTION %s REFRESH PUBLICATION WITH (copy_data = false)`, lab.SubscriptionOn(node)))
+		execAll(t, p, fmt.Sprintf(`ALTER SUBSCRIPTION %s REFRESH PUBLICATION WITH (copy_data = false)`, lab.SubscriptionOn(node)))
 	}
 	// Written on primary1 only; replication brings them to primary2.
-	divExec(t, p1,
+	execAll(t, p1,
 		`INSERT INTO div_simple SELECT g, 'row ' || g, g * 10 FROM generate_series(1, 1000) g`,
 		`INSERT INTO div_comp SELECT g / 10, 'b' || (g % 10), 'v' || g FROM generate_series(0, 599) g`,
 		`INSERT INTO div_text SELECT md5(g::text), g FROM generate_series(1, 400) g`,
@@ -118,15 +118,19 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		`SELECT count(*)::text FROM div_text`:   "400",
 		`SELECT count(*)::text FROM div_swap`:   "2",
 	} {
-		divWaitFor(t, p2, q, want)
+		waitFor(t, p2, q, want)
 	}
 	tables := []string{"div_simple", "div_comp", "div_text", "div_swap"}
 	// Small shapes force several levels of bisection on these tables.
-	shapes := []divShape{{fanout: divFanout, leaf: divLeafRows}, {fanout: 4, leaf: 8}, {fanout: 2, leaf: 1}}
+	// Pinned methods compare every chunk by hashes only, or by streamed
+	// rows only, whatever the density, so both must name the same rows.
+	shapes := []treeShape{{fanout: fanout, leaf: leafRows}, {fanout: 4, leaf: 8}, {fanout: 2, leaf: 1},
+		{fanout: 4, leaf: 8, pinned: true, pin: byHash}, {fanout: 4, leaf: 8, pinned: true, pin: byRows},
+		{fanout: fanout, leaf: leafRows, pinned: true, pin: byRows}}
 
 	t.Run("identical tables show no divergence", func(t *testing.T) {
 		for _, sh := range shapes {
-			d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: tables}, sh)
+			d, err := diff(ctx, p1, p2, Options{Tables: tables}, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +142,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 					t.Errorf("shape %+v: %s differs: %+v", sh, td.Table, td)
 				}
 			}
-			if s := divTableOf(t, d, "div_simple"); s.RowsPrimary1 != 1000 || s.RowsPrimary2 != 1000 {
+			if s := tableOf(t, d, "div_simple"); s.RowsPrimary1 != 1000 || s.RowsPrimary2 != 1000 {
 				t.Errorf("row counts %d/%d, want 1000/1000", s.RowsPrimary1, s.RowsPrimary2)
 			}
 		}
@@ -149,22 +153,22 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		// keys) or a tree of row comparisons (composite keys); the walk
 		// and the leaves select them by range predicates. Both must place
 		// every row alike, or a difference could hide between them.
-		cat, err := divCatalog(ctx, p1, lab.Primary1)
+		cat, err := catalog(ctx, p1, lab.Primary1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range tables {
-			s1, err := divBegin(ctx, p1, lab.Primary1)
+			s1, err := begin(ctx, p1, lab.Primary1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			s2, err := divBegin(ctx, p2, lab.Primary2)
+			s2, err := begin(ctx, p2, lab.Primary2)
 			if err != nil {
 				s1.end(ctx)
 				t.Fatal(err)
 			}
 			td := reports.TableDivergence{}
-			c := &divCompare{t: cat[name], s1: s1, s2: s2, shape: divShape{fanout: 4, leaf: 1}, td: &td}
+			c := &comparison{t: cat[name], s1: s1, s2: s2, shape: treeShape{fanout: 4, leaf: 1}, td: &td}
 			cuts, err := c.topCuts(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -172,12 +176,12 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 			if len(cuts) == 0 {
 				t.Errorf("%s: no sampled cuts, want some with one-row leaves", name)
 			}
-			parts, err := c.hash(ctx, s1, divRange{}, cuts)
+			parts, err := c.hash(ctx, s1, keyRange{}, cuts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var total int64
-			for i, r := range divSplit(divRange{}, cuts) {
+			for i, r := range split(keyRange{}, cuts) {
 				one, err := c.hash(ctx, s1, r, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -187,7 +191,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 				}
 				total += one[0].n
 			}
-			if whole, err := c.hash(ctx, s1, divRange{}, nil); err != nil || whole[0].n != total {
+			if whole, err := c.hash(ctx, s1, keyRange{}, nil); err != nil || whole[0].n != total {
 				t.Errorf("%s: parts hold %d rows, the table %+v (%v)", name, total, whole, err)
 			}
 			s1.end(ctx)
@@ -196,23 +200,23 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	})
 
 	// Split brain by hand: both subscriptions off, then tamper.
-	divExec(t, p1, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary1)))
-	divExec(t, p2, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary2)))
-	divExec(t, p1,
+	execAll(t, p1, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary1)))
+	execAll(t, p2, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary2)))
+	execAll(t, p1,
 		`DELETE FROM div_simple WHERE id IN (1, 2, 257, 500, 501, 999, 1000)`,
 		`DELETE FROM div_comp WHERE (a, b) IN ((3, 'b4'), (59, 'b9'))`,
 		`UPDATE div_comp SET v = 'changed on 1' WHERE (a, b) IN ((0, 'b0'), (30, 'b5'))`,
 		`INSERT INTO div_comp VALUES (3, 'b45', 'extra on 1')`,
 		`INSERT INTO div_text VALUES ('', -1), ('zzz', -2)`,
 		`UPDATE div_swap SET v = 'from primary1' WHERE id = 1`)
-	divExec(t, p2,
+	execAll(t, p2,
 		`UPDATE div_simple SET v = -v WHERE id IN (3, 100, 256, 502, 998)`,
 		`INSERT INTO div_simple VALUES (0, 'extra', 0), (1001, 'extra', 0), (-50, 'extra', 0)`,
 		`DELETE FROM div_text WHERE v IN (7, 300)`,
 		`UPDATE div_text SET v = 0 WHERE v = 11`)
 	// The later write to div_swap id 1 is primary2's.
 	time.Sleep(10 * time.Millisecond)
-	divExec(t, p2, `UPDATE div_swap SET v = 'from primary2' WHERE id = 1`)
+	execAll(t, p2, `UPDATE div_swap SET v = 'from primary2' WHERE id = 1`)
 
 	var md5of = func(n int) string {
 		var s string
@@ -227,27 +231,27 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		writer       string // LastWriter of every different row
 	}{
 		"div_simple": {10, 0, 5, slices.Concat(
-			divExpect(reports.MissingOnPrimary1, "1", "2", "257", "500", "501", "999", "1000", "0", "1001", "-50"),
-			divExpect(reports.Different, "3", "100", "256", "502", "998")), lab.Primary2},
+			expect(reports.MissingOnPrimary1, "1", "2", "257", "500", "501", "999", "1000", "0", "1001", "-50"),
+			expect(reports.Different, "3", "100", "256", "502", "998")), lab.Primary2},
 		"div_comp": {2, 1, 2, slices.Concat(
-			divExpect(reports.MissingOnPrimary1, "(3,b4)", "(59,b9)"),
-			divExpect(reports.MissingOnPrimary2, "(3,b45)"),
-			divExpect(reports.Different, "(0,b0)", "(30,b5)")), lab.Primary1},
+			expect(reports.MissingOnPrimary1, "(3,b4)", "(59,b9)"),
+			expect(reports.MissingOnPrimary2, "(3,b45)"),
+			expect(reports.Different, "(0,b0)", "(30,b5)")), lab.Primary1},
 		"div_text": {0, 4, 1, slices.Concat(
-			divExpect(reports.MissingOnPrimary2, "", "zzz", md5of(7), md5of(300)),
-			divExpect(reports.Different, md5of(11))), lab.Primary2},
-		"div_swap": {0, 0, 1, divExpect(reports.Different, "1"), lab.Primary2},
+			expect(reports.MissingOnPrimary2, "", "zzz", md5of(7), md5of(300)),
+			expect(reports.Different, md5of(11))), lab.Primary2},
+		"div_swap": {0, 0, 1, expect(reports.Different, "1"), lab.Primary2},
 	}
 
 	t.Run("tampered tables name exactly the tampered keys", func(t *testing.T) {
 		for _, sh := range shapes {
-			d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: tables}, sh)
+			d, err := diff(ctx, p1, p2, Options{Tables: tables}, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var total int64
 			for name, w := range want {
-				td := divTableOf(t, d, name)
+				td := tableOf(t, d, name)
 				total += w.m1 + w.m2 + w.diff
 				if td.MissingOnPrimary1 != w.m1 || td.MissingOnPrimary2 != w.m2 || td.Different != w.diff || td.Truncated {
 					t.Errorf("shape %+v %s: counts m1=%d m2=%d diff=%d trunc=%v, want %d %d %d false",
@@ -255,7 +259,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 				}
 				rows := w.rows
 				slices.Sort(rows)
-				if got := divKinds(td); !reflect.DeepEqual(got, rows) {
+				if got := kinds(td); !reflect.DeepEqual(got, rows) {
 					t.Errorf("shape %+v %s: rows\n got %v\nwant %v", sh, name, got, rows)
 				}
 				for _, r := range td.Rows {
@@ -282,7 +286,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 				t.Errorf("shape %+v: DivergentRows = %d, want %d", sh, d.DivergentRows, total)
 			}
 		}
-		d, err := Diff(ctx, p1, p2, DiffOptions{Tables: []string{"div_simple"}})
+		d, err := Diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +298,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	})
 
 	t.Run("row limit truncates the list, not the counts", func(t *testing.T) {
-		d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: []string{"div_simple"}, RowLimit: 4}, divShape{fanout: 4, leaf: 8})
+		d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}, RowLimit: 4}, treeShape{fanout: 4, leaf: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +306,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		if len(td.Rows) != 4 || !td.Truncated || td.MissingOnPrimary1 != 10 || td.Different != 5 || d.DivergentRows != 15 {
 			t.Errorf("limit 4: %+v", td)
 		}
-		d, err = Diff(ctx, p1, p2, DiffOptions{Tables: []string{"div_simple"}, RowLimit: -1})
+		d, err = Diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}, RowLimit: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,8 +318,8 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	t.Run("a table on one node only reads as empty on the other", func(t *testing.T) {
 		// Created while the subscriptions are off and never enabled again,
 		// so primary2 never learns of it.
-		divExec(t, p1, `CREATE TABLE div_only1 (id bigint PRIMARY KEY)`, `INSERT INTO div_only1 SELECT generate_series(1, 300)`)
-		d, err := Diff(ctx, p1, p2, DiffOptions{})
+		execAll(t, p1, `CREATE TABLE div_only1 (id bigint PRIMARY KEY)`, `INSERT INTO div_only1 SELECT generate_series(1, 300)`)
+		d, err := Diff(ctx, p1, p2, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +333,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		if !slices.IsSorted(names) || !slices.Contains(names, "div_only1") || !slices.Contains(names, "div_simple") {
 			t.Errorf("default tables %v: want sorted, with div_only1 and div_simple", names)
 		}
-		td := divTableOf(t, d, "div_only1")
+		td := tableOf(t, d, "div_only1")
 		if td.RowsPrimary1 != 300 || td.RowsPrimary2 != 0 || td.MissingOnPrimary2 != 300 || len(td.Rows) != DefaultRowLimit || !td.Truncated {
 			t.Errorf("div_only1: %+v", td)
 		}
@@ -337,16 +341,16 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 
 	t.Run("differences all over a table: many leaf batches, rows fetched in chunks", func(t *testing.T) {
 		// 1,800 of 3,000 rows differ: with one-row leaves they fill many
-		// batches of divLeafBatch leaves, flushed while the walk goes on,
-		// and listing them all takes two statements of divDetailBatch keys.
+		// batches of leafBatch leaves, flushed while the walk goes on,
+		// and listing them all takes two statements of detailBatch keys.
 		// The subscriptions are off, so each node keeps its own version.
 		for _, p := range []*pgxpool.Pool{p1, p2} {
-			divExec(t, p, `CREATE TABLE div_many (id bigint PRIMARY KEY, v bigint)`,
+			execAll(t, p, `CREATE TABLE div_many (id bigint PRIMARY KEY, v bigint)`,
 				`INSERT INTO div_many SELECT g, g * 10 FROM generate_series(1, 3000) g`)
 		}
-		divExec(t, p2, `UPDATE div_many SET v = -v WHERE id % 2 = 0`, `DELETE FROM div_many WHERE id % 2 = 1 AND id % 5 = 0`)
+		execAll(t, p2, `UPDATE div_many SET v = -v WHERE id % 2 = 0`, `DELETE FROM div_many WHERE id % 2 = 1 AND id % 5 = 0`)
 		for _, sh := range shapes {
-			d, err := divDiff(ctx, p1, p2, DiffOptions{Tables: []string{"div_many"}, RowLimit: 2000}, sh)
+			d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_many"}, RowLimit: 2000}, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -376,7 +380,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	})
 
 	t.Run("DiffLab compares the lab's primaries", func(t *testing.T) {
-		d, err := DiffLab(ctx, l, DiffOptions{Tables: []string{"div_swap"}})
+		d, err := DiffLab(ctx, l, Options{Tables: []string{"div_swap"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -391,27 +395,27 @@ func TestDiffLastWriterAfterValuesSwapThroughReplication(t *testing.T) {
 	ctx := context.Background()
 	p1, p2 := labPools(t, l)
 	for _, p := range []*pgxpool.Pool{p1, p2} {
-		divExec(t, p, `CREATE TABLE div_swap (id int PRIMARY KEY, v text)`)
+		execAll(t, p, `CREATE TABLE div_swap (id int PRIMARY KEY, v text)`)
 	}
 	sub1, sub2 := lab.SubscriptionOn(lab.Primary1), lab.SubscriptionOn(lab.Primary2)
-	divExec(t, p1, `ALTER SUBSCRIPTION `+sub1+` REFRESH PUBLICATION WITH (copy_data = false)`)
-	divExec(t, p2, `ALTER SUBSCRIPTION `+sub2+` REFRESH PUBLICATION WITH (copy_data = false)`)
-	divExec(t, p1, `INSERT INTO div_swap VALUES (1, 'start')`)
-	divWaitFor(t, p2, `SELECT coalesce(max(v), '') FROM div_swap`, "start")
+	execAll(t, p1, `ALTER SUBSCRIPTION `+sub1+` REFRESH PUBLICATION WITH (copy_data = false)`)
+	execAll(t, p2, `ALTER SUBSCRIPTION `+sub2+` REFRESH PUBLICATION WITH (copy_data = false)`)
+	execAll(t, p1, `INSERT INTO div_swap VALUES (1, 'start')`)
+	waitFor(t, p2, `SELECT coalesce(max(v), '') FROM div_swap`, "start")
 
 	// Concurrent updates during a partition swap the values once the
 	// partition heals: each node ends with the other's version.
-	divExec(t, p1, `ALTER SUBSCRIPTION `+sub1+` DISABLE`)
-	divExec(t, p2, `ALTER SUBSCRIPTION `+sub2+` DISABLE`)
-	divExec(t, p1, `UPDATE div_swap SET v = 'from primary1'`)
+	execAll(t, p1, `ALTER SUBSCRIPTION `+sub1+` DISABLE`)
+	execAll(t, p2, `ALTER SUBSCRIPTION `+sub2+` DISABLE`)
+	execAll(t, p1, `UPDATE div_swap SET v = 'from primary1'`)
 	time.Sleep(10 * time.Millisecond)
-	divExec(t, p2, `UPDATE div_swap SET v = 'from primary2'`)
-	divExec(t, p1, `ALTER SUBSCRIPTION `+sub1+` ENABLE`)
-	divExec(t, p2, `ALTER SUBSCRIPTION `+sub2+` ENABLE`)
-	divWaitFor(t, p1, `SELECT v FROM div_swap`, "from primary2")
-	divWaitFor(t, p2, `SELECT v FROM div_swap`, "from primary1")
+	execAll(t, p2, `UPDATE div_swap SET v = 'from primary2'`)
+	execAll(t, p1, `ALTER SUBSCRIPTION `+sub1+` ENABLE`)
+	execAll(t, p2, `ALTER SUBSCRIPTION `+sub2+` ENABLE`)
+	waitFor(t, p1, `SELECT v FROM div_swap`, "from primary2")
+	waitFor(t, p2, `SELECT v FROM div_swap`, "from primary1")
 
-	d, err := Diff(ctx, p1, p2, DiffOptions{Tables: []string{"div_swap"}})
+	d, err := Diff(ctx, p1, p2, Options{Tables: []string{"div_swap"}})
 	if err != nil {
 		t.Fatal(err)
 	}

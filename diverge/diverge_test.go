@@ -1,4 +1,4 @@
-package observe
+package diverge
 
 import (
 	"reflect"
@@ -8,52 +8,52 @@ import (
 	"time"
 )
 
-func divRows(keyHash ...any) []divLeafRow {
-	var out []divLeafRow
+func rowsOf(keyHash ...any) []leafRow {
+	var out []leafRow
 	for i := 0; i < len(keyHash); i += 2 {
 		k := keyHash[i].(string)
-		out = append(out, divLeafRow{key: k, hash: int64(keyHash[i+1].(int)), cols: divBound{k}})
+		out = append(out, leafRow{key: k, hash: int64(keyHash[i+1].(int)), cols: bound{k}})
 	}
 	return out
 }
 
-func TestDivMergeNamesEachDivergentRowOnceInKeyOrder(t *testing.T) {
+func TestMergeNamesEachDivergentRowOnceInKeyOrder(t *testing.T) {
 	tests := []struct {
 		name string
-		a, b []divLeafRow
+		a, b []leafRow
 		want []string // kind:key
 	}{
-		{"identical", divRows("1", 10, "2", 20), divRows("1", 10, "2", 20), nil},
+		{"identical", rowsOf("1", 10, "2", 20), rowsOf("1", 10, "2", 20), nil},
 		{"both empty", nil, nil, nil},
-		{"all missing on primary2", divRows("1", 10, "2", 20), nil,
+		{"all missing on primary2", rowsOf("1", 10, "2", 20), nil,
 			[]string{"missing_on_primary2:1", "missing_on_primary2:2"}},
-		{"all missing on primary1", nil, divRows("1", 10),
+		{"all missing on primary1", nil, rowsOf("1", 10),
 			[]string{"missing_on_primary1:1"}},
-		{"one different", divRows("1", 10, "2", 20, "3", 30), divRows("1", 10, "2", 21, "3", 30),
+		{"one different", rowsOf("1", 10, "2", 20, "3", 30), rowsOf("1", 10, "2", 21, "3", 30),
 			[]string{"different:2"}},
 		{"interleaved gaps on both sides",
-			divRows("1", 1, "3", 3, "4", 4, "6", 6),
-			divRows("2", 2, "3", 3, "5", 5, "6", 7, "7", 7),
+			rowsOf("1", 1, "3", 3, "4", 4, "6", 6),
+			rowsOf("2", 2, "3", 3, "5", 5, "6", 7, "7", 7),
 			[]string{"missing_on_primary2:1", "missing_on_primary1:2", "missing_on_primary2:4",
 				"missing_on_primary1:5", "different:6", "missing_on_primary1:7"}},
 		{"order disagrees (cannot happen in one collation) still matches by key",
-			divRows("a", 1, "b", 2), divRows("b", 2, "a", 9),
+			rowsOf("a", 1, "b", 2), rowsOf("b", 2, "a", 9),
 			[]string{"different:a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for _, f := range divMerge(tt.a, tt.b) {
+			for _, f := range merge(tt.a, tt.b) {
 				got = append(got, f.kind+":"+f.key)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("divMerge = %v, want %v", got, tt.want)
+				t.Errorf("merge = %v, want %v", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestDivLastWriterFollowsLaterCommitAndItsOrigin(t *testing.T) {
+func TestLastWriterFollowsLaterCommitAndItsOrigin(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	t1 := t0.Add(time.Millisecond)
 	local, remote := int64(0), int64(1)
@@ -78,38 +78,38 @@ func TestDivLastWriterFollowsLaterCommitAndItsOrigin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := divLastWriter(tt.ts1, tt.o1, tt.ts2, tt.o2); got != tt.want {
-				t.Errorf("divLastWriter = %q, want %q", got, tt.want)
+			if got := lastWriter(tt.ts1, tt.o1, tt.ts2, tt.o2); got != tt.want {
+				t.Errorf("lastWriter = %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestDivSplitCoversTheRangeWithAdjacentParts(t *testing.T) {
+func TestSplitCoversTheRangeWithAdjacentParts(t *testing.T) {
 	tests := []struct {
 		name string
-		r    divRange
-		cuts []divBound
-		want []divRange
+		r    keyRange
+		cuts []bound
+		want []keyRange
 	}{
-		{"unbounded, two cuts", divRange{}, []divBound{{"10"}, {"20"}},
-			[]divRange{{nil, divBound{"10"}}, {divBound{"10"}, divBound{"20"}}, {divBound{"20"}, nil}}},
-		{"bounded, one cut", divRange{divBound{"5"}, divBound{"30"}}, []divBound{{"10"}},
-			[]divRange{{divBound{"5"}, divBound{"10"}}, {divBound{"10"}, divBound{"30"}}}},
-		{"no cuts", divRange{divBound{"5"}, nil}, nil, []divRange{{divBound{"5"}, nil}}},
+		{"unbounded, two cuts", keyRange{}, []bound{{"10"}, {"20"}},
+			[]keyRange{{nil, bound{"10"}}, {bound{"10"}, bound{"20"}}, {bound{"20"}, nil}}},
+		{"bounded, one cut", keyRange{bound{"5"}, bound{"30"}}, []bound{{"10"}},
+			[]keyRange{{bound{"5"}, bound{"10"}}, {bound{"10"}, bound{"30"}}}},
+		{"no cuts", keyRange{bound{"5"}, nil}, nil, []keyRange{{bound{"5"}, nil}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := divSplit(tt.r, tt.cuts); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("divSplit = %v, want %v", got, tt.want)
+			if got := split(tt.r, tt.cuts); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("split = %v, want %v", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestDivSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
-	single := divTable{name: "t1", cols: []string{"id"}, types: []string{"bigint"}}
-	comp := divTable{name: "Odd Name", cols: []string{"a", "b c"}, types: []string{"integer", "text"}}
+func TestSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
+	single := table{name: "t1", cols: []string{"id"}, types: []string{"bigint"}}
+	comp := table{name: "Odd Name", cols: []string{"a", "b c"}, types: []string{"integer", "text"}}
 	tests := []struct {
 		name     string
 		sql      string
@@ -117,32 +117,32 @@ func TestDivSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
 		contains []string
 		wantArgs []any
 	}{
-		{"unbounded hash in one part", divFirst(single.divHashSQL(divRange{}, nil)), nil,
+		{"unbounded hash in one part", sqlOf(single.hashSQL(keyRange{}, nil)), nil,
 			[]string{`SELECT 0 AS i, count(*) AS n, sum(hashtextextended(_pgchaos_r::text, 0))::text AS h FROM "public"."t1" AS _pgchaos_r WHERE TRUE GROUP BY 1`}, nil},
-		{"single-column range cut by width_bucket", divFirst(single.divHashSQL(divRange{divBound{"5"}, divBound{"9"}}, []divBound{{"6"}, {"8"}})),
-			divSecond(single.divHashSQL(divRange{divBound{"5"}, divBound{"9"}}, []divBound{{"6"}, {"8"}})),
+		{"single-column range cut by width_bucket", sqlOf(single.hashSQL(keyRange{bound{"5"}, bound{"9"}}, []bound{{"6"}, {"8"}})),
+			argsOf(single.hashSQL(keyRange{bound{"5"}, bound{"9"}}, []bound{{"6"}, {"8"}})),
 			[]string{`_pgchaos_r."id" >= $1::bigint AND _pgchaos_r."id" < $2::bigint`, `width_bucket(_pgchaos_r."id", $3::text[]::bigint[]) AS i`, "GROUP BY 1"},
 			[]any{"5", "9", []string{"6", "8"}}},
-		{"composite range cut by row comparisons", divFirst(comp.divHashSQL(divRange{hi: divBound{"9", "z"}}, []divBound{{"1", "x"}})),
-			divSecond(comp.divHashSQL(divRange{hi: divBound{"9", "z"}}, []divBound{{"1", "x"}})),
+		{"composite range cut by row comparisons", sqlOf(comp.hashSQL(keyRange{hi: bound{"9", "z"}}, []bound{{"1", "x"}})),
+			argsOf(comp.hashSQL(keyRange{hi: bound{"9", "z"}}, []bound{{"1", "x"}})),
 			[]string{`WHERE ROW(_pgchaos_r."a", _pgchaos_r."b c") < ROW($1::integer, $2::text)`,
 				`CASE WHEN ROW(_pgchaos_r."a", _pgchaos_r."b c") < ROW($3::integer, $4::text) THEN 0 ELSE 1 END AS i`},
 			[]any{"9", "z", "1", "x"}},
-		{"sample cuts", divFirst(comp.divSampleCutsSQL(1.5, 100)), divSecond(comp.divSampleCutsSQL(1.5, 100)),
+		{"sample cuts", sqlOf(comp.sampleCutsSQL(1.5, 100)), argsOf(comp.sampleCutsSQL(1.5, 100)),
 			[]string{`TABLESAMPLE BERNOULLI ($1::float4)`, `row_number() OVER (ORDER BY _pgchaos_r."a", _pgchaos_r."b c")`,
 				`(s.rn - 1) * $2::int8 / s.cnt > (s.rn - 2) * $2::int8 / s.cnt`, `SELECT s.k0::text, s.k1::text`},
 			[]any{1.5, int64(100)}},
-		{"size of the table and its partitions", divFirst(comp.divSizeSQL()), divSecond(comp.divSizeSQL()),
+		{"size of the table and its partitions", sqlOf(comp.sizeSQL()), argsOf(comp.sizeSQL()),
 			[]string{`pg_partition_tree($1::text::regclass)`, `c.relkind = 'r'`}, []any{`"public"."Odd Name"`}},
-		{"composite lower bound", divFirst(comp.divLeafSQL(divRange{lo: divBound{"1", "x"}})), divSecond(comp.divLeafSQL(divRange{lo: divBound{"1", "x"}})),
+		{"composite lower bound", sqlOf(comp.leafSQL(keyRange{lo: bound{"1", "x"}})), argsOf(comp.leafSQL(keyRange{lo: bound{"1", "x"}})),
 			[]string{`ROW(_pgchaos_r."a", _pgchaos_r."b c") >= ROW($1::integer, $2::text)`, `FROM "public"."Odd Name"`,
 				`ORDER BY _pgchaos_r."a", _pgchaos_r."b c"`, `ROW(_pgchaos_r."a", _pgchaos_r."b c")::text`}, []any{"1", "x"}},
-		{"split step is the last parameter", divFirst(single.divSplitSQL(divRange{hi: divBound{"7"}}, 16)), divSecond(single.divSplitSQL(divRange{hi: divBound{"7"}}, 16)),
+		{"split step is the last parameter", sqlOf(single.splitSQL(keyRange{hi: bound{"7"}}, 16)), argsOf(single.splitSQL(keyRange{hi: bound{"7"}}, 16)),
 			[]string{`< $1::bigint`, `(s.rn - 1) % $2::int8 = 0`, `row_number() OVER (ORDER BY _pgchaos_r."id")`}, []any{"7", int64(16)}},
-		{"composite detail IN list", divFirst(comp.divDetailSQL([]divBound{{"1", "x"}, {"2", "y"}}, true)), divSecond(comp.divDetailSQL([]divBound{{"1", "x"}, {"2", "y"}}, true)),
+		{"composite detail IN list", sqlOf(comp.detailSQL([]bound{{"1", "x"}, {"2", "y"}}, true)), argsOf(comp.detailSQL([]bound{{"1", "x"}, {"2", "y"}}, true)),
 			[]string{`WHERE (_pgchaos_r."a", _pgchaos_r."b c") IN (($1::integer, $2::text), ($3::integer, $4::text))`, "pg_xact_commit_timestamp_origin(_pgchaos_r.xmin)"},
 			[]any{"1", "x", "2", "y"}},
-		{"detail without commit timestamps", divFirst(single.divDetailSQL([]divBound{{"3"}}, false)), divSecond(single.divDetailSQL([]divBound{{"3"}}, false)),
+		{"detail without commit timestamps", sqlOf(single.detailSQL([]bound{{"3"}}, false)), argsOf(single.detailSQL([]bound{{"3"}}, false)),
 			[]string{`NULL::timestamptz, NULL::int8`, `WHERE _pgchaos_r."id" IN ($1::bigint)`}, []any{"3"}},
 	}
 	for _, tt := range tests {
@@ -159,24 +159,24 @@ func TestDivSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
 	}
 	// An array-typed key cannot use width_bucket (it would read the array
 	// of bounds element-wise): it gets the comparison tree.
-	arr := divTable{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
-	if q, _ := arr.divHashSQL(divRange{}, []divBound{{"{1}"}}); !strings.Contains(q, "CASE WHEN") || strings.Contains(q, "width_bucket") {
+	arr := table{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
+	if q, _ := arr.hashSQL(keyRange{}, []bound{{"{1}"}}); !strings.Contains(q, "CASE WHEN") || strings.Contains(q, "width_bucket") {
 		t.Errorf("array key hash SQL: %s", q)
 	}
-	if strings.Contains(divFirst(single.divDetailSQL([]divBound{{"3"}}, false)), "pg_xact_commit_timestamp") {
+	if strings.Contains(sqlOf(single.detailSQL([]bound{{"3"}}, false)), "pg_xact_commit_timestamp") {
 		t.Error("detail SQL asks for commit timestamps although track_commit_timestamp is off")
 	}
 }
 
-func divFirst(s string, _ []any) string { return s }
-func divSecond(_ string, a []any) []any { return a }
+func sqlOf(s string, _ []any) string { return s }
+func argsOf(_ string, a []any) []any { return a }
 
-func TestDivChooseTables(t *testing.T) {
-	pk := func(name string) divTable {
-		return divTable{name: name, cols: []string{"id"}, types: []string{"integer"}}
+func TestChooseTables(t *testing.T) {
+	pk := func(name string) table {
+		return table{name: name, cols: []string{"id"}, types: []string{"integer"}}
 	}
-	cat1 := map[string]divTable{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos_insert": pk("pgchaos_insert"), "only1": pk("only1")}
-	cat2 := map[string]divTable{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "only2": pk("only2")}
+	cat1 := map[string]table{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos_insert": pk("pgchaos_insert"), "only1": pk("only1")}
+	cat2 := map[string]table{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "only2": pk("only2")}
 	tests := []struct {
 		name    string
 		named   []string
@@ -191,7 +191,7 @@ func TestDivChooseTables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := divChooseTables(tt.named, cat1, cat2)
+			got, err := chooseTables(tt.named, cat1, cat2)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to say %q", err, tt.wantErr)
@@ -208,10 +208,10 @@ func TestDivChooseTables(t *testing.T) {
 	}
 }
 
-// divEvalBucket evaluates a comparison tree built by divBucketTree for a
+// evalBucket evaluates a comparison tree built by bucketTree for a
 // single integer key (space-separated tokens: CASE WHEN key < $n::integer[]
 // THEN x ELSE y END) against the bound values in args.
-func divEvalBucket(t *testing.T, toks []string, key int, args []any) (int, []string) {
+func evalBucket(t *testing.T, toks []string, key int, args []any) (int, []string) {
 	t.Helper()
 	if toks[0] != "CASE" {
 		n, err := strconv.Atoi(toks[0])
@@ -227,15 +227,15 @@ func divEvalBucket(t *testing.T, toks []string, key int, args []any) (int, []str
 	if err != nil {
 		t.Fatalf("parameter %q: %v", toks[4], err)
 	}
-	cut, err := strconv.Atoi(args[p-1].(divBound)[0])
+	cut, err := strconv.Atoi(args[p-1].(bound)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	then, rest := divEvalBucket(t, toks[6:], key, args)
+	then, rest := evalBucket(t, toks[6:], key, args)
 	if rest[0] != "ELSE" {
 		t.Fatalf("want ELSE, got %v", rest)
 	}
-	els, rest := divEvalBucket(t, rest[1:], key, args)
+	els, rest := evalBucket(t, rest[1:], key, args)
 	if rest[0] != "END" {
 		t.Fatalf("want END, got %v", rest)
 	}
@@ -245,17 +245,17 @@ func divEvalBucket(t *testing.T, toks []string, key int, args []any) (int, []str
 	return els, rest[1:]
 }
 
-func TestDivBucketTreePutsEachKeyInThePartOfItsRange(t *testing.T) {
-	tbl := divTable{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
+func TestBucketTreePutsEachKeyInThePartOfItsRange(t *testing.T) {
+	tbl := table{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
 	for n := 0; n <= 33; n++ {
-		var cuts []divBound
+		var cuts []bound
 		for i := range n {
-			cuts = append(cuts, divBound{strconv.Itoa(10 * (i + 1))}) // 10, 20, …
+			cuts = append(cuts, bound{strconv.Itoa(10 * (i + 1))}) // 10, 20, …
 		}
 		var args []any
-		expr := tbl.divBucketExpr(cuts, &args)
+		expr := tbl.bucketExpr(cuts, &args)
 		for i := range args {
-			args[i] = divBound{args[i].(string)}
+			args[i] = bound{args[i].(string)}
 		}
 		if len(args) != n {
 			t.Fatalf("%d cuts bound %d parameters, want each once", n, len(args))
@@ -288,7 +288,7 @@ func TestDivBucketTreePutsEachKeyInThePartOfItsRange(t *testing.T) {
 					want++
 				}
 			}
-			got, rest := divEvalBucket(t, strings.Fields(strings.ReplaceAll(expr, `_pgchaos_r."k"`, "key")), key, args)
+			got, rest := evalBucket(t, strings.Fields(strings.ReplaceAll(expr, `_pgchaos_r."k"`, "key")), key, args)
 			if len(rest) != 0 {
 				t.Fatalf("%d cuts: trailing tokens %v", n, rest)
 			}
@@ -299,7 +299,7 @@ func TestDivBucketTreePutsEachKeyInThePartOfItsRange(t *testing.T) {
 	}
 }
 
-func TestDivTopPartsAndRowEstimate(t *testing.T) {
+func TestTopPartsAndRowEstimate(t *testing.T) {
 	parts := []struct {
 		name    string
 		est     float64
@@ -310,14 +310,14 @@ func TestDivTopPartsAndRowEstimate(t *testing.T) {
 		{"empty", 0, 2048, 1, 1},
 		{"smaller than a leaf", 1000, 2048, 1, 1},
 		{"a million rows: parts of about half a leaf", 1_000_000, 2048, 1, 976},
-		{"a billion rows: capped", 1e9, 2048, 1, divTopMaxParts},
-		{"wide composite key: capped by parameters", 1e9, 2048, 16, divTopMaxParams / 16},
+		{"a billion rows: capped", 1e9, 2048, 1, topMaxParts},
+		{"wide composite key: capped by parameters", 1e9, 2048, 16, topMaxParams / 16},
 		{"tiny leaves in tests", 1000, 1, 2, 2000},
 	}
 	for _, tt := range parts {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := divTopParts(tt.est, tt.leaf, tt.keyCols); got != tt.want {
-				t.Errorf("divTopParts(%v, %d, %d) = %d, want %d", tt.est, tt.leaf, tt.keyCols, got, tt.want)
+			if got := topParts(tt.est, tt.leaf, tt.keyCols); got != tt.want {
+				t.Errorf("topParts(%v, %d, %d) = %d, want %d", tt.est, tt.leaf, tt.keyCols, got, tt.want)
 			}
 		})
 	}
@@ -329,42 +329,42 @@ func TestDivTopPartsAndRowEstimate(t *testing.T) {
 	}{
 		{"stats current", 1000, 10, 10, 1000},
 		{"grew since the last analyze", 1000, 10, 30, 3000},
-		{"never analyzed (reltuples -1)", -1, 0, 7, 7 * divGuessPageRows},
-		{"analyzed while empty, rows since", 0, 0, 5, 5 * divGuessPageRows},
+		{"never analyzed (reltuples -1)", -1, 0, 7, 7 * guessPageRows},
+		{"analyzed while empty, rows since", 0, 0, 5, 5 * guessPageRows},
 		{"no storage", 1000, 10, 0, 0},
 	}
 	for _, tt := range est {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := divEstimateRows(tt.tuples, tt.pages, tt.now); got != tt.want {
-				t.Errorf("divEstimateRows(%v, %d, %d) = %v, want %v", tt.tuples, tt.pages, tt.now, got, tt.want)
+			if got := estimateRows(tt.tuples, tt.pages, tt.now); got != tt.want {
+				t.Errorf("estimateRows(%v, %d, %d) = %v, want %v", tt.tuples, tt.pages, tt.now, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestDivSplitStep(t *testing.T) {
+func TestSplitStep(t *testing.T) {
 	tests := []struct {
 		name  string
 		n     int64
-		shape divShape
+		shape treeShape
 		want  int64
 	}{
-		{"just over a leaf: three parts", 2049, divShape{fanout: 64, leaf: 2048}, 683},
-		{"ten leaves: parts of half a leaf", 20480, divShape{fanout: 64, leaf: 2048}, 1024},
-		{"huge range: capped at the fan-out", 10_000_000, divShape{fanout: 64, leaf: 2048}, 156250},
-		{"one-row leaves, fan-out 2: halves", 5, divShape{fanout: 2, leaf: 1}, 3},
-		{"one-row leaves, fan-out 4", 2, divShape{fanout: 4, leaf: 1}, 1},
+		{"just over a leaf: three parts", 2049, treeShape{fanout: 64, leaf: 2048}, 683},
+		{"ten leaves: parts of half a leaf", 20480, treeShape{fanout: 64, leaf: 2048}, 1024},
+		{"huge range: capped at the fan-out", 10_000_000, treeShape{fanout: 64, leaf: 2048}, 156250},
+		{"one-row leaves, fan-out 2: halves", 5, treeShape{fanout: 2, leaf: 1}, 3},
+		{"one-row leaves, fan-out 4", 2, treeShape{fanout: 4, leaf: 1}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := divSplitStep(tt.n, tt.shape)
+			got := splitStep(tt.n, tt.shape)
 			if got != tt.want {
-				t.Errorf("divSplitStep(%d, %+v) = %d, want %d", tt.n, tt.shape, got, tt.want)
+				t.Errorf("splitStep(%d, %+v) = %d, want %d", tt.n, tt.shape, got, tt.want)
 			}
 			// The walk needs at least one split point (a step below the
 			// range's rows) and at most fanout parts.
 			if got < 1 || got >= tt.n || (tt.n+got-1)/got > tt.shape.fanout {
-				t.Errorf("divSplitStep(%d, %+v) = %d: not 2..fanout parts", tt.n, tt.shape, got)
+				t.Errorf("splitStep(%d, %+v) = %d: not 2..fanout parts", tt.n, tt.shape, got)
 			}
 		})
 	}
