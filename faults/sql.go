@@ -79,14 +79,43 @@ func NewSQL(db SQLNodes, spec scenario.Fault) (Fault, error) {
 	return nil, fmt.Errorf("fault kind %q is not an SQL fault", spec.Kind)
 }
 
-// isSQLKind reports whether kind is made by NewSQL.
-func isSQLKind(kind string) bool {
-	switch kind {
-	case scenario.FaultDisableSubscription, scenario.FaultKillWalsender, scenario.FaultKillApplyWorker,
-		scenario.FaultKillSessions, scenario.FaultLockRows:
-		return true
+// sweepSQL undoes on node what the SQL faults can leave without a ledger:
+// it enables the subscriptions that are disabled and ends the sessions
+// holding lock-rows locks. It returns what it did, in words.
+func sweepSQL(ctx context.Context, db SQLNodes, node string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, sqlTimeout)
+	defer cancel()
+	s := &sqlFault{db: db}
+	conn, err := s.session(ctx, node, faultAppName)
+	if err != nil {
+		return nil, err
 	}
-	return false
+	defer conn.Close(context.WithoutCancel(ctx))
+	var did []string
+	rows, err := conn.Query(ctx, `SELECT subname::text FROM pg_subscription
+WHERE NOT subenabled AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+	if err != nil {
+		return nil, fmt.Errorf("list disabled subscriptions on %s: %w", node, err)
+	}
+	subs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list disabled subscriptions on %s: %w", node, err)
+	}
+	for _, sub := range subs {
+		if _, err := conn.Exec(ctx, "ALTER SUBSCRIPTION "+pgx.Identifier{sub}.Sanitize()+" ENABLE"); err != nil {
+			return did, fmt.Errorf("enable subscription %s on %s: %w", sub, node, err)
+		}
+		did = append(did, "enabled subscription "+sub+" on "+node)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE starts_with(application_name, $1) AND pid <> pg_backend_pid()`, faultAppName+"/lock-rows/").Scan(&n); err != nil {
+		return did, fmt.Errorf("end lock-rows sessions on %s: %w", node, err)
+	}
+	if n > 0 {
+		did = append(did, fmt.Sprintf("ended %d lock-rows session(s) on %s", n, node))
+	}
+	return did, nil
 }
 
 // sqlFault is what the SQL faults share: the entry, the backend, and what
