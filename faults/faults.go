@@ -1,6 +1,8 @@
 // Package faults injects and heals the faults a scenario schedules on a lab:
-// stop, kill, restart, pause, isolate, partition, delay, loss and a manual
-// failover through HAProxy. Each kind is one type behind the small Fault
+// stop, kill, restart, pause, isolate, partition, delay, loss, a manual
+// failover through HAProxy, and the SQL faults that need no Docker
+// (disable-subscription, kill-walsender, kill-apply-worker, kill-sessions,
+// lock-rows; see NewSQL). Each kind is one type behind the small Fault
 // interface; a Ledger records every fault before it is applied so that a
 // normal end, an error, an interrupt or a later `pgchaos lab heal` can heal
 // it. The rule: faults always heal, whichever way a run ends.
@@ -100,6 +102,12 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		return &Isolate{spec: spec, node: n, network: l.Network, docker: d, ready: l}, nil
 	case scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
 		return newNetFault(l, spec)
+	case scenario.FaultDisableSubscription, scenario.FaultKillWalsender, scenario.FaultKillApplyWorker,
+		scenario.FaultKillSessions, scenario.FaultLockRows:
+		if _, err := node(); err != nil {
+			return nil, err
+		}
+		return NewSQL(l, spec)
 	case scenario.FaultFailover:
 		if _, ok := l.Node(spec.From); !ok {
 			return nil, fmt.Errorf("fault failover: from %q is not a backend of lab %q (use primary1 or primary2)", spec.From, l.Name)
@@ -110,7 +118,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		}
 		return &Failover{spec: spec, backend: backend, admin: l}, nil
 	}
-	return nil, fmt.Errorf("fault kind %q is unknown (kinds: stop, kill, restart, pause, isolate, partition, delay, loss, failover)", spec.Kind)
+	return nil, fmt.Errorf("fault kind %q is unknown (kinds: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)", spec.Kind)
 }
 
 // Describe gives the kind, target and parameters of a scenario fault as a
@@ -134,6 +142,13 @@ func Describe(spec scenario.Fault) (kind, target string, params map[string]strin
 		params["delay"] = spec.Delay.String()
 		if spec.Jitter > 0 {
 			params["jitter"] = spec.Jitter.String()
+		}
+	}
+	if spec.Kind == scenario.FaultLockRows {
+		params["table"] = spec.Table
+		params["mode"] = spec.Mode
+		if spec.Mode == "" {
+			params["mode"] = scenario.LockRow
 		}
 	}
 	if spec.Kind == scenario.FaultLoss {

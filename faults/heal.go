@@ -26,8 +26,9 @@ fi
 // re-created from its spec; then a sweep that makes the lab healthy even
 // without a ledger: leftover helper containers removed, stopped nodes
 // started, paused ones unpaused, disconnected ones reconnected, PGCHAOS
-// iptables chains and netem root qdiscs removed on both nodes, and both
-// HAProxy servers made ready. It returns what it healed, in words.
+// iptables chains and netem root qdiscs removed on both nodes, disabled
+// subscriptions enabled and lock-rows sessions ended, and both HAProxy
+// servers made ready. It returns what it healed, in words.
 func HealLab(ctx context.Context, l *lab.Lab, ledgerDir string) (healed []string, err error) {
 	var errs []error
 	g, lerr := OpenLedger(l, WithStateDir(ledgerDir))
@@ -78,6 +79,11 @@ func sweep(ctx context.Context, l *lab.Lab) ([]string, error) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		acts, err = sweepSQL(ctx, l, n.Name)
+		did = append(did, acts...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clear SQL faults on %s: %w", n.Name, err))
 		}
 		out, err := (helper{docker: d, image: netToolsImage(l), lab: l.Name}).run(ctx, n, sweepScript)
 		if err != nil {

@@ -32,6 +32,9 @@ type Record struct {
 	InjectError string            `json:"inject_error,omitempty"`
 	HealedAt    *time.Time        `json:"healed_at,omitempty"` // nil: not healed (yet)
 	HealError   string            `json:"heal_error,omitempty"`
+	// Effects is what the fault measured itself (see Measured), in plain
+	// words: a killed walsender's time to come back.
+	Effects []string `json:"effects,omitempty"`
 }
 
 // Spec is the part of a scenario fault needed to re-create it, in a
@@ -51,18 +54,20 @@ type Spec struct {
 	// Empty in ledgers written before it existed: such a fault is healed
 	// by kind and target, as it was injected.
 	Instance string `json:"instance,omitempty"`
+	Table    string `json:"table,omitempty"`
+	Mode     string `json:"mode,omitempty"`
 }
 
 // SpecOf keeps what re-creating a fault needs from a scenario entry.
 func SpecOf(f scenario.Fault) Spec {
 	return Spec{Kind: f.Kind, Node: f.Node, Between: f.Between, Direction: f.Direction,
-		From: f.From, Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, For: f.For}
+		From: f.From, Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, For: f.For, Table: f.Table, Mode: f.Mode}
 }
 
 // Fault turns the spec back into a scenario entry.
 func (s Spec) Fault() scenario.Fault {
 	return scenario.Fault{Kind: s.Kind, Node: s.Node, Between: s.Between, Direction: s.Direction,
-		From: s.From, Delay: s.Delay, Jitter: s.Jitter, Loss: s.Loss, For: s.For}
+		From: s.From, Delay: s.Delay, Jitter: s.Jitter, Loss: s.Loss, For: s.For, Table: s.Table, Mode: s.Mode}
 }
 
 type ledgerFile struct {
@@ -180,11 +185,18 @@ func (g *Ledger) Inject(ctx context.Context, f Fault) error {
 	if err != nil {
 		return fmt.Errorf("inject %s: not injected, because the ledger could not be written: %w", f, err)
 	}
-	if ierr := f.Inject(ctx); ierr != nil {
-		g.update(id, func(r *Record) { r.InjectError = ierr.Error() })
-		return ierr
+	ierr := f.Inject(ctx)
+	if ierr != nil || isMeasured(f) {
+		if serr := g.update(id, func(r *Record) {
+			if ierr != nil {
+				r.InjectError = ierr.Error()
+			}
+			r.Effects = effectsOf(f)
+		}); serr != nil && ierr == nil {
+			return fmt.Errorf("inject %s: injected, but the ledger could not be updated: %w", f, serr)
+		}
 	}
-	return nil
+	return ierr
 }
 
 // Heal heals f (injected through this ledger) and records the outcome.
@@ -207,6 +219,9 @@ func (g *Ledger) healRecord(ctx context.Context, id int, f Fault) error {
 	err := f.Heal(ctx)
 	at := g.now()
 	if serr := g.update(id, func(r *Record) {
+		if m := effectsOf(f); m != nil {
+			r.Effects = m
+		}
 		if err != nil {
 			r.HealError = err.Error()
 			return
@@ -270,6 +285,16 @@ func recreate(l *lab.Lab, r Record) (Fault, error) {
 		in.SetInstance(r.Spec.Instance)
 	}
 	return f, nil
+}
+
+func isMeasured(f Fault) bool { _, ok := f.(Measured); return ok }
+
+// effectsOf is what f measured, nil for a fault that measures nothing.
+func effectsOf(f Fault) []string {
+	if m, ok := f.(Measured); ok {
+		return m.Effects()
+	}
+	return nil
 }
 
 // Records returns a copy of every record, in injection order.

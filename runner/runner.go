@@ -460,9 +460,11 @@ func (r *run) step(ctx context.Context, s scenario.Step) error {
 	if err := r.ledger.Inject(ctx, f); err != nil {
 		return fmt.Errorf("inject %s: %w", f, err)
 	}
-	if s.Fault.Kind == scenario.FaultRestart {
-		// A restart is over when its inject returns (the node is back):
-		// close its window now, not at the end of the run.
+	if s.Fault.Instant() {
+		// A restart is over when its inject returns (the node is back), a
+		// kill-walsender or kill-apply-worker when the server has a new
+		// process streaming (its heal waits for that and measures it):
+		// close the window now, not at the end of the run.
 		r.mu.Lock()
 		delete(r.active, s.Index)
 		r.mu.Unlock()
@@ -541,6 +543,7 @@ func (r *run) faultRecords() []reports.Fault {
 		if rec.InjectError != "" {
 			f.Effects = append(f.Effects, "inject failed: "+rec.InjectError)
 		}
+		f.Effects = append(f.Effects, rec.Effects...)
 		if rec.HealedAt != nil {
 			d := reports.Duration(rec.HealedAt.Sub(r.start))
 			f.Healed = &d

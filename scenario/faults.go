@@ -65,6 +65,8 @@ func (r *reader) fault(i int, n *yaml.Node) (Fault, faultKeyPos, bool) {
 		e.netem()
 	case FaultFailover:
 		e.f.From = e.choice("from", primaries, "a backend")
+	case FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows:
+		e.sqlFault()
 	}
 	return e.f, kp, e.valid
 }
@@ -102,8 +104,8 @@ func (e *faultEntry) kind() bool {
 		if !ok || contains(e.allowed, k) {
 			continue
 		}
-		if e.f.Kind == FaultRestart && k == "for" {
-			e.errorf(v.key, "%s: a restart has no duration, so for does not apply: remove it, or use stop with for to keep the node down", e.label)
+		if instantKind(e.f.Kind) && k == "for" {
+			e.errorf(v.key, "%s: %s", e.label, instantForMessage(e.f.Kind))
 			continue
 		}
 		e.errorf(v.key, "key %q is not valid for a %s fault in %s (allowed: %s)", k, e.f.Kind, e.where, strings.Join(e.allowed, ", "))
@@ -338,6 +340,12 @@ type claim struct {
 //   - "netem:N": a node-wide delay or loss is the one netem qdisc of the
 //     node's interface; a second one would replace it and its heal remove
 //     both.
+//   - "subscription:N": a disable-subscription holds N's subscription
+//     disabled; the first heal would enable it under the second.
+//
+// lock-rows faults hold their locks in a session each, healed apart, so
+// they may overlap anything; the kill-* kinds are instants the server
+// recovers from by itself and claim nothing.
 //
 // Everything else may overlap: network faults are made per fault instance
 // by the faults package, so two partitions or losses on one link each keep
@@ -389,6 +397,8 @@ func claims(f Fault, i int, runEnd time.Duration) []claim {
 			}
 		}
 		return cs
+	case FaultDisableSubscription:
+		return []claim{c("subscription:"+f.Node, roleOwn)}
 	}
 	return nil
 }
@@ -496,6 +506,9 @@ func (r *reader) overlap(s *Scenario, label func(int) string, a, b claim) {
 		}
 		r.errAt(fj.Pos, "%s takes down %s from %s to %s while %s sends all HAProxy traffic to it: HAProxy would have no working backend; move one of them",
 			label(down), s.Faults[down].Node, fmtDur(from), fmtDur(to), label(fo))
+	case strings.HasPrefix(a.resource, "subscription:"):
+		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s: both disable the subscription on %s, and the heal of the first would enable it while the second still holds; end one before the other starts, or merge them into one",
+			label(j), label(i), where(i), fmtDur(from), fmtDur(to), fi.Node)
 	case strings.HasPrefix(a.resource, "netem:"):
 		r.errAt(fj.Pos, "%s overlaps %s (at %s) from %s to %s: a node has one netem queue, so the second would replace the first and either heal would remove both; end one before the other starts, or put delay and loss on the link (between: [primary1, primary2])",
 			label(j), label(i), where(i), fmtDur(from), fmtDur(to))

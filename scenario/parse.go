@@ -29,7 +29,8 @@ var (
 	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial}
 	allTargets    = []string{Primary1, Primary2, HAProxy}
 	primaries     = []string{Primary1, Primary2}
-	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover}
+	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
+		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
 	directions    = []string{DirBoth, DirOneToTwo, DirTwoToOne}
 	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts"}
 	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
@@ -37,6 +38,9 @@ var (
 
 // faultKeys lists, per fault kind, the keys that kind takes.
 func faultKeys(kind string) []string {
+	if keys := sqlFaultKeys(kind); keys != nil {
+		return keys
+	}
 	common := []string{"kind", "at", "for"}
 	switch kind {
 	case FaultStop, FaultKill, FaultPause, FaultIsolate:
@@ -56,7 +60,7 @@ func faultKeys(kind string) []string {
 }
 
 // anyFaultKeys is the union of faultKeys over all kinds, in a readable order.
-var anyFaultKeys = []string{"kind", "at", "for", "node", "between", "direction", "delay", "jitter", "loss", "from"}
+var anyFaultKeys = []string{"kind", "at", "for", "node", "between", "direction", "delay", "jitter", "loss", "from", "table", "mode"}
 
 // defaultRows is rows: for update-hot and bank when the file says nothing.
 const defaultRows = 10

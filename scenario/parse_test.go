@@ -48,7 +48,7 @@ func TestParseRejectsBadFiles(t *testing.T) {
 		}},
 		{"unknown-kind.yaml", []string{
 			`unknown-kind.yaml:3:11: workloads[0].kind: "insrt" is not a workload kind (allowed: insert, update-hot, bank, tutorial)`,
-			`unknown-kind.yaml:5:11: faults[0].kind: "explode" is not a fault kind (allowed: stop, kill, restart, pause, isolate, partition, delay, loss, failover)`,
+			`unknown-kind.yaml:5:11: faults[0].kind: "explode" is not a fault kind (allowed: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)`,
 			`unknown-kind.yaml:8:14: lab.sequences: "random" is not a sequence mode (allowed: interleaved, serial, uuid)`,
 			`unknown-kind.yaml:9:13: lab.postgres: 16 is not a supported PostgreSQL major version (allowed: 18, 17)`,
 		}},

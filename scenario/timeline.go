@@ -46,6 +46,8 @@ func (f Fault) String() string {
 		parts = append(parts, fmt.Sprintf("%g%%", f.Loss))
 	case FaultFailover:
 		parts = append(parts, "from", f.From)
+	case FaultLockRows:
+		parts = append(parts, f.Mode+"-lock", f.Table, "on")
 	}
 	switch {
 	case f.Node != "" && (f.Kind == FaultDelay || f.Kind == FaultLoss):
@@ -66,8 +68,9 @@ func (f Fault) String() string {
 }
 
 // Timeline is the plan the runner executes: an inject step per fault and a
-// heal step per fault that has one (a restart heals itself), at At+For, or
-// marked AtEnd at the run's duration when the fault has no for:. Steps are
+// heal step per fault that has one (an instant fault, see Fault.Instant,
+// has none), at At+For, or marked AtEnd at the run's duration when the
+// fault has no for:. Steps are
 // in time order; at equal times heals come before injects, so a fault that
 // ends as another begins never overlaps it, and heals due together run in
 // the reverse of their injection order (last in, first out), injects in
@@ -76,7 +79,7 @@ func (s *Scenario) Timeline() []Step {
 	steps := make([]Step, 0, 2*len(s.Faults))
 	for i, f := range s.Faults {
 		steps = append(steps, Step{At: f.At, Index: i, Fault: f})
-		if f.Kind == FaultRestart {
+		if f.Instant() {
 			continue
 		}
 		steps = append(steps, Step{At: f.Until(s.Duration), Index: i, Fault: f, Heal: true, AtEnd: f.For == 0})

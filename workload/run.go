@@ -58,9 +58,11 @@ const (
 	backoffMax = time.Second
 )
 
-// ApplicationName is the application_name of pgchaos's sessions on a target:
-// pg_stat_activity tells them apart, and faults can end them.
-func ApplicationName(target string) string { return "pgchaos-" + target }
+// ApplicationName is the application_name of pgchaos's workload sessions on
+// a target: pg_stat_activity tells them apart, and the kill-sessions fault
+// ends them by their prefix "pgchaos/" (faults.WorkloadAppPrefix), which no
+// other session of pgchaos has.
+func ApplicationName(target string) string { return "pgchaos/" + target }
 
 // New returns the workload a spec describes.
 func New(s Spec) (Workload, error) {
