@@ -143,5 +143,5 @@ type Assert struct {
 	// AnomaliesAll is the scalar form anomalies: N: at most N anomalies of
 	// the dependency classes (anomaly.DependencyClasses) together.
 	AnomaliesAll *int64
-	Pos            map[string]Pos   // where each assert key stood, for messages
+	Pos          map[string]Pos // where each assert key stood, for messages
 }
