@@ -22,7 +22,8 @@ const NotMeasured = "not measured"
 // The order is fixed, so reports diff cleanly: lag_p50, lag_p95, lag_p99,
 // lag_max, unavailability, errors, divergent_rows, converged, lost_writes,
 // lost_updates, bank_invariant, stalls, then conflicts.total and the other
-// conflicts.<kind> keys in alphabetical order.
+// conflicts.<kind> keys in alphabetical order, then anomalies and the
+// anomalies.<class> keys in anomaly.AllClasses order.
 //
 // Numeric thresholds are maxima (actual <= threshold); converged and
 // bank_invariant must equal the boolean given, so a scenario can also pin
@@ -55,6 +56,7 @@ func Evaluate(r *Report, a scenario.Assert) {
 		out = append(out, stalls(r, *a.Stalls))
 	}
 	out = append(out, conflictAssertions(r, a.Conflicts)...)
+	out = append(out, anomalyAssertions(r, a)...)
 
 	r.Assertions = out
 	r.Verdict = verdict(out)

@@ -134,6 +134,9 @@ func newPageView(r *Report) pageView {
 			v.Sections = append(v.Sections, *s)
 		}
 	}
+	for _, s := range anomaliesSections(r.Anomalies) {
+		v.Sections = append(v.Sections, *s)
+	}
 	v.Footer = "report " + dash(r.Schema)
 	if r.Version != "" {
 		v.Footer += ", pgchaos " + r.Version

@@ -57,6 +57,7 @@ type Report struct {
 	Divergence  *Divergence `json:"divergence,omitempty"`
 	Conflicts   *Conflicts  `json:"conflicts,omitempty"`
 	Failovers   []Failover  `json:"failovers,omitempty"`
+	Anomalies   []Anomalies `json:"anomalies,omitempty"` // one per list-append or rw-register workload
 	Assertions  []Assertion `json:"assertions"`
 	Verdict     string      `json:"verdict"` // VerdictPass, VerdictFail or VerdictNone
 	Warnings    []string    `json:"warnings,omitempty"`

@@ -40,6 +40,7 @@ func Table(w io.Writer, r *Report) error {
 	p.divergence(r.Divergence)
 	p.conflicts(r.Conflicts)
 	p.failovers(r.Failovers)
+	p.anomalies(r.Anomalies)
 	p.assertions(r.Assertions)
 	v := r.Verdict
 	if v == "" {

@@ -44,6 +44,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	rep.Conflicts.Workload = w
 	rep.Divergence = r.divergence(ctx, conv)
 	rep.Failovers = r.failovers(ctx, rep, ar)
+	rep.Anomalies = r.anomalies(ctx)
 	analysis.FaultEffects(rep)
 	r.mu.Lock()
 	rep.Warnings = append(rep.Warnings, r.warnings...)

@@ -372,13 +372,13 @@ func (r *run) execute(ctx context.Context) error {
 
 // workloadConfig is the scenario's workloads, aimed at the lab's targets.
 func (r *run) workloadConfig() workload.Config {
-	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log}
+	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log, TxnDir: r.opt.ReportDir}
 	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
 		cfg.DSN[t] = r.lab.MustDSN(t)
 	}
 	for _, w := range r.sc.Workloads {
 		cfg.Workloads = append(cfg.Workloads, workload.Spec{Name: w.Name, Kind: w.Kind, Targets: w.Targets,
-			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows})
+			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows, Keys: w.Keys, Isolation: w.Isolation})
 	}
 	return cfg
 }

@@ -50,6 +50,8 @@ func (r *reader) assert(n *yaml.Node) Assert {
 			if b, ok := r.boolean(v.val, what); ok {
 				*bools[k] = &b
 			}
+		case k == "anomalies":
+			r.anomalies(&a, v.val)
 		case k == "conflicts":
 			cf, ok := r.mapping(v.val, what, "in "+what, conflictKinds)
 			if !ok {

@@ -23,16 +23,17 @@ var (
 	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
 	labKeys       = []string{"postgres", "sequences", "ports"}
 	portKeys      = []string{"primary1", "primary2", "haproxy", "stats"}
-	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows"}
+	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
 	postgresVers  = []string{"18", "17"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
-	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial}
+	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister}
+	isolations    = []string{ReadCommitted, RepeatableRead, Serializable}
 	allTargets    = []string{Primary1, Primary2, HAProxy}
 	primaries     = []string{Primary1, Primary2}
 	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
 		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
 	directions    = []string{DirBoth, DirOneToTwo, DirTwoToOne}
-	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts"}
+	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
 	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
 )
 
@@ -84,6 +85,10 @@ const (
 	// maxRows bounds rows: (update-hot's hot rows, bank's accounts), which
 	// the lab seeds in one INSERT before the run.
 	maxRows = 1_000_000
+	// maxKeys bounds keys: of list-append and rw-register. rw-register
+	// seeds keys × 256 registers before the run (its retired registers),
+	// so 4096 keys is about a million rows, like maxRows.
+	maxKeys = 4096
 	// maxWorkloads and maxFaults bound the lists; a fault a minute for a
 	// week is about 10,000.
 	maxWorkloads = 100
@@ -382,6 +387,7 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 			r.errorf(v.key, "%s: rows is not used by a %s workload (only by %s and %s): remove it", where, w.Kind, KindUpdateHot, KindBank)
 		}
 	}
+	r.txnOptions(&w, f, where)
 	return w, true
 }
 

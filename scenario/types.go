@@ -52,6 +52,17 @@ const (
 	KindUpdateHot = "update-hot" // counters n = n + 1 on a few hot rows from several targets
 	KindBank      = "bank"       // transfers between accounts; the total is an invariant
 	KindTutorial  = "tutorial"   // the tutorial's INSERT INTO test_table (name), serial id
+	// KindListAppend: transactions appending to and reading lists, checked for isolation anomalies.
+	KindListAppend = "list-append"
+	// KindRWRegister: transactions writing and reading registers, checked for isolation anomalies.
+	KindRWRegister = "rw-register"
+)
+
+// Isolation levels of isolation: (list-append, rw-register).
+const (
+	ReadCommitted  = "read-committed"
+	RepeatableRead = "repeatable-read"
+	Serializable   = "serializable"
 )
 
 // Workload is one entry of workloads:.
@@ -62,6 +73,8 @@ type Workload struct {
 	Concurrency int      // concurrency: workers per target (default 1)
 	Rate        float64  // rate: ops/s per target, all workers together ("500/s"); 0 = as fast as possible
 	Rows        int      // rows: update-hot's hot rows (default 10), bank's accounts (default 10)
+	Keys        int      // keys: list-append's lists, rw-register's registers at a time (default 32)
+	Isolation   string   // isolation: list-append and rw-register (default read-committed)
 	Pos         Pos
 }
 
@@ -125,5 +138,12 @@ type Assert struct {
 	Converged      *bool            // converged: true requires the nodes to converge after healing
 	BankInvariant  *bool            // bank_invariant: true requires each node's bank total to be intact
 	Conflicts      map[string]int64 // conflicts: {total: N, insert_exists: N, …} as PostgreSQL counted them
-	Pos            map[string]Pos   // where each assert key stood, for messages
+	// Anomalies is anomalies: {G-single: 0, lost-append: 0, …}: at most N
+	// anomalies of each class named (anomaly.AllClasses), over the
+	// transactional workloads.
+	Anomalies map[string]int64
+	// AnomaliesAll is the scalar form anomalies: N: at most N anomalies of
+	// the dependency classes (anomaly.DependencyClasses) together.
+	AnomaliesAll *int64
+	Pos          map[string]Pos // where each assert key stood, for messages
 }

@@ -23,6 +23,8 @@ type Spec struct {
 	Concurrency int      // workers per target (at least 1)
 	Rate        float64  // ops/s per target, all its workers together; 0 = unlimited
 	Rows        int      // update-hot's hot rows, bank's accounts (default 10)
+	Keys        int      // list-append's lists, rw-register's registers at a time (default DefaultKeys)
+	Isolation   string   // list-append, rw-register: ReadCommitted (default), RepeatableRead or Serializable
 }
 
 // Config is a run of workloads.
@@ -43,6 +45,9 @@ type Config struct {
 	// Log, when set, receives what the user should know before second 0:
 	// a target whose connections could not all be opened.
 	Log func(format string, args ...any)
+	// TxnDir receives the anomaly history of each list-append or
+	// rw-register workload (TxnPath); required when there is one.
+	TxnDir string
 }
 
 // DefaultOpTimeout bounds one operation when Config.OpTimeout is 0.
@@ -82,8 +87,30 @@ func New(s Spec) (Workload, error) {
 		return Bank{Name: s.Name, Accounts: rows}, nil
 	case KindTutorial:
 		return Tutorial{Name: s.Name}, nil
+	case KindListAppend, KindRWRegister:
+		return newTxnWorkload(s, discardTxns())
 	}
-	return nil, fmt.Errorf("workload %q: unknown kind %q (kinds: insert, update-hot, bank, tutorial)", s.Name, s.Kind)
+	return nil, fmt.Errorf("workload %q: unknown kind %q (kinds: insert, update-hot, bank, tutorial, list-append, rw-register)", s.Name, s.Kind)
+}
+
+// newTxnWorkload makes a list-append or rw-register workload recording its
+// transactions in log.
+func newTxnWorkload(s Spec, log *TxnLog) (Workload, error) {
+	keys := s.Keys
+	if keys == 0 {
+		keys = DefaultKeys
+	}
+	if keys < 1 {
+		return nil, fmt.Errorf("workload %q: keys must be at least 1, got %d", s.Name, keys)
+	}
+	iso, err := isoLevel(s.Isolation)
+	if err != nil {
+		return nil, fmt.Errorf("workload %q: %w", s.Name, err)
+	}
+	if s.Kind == KindListAppend {
+		return ListAppend{Name: s.Name, Keys: keys, Isolation: iso, log: log}, nil
+	}
+	return RWRegister{Name: s.Name, Keys: keys, Isolation: iso, log: log, slots: newRegisterSlots(keys)}, nil
 }
 
 func (c *Config) check() error {
@@ -231,6 +258,17 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 	if err := setup(ctx, cfg, wls); err != nil {
 		return err
 	}
+	logs, err := openTxnLogs(cfg, wls)
+	defer func() {
+		for _, l := range logs {
+			if cerr := l.Close(); cerr != nil && cfg.Log != nil {
+				cfg.Log("%v", cerr)
+			}
+		}
+	}()
+	if err != nil {
+		return err
+	}
 	perTarget := make(map[string]int)
 	for _, s := range cfg.Workloads {
 		for _, t := range s.Targets {
@@ -253,6 +291,30 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) error {
 		}
 	}
 	return runWorkers(ctx, cfg, wls, pools, rec)
+}
+
+// openTxnLogs creates the anomaly history of each transactional workload
+// and points the workload (wls[i]) at it. On error it returns the logs
+// opened so far, for the caller to close.
+func openTxnLogs(cfg Config, wls []Workload) ([]*TxnLog, error) {
+	var logs []*TxnLog
+	for i, s := range cfg.Workloads {
+		if !IsTxnKind(s.Kind) {
+			continue
+		}
+		if cfg.TxnDir == "" {
+			return logs, fmt.Errorf("workload %q: %s needs a directory for its transaction history (Config.TxnDir)", s.Name, s.Kind)
+		}
+		l, err := CreateTxnLog(TxnPath(cfg.TxnDir, s.Name))
+		if err != nil {
+			return logs, err
+		}
+		logs = append(logs, l)
+		if wls[i], err = newTxnWorkload(s, l); err != nil {
+			return logs, err
+		}
+	}
+	return logs, nil
 }
 
 // openPools makes one pool per target, sized for all its workers. On error
