@@ -206,10 +206,10 @@ type LagWindow struct {
 
 // Divergence is the row-exact comparison of the nodes after convergence.
 type Divergence struct {
-	Converged     bool              `json:"converged"`
-	ConvergedIn   Duration          `json:"converged_in_ms"`         // from heal/stop to both subscriptions caught up
-	NotConverged  string            `json:"not_converged,omitempty"` // how far apart, when they did not
-	DivergentRows int64             `json:"divergent_rows"`
+	Converged     bool     `json:"converged"`
+	ConvergedIn   Duration `json:"converged_in_ms"`         // from heal/stop to both subscriptions caught up
+	NotConverged  string   `json:"not_converged,omitempty"` // how far apart, when they did not
+	DivergentRows int64    `json:"divergent_rows"`
 	// Unexplained counts the listed rows whose Cause is CauseUnexplained;
 	// nil when no cause was sought (see docs/report.md).
 	Unexplained *int64            `json:"unexplained,omitempty"`
