@@ -124,4 +124,8 @@ type Assert struct {
 	BankInvariant  *bool            // bank_invariant: true requires each node's bank total to be intact
 	Conflicts      map[string]int64 // conflicts: {total: N, insert_exists: N, …} as PostgreSQL counted them
 	Pos            map[string]Pos   // where each assert key stood, for messages
+
+	// UnexplainedDivergence is unexplained_divergence: divergent rows that
+	// no logged conflict, history write or convergence failure accounts for.
+	UnexplainedDivergence *int64
 }
