@@ -219,21 +219,26 @@ func (e rowEvidence) byConflict(cause string) (string, bool) {
 	}
 }
 
-// citeConflicts names each node's first conflict of the list, e.g.
-// "update_origin_differs at 0/17D0AE0 on primary1".
+// citeConflicts names each node's last conflict of the list (the one that
+// left the row as it is), e.g. "update_origin_differs at 0/17D0AE0 on
+// primary1", nodes in the order they first appear.
 func citeConflicts(cs []keyConflict) string {
-	var parts []string
-	cited := map[string]bool{}
+	var nodes []string
+	last := map[string]keyConflict{}
 	for _, c := range cs {
-		if cited[c.node] {
-			continue
+		if _, ok := last[c.node]; !ok {
+			nodes = append(nodes, c.node)
 		}
-		cited[c.node] = true
+		last[c.node] = c
+	}
+	parts := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		c := last[n]
 		p := c.kind
 		if c.lsn != "" {
 			p += " at " + c.lsn
 		}
-		parts = append(parts, p+" on "+c.node)
+		parts = append(parts, p+" on "+n)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -358,8 +363,8 @@ func (e rowEvidence) lastWrite(node string) string {
 	if w.Outcome == workload.Unknown {
 		s += " (answer lost)"
 	}
-	if f := e.fault(w.End); f >= 0 {
-		s += ", during " + e.faultName(f)
+	if f := e.fault(w.End); f != "" {
+		s += ", during " + f
 	}
 	return s
 }
@@ -370,40 +375,37 @@ func (e rowEvidence) when(nodes []string) string {
 	if len(nodes) < 2 {
 		return ""
 	}
-	f0 := -2
+	f0, first := "", true
 	for _, n := range nodes {
 		w, _ := e.last(n)
 		f := e.fault(w.End)
-		if f0 != -2 && f != f0 {
+		if !first && f != f0 {
 			var ws []string
 			for _, n := range nodes {
 				ws = append(ws, join(n, e.lastWrite(n)))
 			}
 			return "(last: " + strings.Join(ws, "; ") + ")"
 		}
-		f0 = f
+		f0, first = f, false
 	}
-	if f0 < 0 {
+	if f0 == "" {
 		return "outside any fault window, within the replication lag"
 	}
-	return "during " + e.faultName(f0)
+	return "during " + f0
 }
 
-// fault is the index of the fault whose window holds t, -1 for none. A
-// fault never healed holds to the end.
-func (e rowEvidence) fault(t time.Time) int {
+// fault names the faults whose windows hold t, "fault 0 (partition
+// primary1<->primary2)", joined by "and"; empty for none. A fault never
+// healed holds to the end.
+func (e rowEvidence) fault(t time.Time) string {
 	at := t.Sub(e.ev.Start)
+	var names []string
 	for i, f := range e.ev.Faults {
 		if at >= f.Injected.D() && (f.Healed == nil || at <= f.Healed.D()) {
-			return i
+			names = append(names, fmt.Sprintf("fault %d (%s %s)", i, f.Kind, f.Target))
 		}
 	}
-	return -1
-}
-
-func (e rowEvidence) faultName(i int) string {
-	f := e.ev.Faults[i]
-	return fmt.Sprintf("fault %d (%s %s)", i, f.Kind, f.Target)
+	return strings.Join(names, " and ")
 }
 
 func (e rowEvidence) offset(t time.Time) string {

@@ -69,6 +69,23 @@ func TestExplainDivergenceGivesEachCause(t *testing.T) {
 				"each applied the other's row", "update_origin_differs at 0/17D0AE0 on primary1", "update_origin_differs at 0/17D1000 on primary2"},
 		},
 		{
+			name:  "overlapping faults are all named; each node's last conflict is cited",
+			table: "pgchaos_counter",
+			row:   reports.DivergentRow{Key: "(hot,3)", Kind: reports.Different},
+			ev: CauseEvidence{Start: causeT0, Converged: true, ConflictLogs: true,
+				Faults: append(partition0(), reports.Fault{Kind: "failover", Target: "haproxy/primary1", Injected: reports.Duration(20 * time.Second)}),
+				Logs: map[string][]pglog.Event{
+					"primary1": {
+						conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.pgchaos_counter", "(workload, id)=(hot, 3)", "0/10", causeAt(26)),
+						conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.pgchaos_counter", "(workload, id)=(hot, 3)", "0/20", causeAt(40)),
+					},
+				},
+				Writes: map[RowRef][]Write{counter: {write("primary1", 22), write("primary2", 23)}}},
+			want: reports.CauseConcurrentUpdate,
+			wantDetail: []string{"during fault 0 (partition primary1<->primary2) and fault 1 (failover haproxy/primary1)",
+				"(update_origin_differs at 0/20 on primary1)"},
+		},
+		{
 			name:  "concurrent updates with no fault: within the replication lag",
 			table: "pgchaos_counter",
 			row:   reports.DivergentRow{Key: "(hot,3)", Kind: reports.Different},
