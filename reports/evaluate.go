@@ -20,7 +20,8 @@ const NotMeasured = "not measured"
 // (VerdictNone when a asserts nothing).
 //
 // The order is fixed, so reports diff cleanly: lag_p50, lag_p95, lag_p99,
-// lag_max, unavailability, errors, divergent_rows, converged, lost_writes,
+// lag_max, unavailability, errors, divergent_rows, unexplained_divergence,
+// converged, lost_writes,
 // lost_updates, bank_invariant, stalls, then conflicts.total and the other
 // conflicts.<kind> keys in alphabetical order, then anomalies and the
 // anomalies.<class> keys in anomaly.AllClasses order.
@@ -39,6 +40,9 @@ func Evaluate(r *Report, a scenario.Assert) {
 	}
 	if a.DivergentRows != nil {
 		out = append(out, divergentRows(r, *a.DivergentRows))
+	}
+	if a.UnexplainedDivergence != nil {
+		out = append(out, unexplainedDivergence(r, *a.UnexplainedDivergence))
 	}
 	if a.Converged != nil {
 		out = append(out, converged(r, *a.Converged))

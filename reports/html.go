@@ -382,6 +382,13 @@ func divergenceSection(d *Divergence) *htmlSection {
 		css = "fail"
 	}
 	s.text(css, "divergent rows: %d", d.DivergentRows)
+	if line, bad := unexplainedLine(d); line != "" {
+		css := ""
+		if bad {
+			css = "fail"
+		}
+		s.text(css, "%s", line)
+	}
 	if len(d.Tables) == 0 {
 		return s
 	}
@@ -397,6 +404,10 @@ func divergenceSection(d *Divergence) *htmlSection {
 	// Unlike the terminal, the page has room for every row the report
 	// kept, with both versions in full.
 	rows := htmlTable{Caption: "Divergent rows", Header: []string{"table", "key", "kind", "primary1", "primary2", "last writer"}}
+	withCause := hasCauses(d)
+	if withCause {
+		rows.Header = append(rows.Header, "cause", "evidence")
+	}
 	var more []string
 	for _, tb := range d.Tables {
 		for _, row := range tb.Rows {
@@ -404,6 +415,9 @@ func divergenceSection(d *Divergence) *htmlSection {
 				{Text: tb.Table}, {Text: row.Key, CSS: "code"}, {Text: row.Kind},
 				{Text: dash(row.Primary1), CSS: "code"}, {Text: dash(row.Primary2), CSS: "code"}, {Text: dash(row.LastWriter)},
 			})
+			if withCause {
+				rows.Rows[len(rows.Rows)-1] = append(rows.Rows[len(rows.Rows)-1], causeCells(row)...)
+			}
 		}
 		if rest := tb.MissingOnPrimary1 + tb.MissingOnPrimary2 + tb.Different - int64(len(tb.Rows)); rest > 0 && tb.Truncated {
 			more = append(more, fmt.Sprintf("… %d more in %s", rest, tb.Table))

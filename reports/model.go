@@ -207,11 +207,14 @@ type LagWindow struct {
 
 // Divergence is the row-exact comparison of the nodes after convergence.
 type Divergence struct {
-	Converged     bool              `json:"converged"`
-	ConvergedIn   Duration          `json:"converged_in_ms"`         // from heal/stop to both subscriptions caught up
-	NotConverged  string            `json:"not_converged,omitempty"` // how far apart, when they did not
-	DivergentRows int64             `json:"divergent_rows"`
-	Tables        []TableDivergence `json:"tables"`
+	Converged     bool     `json:"converged"`
+	ConvergedIn   Duration `json:"converged_in_ms"`         // from heal/stop to both subscriptions caught up
+	NotConverged  string   `json:"not_converged,omitempty"` // how far apart, when they did not
+	DivergentRows int64    `json:"divergent_rows"`
+	// Unexplained counts the listed rows whose Cause is CauseUnexplained;
+	// nil when no cause was sought (see docs/report.md).
+	Unexplained *int64            `json:"unexplained,omitempty"`
+	Tables      []TableDivergence `json:"tables"`
 }
 
 // TableDivergence is one table's comparison.
@@ -240,6 +243,10 @@ type DivergentRow struct {
 	Primary1   string `json:"primary1,omitempty"` // the row as JSON text, when present
 	Primary2   string `json:"primary2,omitempty"`
 	LastWriter string `json:"last_writer,omitempty"` // node whose commit was last, from commit timestamps
+	// Cause is why the row differs (a Cause* code), CauseDetail the
+	// evidence in words; both empty when no cause was sought.
+	Cause       string `json:"cause,omitempty"`
+	CauseDetail string `json:"cause_detail,omitempty"`
 }
 
 // Conflicts counts conflicts three ways: as PostgreSQL counted them, as it

@@ -378,7 +378,8 @@ func (p *printer) divergenceRows(d *Divergence) {
 	p.table([]string{"table", "rows primary1", "rows primary2", "missing on primary1", "missing on primary2", "different"}, rows)
 
 	var drows [][]string
-	var more []string
+	var more, causes []string
+	withCause := hasCauses(d)
 	shown := 0
 	for _, t := range d.Tables {
 		listed := 0
@@ -389,6 +390,12 @@ func (p *printer) divergenceRows(d *Divergence) {
 			drows = append(drows, []string{
 				t.Table, row.Key, row.Kind, cut(dash(row.Primary1)), cut(dash(row.Primary2)), dash(row.LastWriter),
 			})
+			if withCause {
+				drows[len(drows)-1] = append(drows[len(drows)-1], dash(row.Cause))
+				if row.CauseDetail != "" {
+					causes = append(causes, fmt.Sprintf("%s %s: %s", t.Table, row.Key, row.CauseDetail))
+				}
+			}
 			shown++
 			listed++
 		}
@@ -399,11 +406,16 @@ func (p *printer) divergenceRows(d *Divergence) {
 		}
 	}
 	if len(drows) > 0 {
-		p.table([]string{"table", "key", "kind", "primary1", "primary2", "last writer"}, drows)
+		header := []string{"table", "key", "kind", "primary1", "primary2", "last writer"}
+		if withCause {
+			header = append(header, "cause")
+		}
+		p.table(header, drows)
 	}
 	for _, m := range more {
 		p.printf("%s\n", m)
 	}
+	p.causes(d, causes)
 }
 
 func (p *printer) conflicts(c *Conflicts) {

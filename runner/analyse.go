@@ -36,13 +36,15 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	}
 
 	ar := r.analysisRun(rep, historyPath)
-	rep.Conflicts = r.conflicts(ctx)
+	var logs map[string][]pglog.Event
+	rep.Conflicts, logs = r.conflicts(ctx)
 	w, errs := analysis.Witness(ctx, analysis.Pools(r.pools), ar, rep.Workloads)
 	for _, err := range errs {
 		r.warn("%s", trimErr(err))
 	}
 	rep.Conflicts.Workload = w
 	rep.Divergence = r.divergence(ctx, conv)
+	r.explainDivergence(rep, ar, logs)
 	rep.Failovers = r.failovers(ctx, rep, ar)
 	rep.Anomalies = r.anomalies(ctx)
 	analysis.FaultEffects(rep)
@@ -52,8 +54,9 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 }
 
 // conflicts are the conflicts as PostgreSQL counted and logged them, and
-// the stalls; the workload's witness is added by analyse.
-func (r *run) conflicts(ctx context.Context) *reports.Conflicts {
+// the stalls; the workload's witness is added by analyse. It also returns
+// the parsed logs of the nodes whose log it could read.
+func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]pglog.Event) {
 	c := &reports.Conflicts{}
 	logs := map[string][]pglog.Event{}
 	for _, n := range r.lab.Nodes {
@@ -71,7 +74,7 @@ func (r *run) conflicts(ctx context.Context) *reports.Conflicts {
 		c.Counted = r.samplers.stats.Totals()
 		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
 	}
-	return c
+	return c, logs
 }
 
 // divergence compares the nodes row by row once they converged (or the

@@ -133,6 +133,25 @@ func TestScenarioSplitBrainDivergesAndLosesUpdates(t *testing.T) {
 	if counted == 0 {
 		t.Error("PostgreSQL 18 counted no update_origin_differs in a split brain on hot rows")
 	}
+	// Every divergent row has a cause; the hot rows' is their conflicts.
+	if f["unexplained_divergence"] || rep.Divergence.Unexplained == nil || *rep.Divergence.Unexplained != 0 {
+		t.Errorf("unexplained divergent rows: %v (assertion failed: %v)", rep.Divergence.Unexplained, f["unexplained_divergence"])
+	}
+	hot := 0
+	for _, td := range rep.Divergence.Tables {
+		for _, r := range td.Rows {
+			if td.Table != "pgchaos_counter" {
+				continue
+			}
+			hot++
+			if r.Cause != reports.CauseConcurrentUpdate || !strings.Contains(r.CauseDetail, "update_origin_differs") {
+				t.Errorf("hot row %s: cause %q (%s), want %s from its logged conflicts", r.Key, r.Cause, r.CauseDetail, reports.CauseConcurrentUpdate)
+			}
+		}
+	}
+	if hot == 0 {
+		t.Error("no hot row diverged")
+	}
 }
 
 // The run-level known answer for lag: 200 ms on the link one way shows as a

@@ -19,7 +19,7 @@ func (r *reader) assert(n *yaml.Node) Assert {
 		"lag_p50": &a.LagP50, "lag_p95": &a.LagP95, "lag_p99": &a.LagP99, "lag_max": &a.LagMax, "unavailability": &a.Unavailability,
 	}
 	ints := map[string]**int64{
-		"divergent_rows": &a.DivergentRows, "lost_writes": &a.LostWrites, "lost_updates": &a.LostUpdates, "stalls": &a.Stalls, "errors": &a.Errors,
+		"divergent_rows": &a.DivergentRows, "unexplained_divergence": &a.UnexplainedDivergence, "lost_writes": &a.LostWrites, "lost_updates": &a.LostUpdates, "stalls": &a.Stalls, "errors": &a.Errors,
 	}
 	bools := map[string]**bool{"converged": &a.Converged, "bank_invariant": &a.BankInvariant}
 	for _, k := range assertKeys {

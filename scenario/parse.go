@@ -33,7 +33,7 @@ var (
 	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
 		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
 	directions    = []string{DirBoth, DirOneToTwo, DirTwoToOne}
-	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
+	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "unexplained_divergence", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
 	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
 )
 

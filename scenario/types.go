@@ -146,4 +146,8 @@ type Assert struct {
 	// the dependency classes (anomaly.DependencyClasses) together.
 	AnomaliesAll *int64
 	Pos          map[string]Pos // where each assert key stood, for messages
+
+	// UnexplainedDivergence is unexplained_divergence: divergent rows that
+	// no logged conflict, history write or convergence failure accounts for.
+	UnexplainedDivergence *int64
 }
