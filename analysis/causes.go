@@ -294,14 +294,16 @@ func (e rowEvidence) notConverged() (string, bool) {
 	if e.ev.Converged {
 		return "", false
 	}
-	for _, p := range e.lacking() {
-		d := join("written on "+p[0], e.lastWrite(p[0])) + " and not yet applied on " + p[1] + ": the nodes did not converge"
-		if e.ev.NotConverged != "" {
-			d += " (" + e.ev.NotConverged + ")"
-		}
-		return d, true
+	lacking := e.lacking()
+	if len(lacking) == 0 {
+		return "", false
 	}
-	return "", false
+	p := lacking[0] // the first pair tells the story; the rest repeat it
+	d := join("written on "+p[0], e.lastWrite(p[0])) + " and not yet applied on " + p[1] + ": the nodes did not converge"
+	if e.ev.NotConverged != "" {
+		d += " (" + e.ev.NotConverged + ")"
+	}
+	return d, true
 }
 
 // unexplained says what was looked at and found wanting.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"net"
 	"os"
@@ -129,17 +130,16 @@ func TestFailedRunLeavesNoEmptyReportDir(t *testing.T) {
 
 // TestPanicIsAnInternalError pins that a bug is not reported as bad input.
 func TestPanicIsAnInternalError(t *testing.T) {
-	cmds := map[string]command{"boom": {run: func(context.Context, *env, string, []string) error {
-		var m map[string]int
-		m["x"] = 1 // a nil-map write: the kind of bug a recover must catch
-		return nil
+	cmds := map[string]command{"boom": {run: func(_ context.Context, _ *env, _ string, args []string) error {
+		var s []int
+		return fmt.Errorf("unreachable: %d", s[len(args)]) // an index out of range: the kind of bug a recover must catch
 	}}}
 	var out, errOut bytes.Buffer
 	code := runCommands(cmds, []string{"boom"}, &out, &errOut)
 	if code != exitcode.Infra {
 		t.Errorf("exit %d, want %d", code, exitcode.Infra)
 	}
-	for _, want := range []string{"pgchaos: internal error: assignment to entry in nil map: please report it", "goroutine "} {
+	for _, want := range []string{"pgchaos: internal error: runtime error: index out of range [0] with length 0: please report it", "goroutine "} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("stderr %q does not contain %q", errOut.String(), want)
 		}
