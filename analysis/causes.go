@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/pglog"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
@@ -250,24 +251,24 @@ func citeConflicts(cs []keyConflict) string {
 func (e rowEvidence) lacking() [][2]string {
 	var out [][2]string
 	for _, w := range e.writers() {
-		for _, node := range e.nodes() {
-			if node == w {
+		for _, n := range e.nodes() {
+			if n == w {
 				continue
 			}
 			switch {
-			case e.row.Kind == reports.MissingOnPrimary1 && node != "primary1",
-				e.row.Kind == reports.MissingOnPrimary2 && node != "primary2",
+			case e.row.Kind == reports.MissingOnPrimary1 && n != node.Primary1,
+				e.row.Kind == reports.MissingOnPrimary2 && n != node.Primary2,
 				e.row.Kind == reports.Different && e.row.LastWriter != "" && e.row.LastWriter != w:
 				continue
 			}
-			out = append(out, [2]string{w, node})
+			out = append(out, [2]string{w, n})
 		}
 	}
 	return out
 }
 
 // nodes are the nodes the row is compared on.
-func (e rowEvidence) nodes() []string { return []string{"primary1", "primary2"} }
+func (e rowEvidence) nodes() []string { return node.Primaries() }
 
 func (e rowEvidence) stalled() (string, bool) {
 	for _, p := range e.lacking() {

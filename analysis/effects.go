@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -117,7 +118,7 @@ func errorEffect(secs []reports.Second, from, to time.Duration) string {
 		return ""
 	}
 	var parts []string
-	for _, t := range []string{"primary1", "primary2", "haproxy"} {
+	for _, t := range node.Targets() {
 		if n := byTarget[t]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", t, n))
 		}

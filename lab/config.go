@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // Sequence strategies: how test_table hands out ids on the two nodes.
@@ -157,7 +159,7 @@ func (c *Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		port int
-	}{{"primary1", c.Ports.Primary1}, {"primary2", c.Ports.Primary2}, {"haproxy", c.Ports.HAProxy}, {"stats", c.Ports.Stats}} {
+	}{{node.Primary1, c.Ports.Primary1}, {node.Primary2, c.Ports.Primary2}, {node.HAProxy, c.Ports.HAProxy}, {"stats", c.Ports.Stats}} {
 		if p.port < 1 || p.port > 65535 {
 			return fmt.Errorf("port %d for %s is out of range 1-65535", p.port, p.name)
 		}

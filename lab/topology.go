@@ -7,14 +7,16 @@ import (
 	"strconv"
 
 	"github.com/docker/docker/client"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
-// Node names inside a lab. They are also the hosts' names on the lab
-// network and each server's cluster_name.
+// Node names inside a lab, from package node (defined there once): also
+// the hosts' names on the lab network and each server's cluster_name.
 const (
-	Primary1 = "primary1"
-	Primary2 = "primary2"
-	HAProxy  = "haproxy"
+	Primary1 = node.Primary1
+	Primary2 = node.Primary2
+	HAProxy  = node.HAProxy
 )
 
 // The lab's credentials, as in the tutorial.
@@ -33,12 +35,7 @@ const (
 func SubscriptionOn(node string) string { return "sub_from_" + Peer(node) }
 
 // Peer returns the other primary.
-func Peer(node string) string {
-	if node == Primary1 {
-		return Primary2
-	}
-	return Primary1
-}
+func Peer(n string) string { return node.Peer(n) }
 
 // Lab is a running (or partly running) lab: what it is called, where its
 // parts listen, and the Docker objects that make it up. Find it again with

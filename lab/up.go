@@ -20,6 +20,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/compose"
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // Ports inside the containers (fixed by compose/haproxy.cfg and PostgreSQL).
@@ -277,9 +278,9 @@ func checkPorts(ctx context.Context, cli *client.Client, cfg Config) error {
 		what, flag string
 		port       int
 	}{
-		{"primary1", "--port-primary1", cfg.Ports.Primary1},
-		{"primary2", "--port-primary2", cfg.Ports.Primary2},
-		{"haproxy", "--port-haproxy", cfg.Ports.HAProxy},
+		{node.Primary1, "--port-primary1", cfg.Ports.Primary1},
+		{node.Primary2, "--port-primary2", cfg.Ports.Primary2},
+		{node.HAProxy, "--port-haproxy", cfg.Ports.HAProxy},
 		{"the haproxy stats page", "--port-stats", cfg.Ports.Stats},
 	} {
 		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(p.port)))

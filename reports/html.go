@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // HTML writes r as one self-contained HTML page: the verdict first, then the
@@ -403,7 +405,7 @@ func divergenceSection(d *Divergence) *htmlSection {
 
 	// Unlike the terminal, the page has room for every row the report
 	// kept, with both versions in full.
-	rows := htmlTable{Caption: "Divergent rows", Header: []string{"table", "key", "kind", "primary1", "primary2", "last writer"}}
+	rows := htmlTable{Caption: "Divergent rows", Header: []string{"table", "key", "kind", node.Primary1, node.Primary2, "last writer"}}
 	withCause := hasCauses(d)
 	if withCause {
 		rows.Header = append(rows.Header, "cause", "evidence")

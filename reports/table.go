@@ -14,6 +14,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/pgchaos/pgchaos/internal/term"
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // maxDivergentRows is how many divergent rows the terminal view lists; the
@@ -306,7 +307,7 @@ func (p *printer) divergence(d *Divergence) {
 // per kind, a column per source and node. "-" means nothing was reported
 // for that node, which is not the same as a count of zero. Both views use it.
 func conflictGrid(c *Conflicts) (header []string, rows [][]string) {
-	nodes := []string{"primary1", "primary2"}
+	nodes := node.Primaries()
 	var kinds []string
 	type key struct{ kind, node string }
 	counted := map[key]int64{}
@@ -406,7 +407,7 @@ func (p *printer) divergenceRows(d *Divergence) {
 		}
 	}
 	if len(drows) > 0 {
-		header := []string{"table", "key", "kind", "primary1", "primary2", "last writer"}
+		header := []string{"table", "key", "kind", node.Primary1, node.Primary2, "last writer"}
 		if withCause {
 			header = append(header, "cause")
 		}

@@ -16,13 +16,14 @@ import (
 
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/internal/inputfile"
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // Allowed values, in the order messages list them.
 var (
 	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
 	labKeys       = []string{"postgres", "sequences", "ports"}
-	portKeys      = []string{"primary1", "primary2", "haproxy", "stats"}
+	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
 	postgresVers  = []string{"18", "17"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
@@ -266,7 +267,7 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 	if v, ok := f["ports"]; ok && !isNull(v.val) {
 		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
 		if ok {
-			dst := map[string]*int{"primary1": &l.Ports.Primary1, "primary2": &l.Ports.Primary2, "haproxy": &l.Ports.HAProxy, "stats": &l.Ports.Stats}
+			dst := map[string]*int{node.Primary1: &l.Ports.Primary1, node.Primary2: &l.Ports.Primary2, node.HAProxy: &l.Ports.HAProxy, "stats": &l.Ports.Stats}
 			seen := map[int64]string{}
 			for _, k := range portKeys {
 				pv, ok := pf[k]

@@ -3,7 +3,11 @@
 // the thresholds that decide the verdict.
 package scenario
 
-import "time"
+import (
+	"time"
+
+	"github.com/pgchaos/pgchaos/node"
+)
 
 // Pos is a place in the scenario file, for error messages (file:line:col).
 type Pos struct {
@@ -41,9 +45,9 @@ type Ports struct {
 
 // Target names, as workloads and faults use them.
 const (
-	Primary1 = "primary1"
-	Primary2 = "primary2"
-	HAProxy  = "haproxy"
+	Primary1 = node.Primary1
+	Primary2 = node.Primary2
+	HAProxy  = node.HAProxy
 )
 
 // Workload kinds.

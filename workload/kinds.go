@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // Workload kinds, as the scenario file names them.
@@ -311,7 +313,7 @@ const seedWait = 30 * time.Second
 // rows beyond n, and waits until primary2 shows the same. Writing on one
 // node only keeps setup from making conflicts of its own.
 func seedRows(ctx context.Context, nodes map[string]*pgx.Conn, name, kind, table, column string, n int, value int64) error {
-	p1, ok := nodes["primary1"]
+	p1, ok := nodes[node.Primary1]
 	if !ok {
 		return fmt.Errorf("%s %q setup: needs primary1 to seed its rows", kind, name)
 	}
@@ -332,7 +334,7 @@ ON CONFLICT (workload, id) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, col, col)
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND id > $2`, tbl), name, n); err != nil {
 		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
 	}
-	p2, ok := nodes["primary2"]
+	p2, ok := nodes[node.Primary2]
 	if !ok {
 		return nil
 	}

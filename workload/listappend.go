@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgchaos/pgchaos/anomaly"
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // ListAppend runs transactions of 1 to 4 micro-operations on Keys lists:
@@ -108,7 +109,7 @@ func (l ListAppend) finalReads(ctx context.Context, nodes map[string]*pgx.Conn, 
 // seedKeys sets rows 1..n of one workload to empty on primary1, removes
 // rows beyond n, and waits until primary2 shows the same, like seedRows.
 func seedKeys(ctx context.Context, nodes map[string]*pgx.Conn, name, kind, table, column, empty, isEmpty string, n int) error {
-	p1, ok := nodes["primary1"]
+	p1, ok := nodes[node.Primary1]
 	if !ok {
 		return fmt.Errorf("%s %q setup: needs primary1 to seed its rows", kind, name)
 	}
@@ -125,7 +126,7 @@ ON CONFLICT (workload, key) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, empty, co
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND key > $2`, tbl), name, n); err != nil {
 		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
 	}
-	p2, ok := nodes["primary2"]
+	p2, ok := nodes[node.Primary2]
 	if !ok {
 		return nil
 	}

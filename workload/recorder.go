@@ -11,6 +11,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -319,11 +320,11 @@ func (r *Recorder) Summary(elapsed time.Duration) ([]reports.Workload, []reports
 
 func targetRank(t string) int {
 	switch t {
-	case "primary1":
+	case node.Primary1:
 		return 0
-	case "primary2":
+	case node.Primary2:
 		return 1
-	case "haproxy":
+	case node.HAProxy:
 		return 2
 	}
 	return 3

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // Spec is one workload of a run.
@@ -176,7 +178,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 			c.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	for _, n := range []string{"primary1", "primary2"} {
+	for _, n := range node.Primaries() {
 		dsn, ok := cfg.DSN[n]
 		if !ok {
 			continue
@@ -190,7 +192,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 	if len(nodes) == 0 {
 		return errors.New("workload setup: no primary in the DSN map (want primary1 and/or primary2)")
 	}
-	for _, n := range []string{"primary1", "primary2"} {
+	for _, n := range node.Primaries() {
 		c := nodes[n]
 		if c == nil {
 			continue
@@ -209,12 +211,12 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 	}
 	// New tables replicate only once each subscriber refreshes; before
 	// that, their changes are skipped by the apply worker.
-	for _, n := range []string{"primary1", "primary2"} {
+	for _, n := range node.Primaries() {
 		c := nodes[n]
 		if c == nil {
 			continue
 		}
-		sub := "sub_from_" + peer(n)
+		sub := "sub_from_" + node.Peer(n)
 		var exists bool
 		if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1)`, sub).Scan(&exists); err != nil {
 			return fmt.Errorf("workload setup: look up subscription %s on %s: %w", sub, n, err)
@@ -223,7 +225,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 			continue // a single database, not a lab: nothing to refresh
 		}
 		if _, err := c.Exec(ctx, `ALTER SUBSCRIPTION `+pgx.Identifier{sub}.Sanitize()+` REFRESH PUBLICATION WITH (copy_data = false)`); err != nil {
-			return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is %s up?)", sub, n, err, peer(n))
+			return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is %s up?)", sub, n, err, node.Peer(n))
 		}
 	}
 	for _, w := range wls {
@@ -232,15 +234,6 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		}
 	}
 	return nil
-}
-
-// peer mirrors lab.Peer; workload does not import lab, which pulls in the
-// Docker client.
-func peer(node string) string {
-	if node == "primary1" {
-		return "primary2"
-	}
-	return "primary1"
 }
 
 // Run sets the workloads up, then runs their workers until ctx is done,
