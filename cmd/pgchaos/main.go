@@ -49,6 +49,9 @@ func commands() map[string]command {
 		"validate":    validateCmd,
 		"run":         runCmd,
 		"report show": reportShowCmd,
+		"target check": targetCheckCmd,
+		"target setup": targetSetupCmd,
+		"target clean": targetCleanCmd,
 		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, usage string, args []string) error {
 			fs := flags(e, "version", usage)
 			if err := parse(fs, args); err != nil {

@@ -1,0 +1,94 @@
+package target
+
+import (
+	"strings"
+	"testing"
+)
+
+func reportOf(f Facts) Report {
+	e := Topology(f, nil)
+	return Report{Facts: f, Topology: e, Capabilities: Capabilities(f), Measures: Measures(f, e)}
+}
+
+func TestSetupPlanForAllTablesPublicationsOnlyRefreshes(t *testing.T) {
+	p := SetupPlan(reportOf(tutorial()), nil)
+	sql := p.SQL()
+	for _, want := range []string{
+		"-- on east\nCREATE SCHEMA \"pgchaos\";",
+		"CREATE TABLE IF NOT EXISTS pgchaos.heartbeat",
+		"ALTER TABLE pgchaos.heartbeat ENABLE REPLICA TRIGGER stamp_applied;",
+		"-- on west\nCREATE SCHEMA",
+		"ALTER SUBSCRIPTION \"sub_from_west\" REFRESH PUBLICATION WITH (copy_data = false);",
+	} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("plan lacks %q:\n%s", want, sql)
+		}
+	}
+	if strings.Contains(sql, "ALTER PUBLICATION") {
+		t.Errorf("a FOR ALL TABLES publication needs no ALTER PUBLICATION:\n%s", sql)
+	}
+	if i, j := strings.Index(sql, "-- on west\nCREATE SCHEMA"), strings.Index(sql, "REFRESH"); i > j {
+		t.Errorf("subscriptions refreshed before every node has the table:\n%s", sql)
+	}
+}
+
+func TestSetupPlanAddsTheHeartbeatToNamedPublications(t *testing.T) {
+	f := tutorial()
+	for i := range f.Nodes {
+		f.Nodes[i].Publications = []Publication{{Name: "app pub"}}
+		f.Nodes[i].Subscriptions[0].Publications = []string{"app pub"}
+	}
+	sql := SetupPlan(reportOf(f), nil).SQL()
+	if strings.Count(sql, `ALTER PUBLICATION "app pub" ADD TABLE pgchaos.heartbeat;`) != 2 {
+		t.Errorf("want the heartbeat added to each node's publication once:\n%s", sql)
+	}
+}
+
+func TestSetupPlanLeavesSomeoneElsesSchemaAlone(t *testing.T) {
+	f := tutorial()
+	f.Nodes[0].PgchaosSchema = true
+	p := SetupPlan(reportOf(f), map[string]bool{})
+	for _, s := range p.Steps {
+		if s.Node == "east" || strings.Contains(s.SQL, "sub_from_west") {
+			t.Errorf("step on east's replication, whose pgchaos schema is not ours: %+v", s)
+		}
+	}
+	if len(p.Notes) == 0 || !strings.Contains(p.Notes[0], "left alone") {
+		t.Errorf("notes %v", p.Notes)
+	}
+}
+
+func TestSetupPlanPglogicalUsesReplicationSets(t *testing.T) {
+	f := tutorial()
+	for i := range f.Nodes {
+		f.Nodes[i].Engines = []string{EnginePglogical}
+		f.Nodes[i].Publications = nil
+		f.Nodes[i].Subscriptions[0].Engine = EnginePglogical
+		f.Nodes[i].Subscriptions[0].Publications = []string{"default"}
+	}
+	sql := SetupPlan(reportOf(f), nil).SQL()
+	if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos.heartbeat', false);") != 2 {
+		t.Errorf("plan:\n%s", sql)
+	}
+}
+
+func TestCleanPlanDropsOnlyWhatSetupMade(t *testing.T) {
+	f := tutorial()
+	for i := range f.Nodes {
+		f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
+		f.Nodes[i].Publications = append(f.Nodes[i].Publications, Publication{Name: "app", Heartbeat: true})
+	}
+	p := CleanPlan(reportOf(f), map[string]bool{"east": true})
+	sql := p.SQL()
+	if strings.Contains(sql, "on west") {
+		t.Errorf("west's schema is not marked as pgchaos's, yet the plan touches it:\n%s", sql)
+	}
+	for _, want := range []string{`ALTER PUBLICATION "app" DROP TABLE pgchaos.heartbeat;`, "DROP TABLE IF EXISTS pgchaos.heartbeat;", "DROP SCHEMA \"pgchaos\";"} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("plan lacks %q:\n%s", want, sql)
+		}
+	}
+	if strings.Contains(sql, "CASCADE") || strings.Contains(sql, "pgchaos_pub") {
+		t.Errorf("clean must not cascade nor touch a FOR ALL TABLES publication:\n%s", sql)
+	}
+}
