@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/client"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
@@ -335,7 +336,7 @@ func (DockerChecker) Check(ctx context.Context, host, name string) ContainerFact
 	defer cli.Close()
 	info, err := cli.ContainerInspect(ctx, name)
 	switch {
-	case client.IsErrNotFound(err):
+	case cerrdefs.IsNotFound(err):
 		cf.State = ContainerNotFound
 	case err != nil:
 		cf.Reason = "Docker engine not reached: " + err.Error()
