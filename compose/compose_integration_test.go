@@ -38,6 +38,7 @@ func TestComposeLabRunsTheTutorialSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
+	labtest.LockCompose(t) // cmd/pgchaos's target check test uses the same names
 	// The compose file names its containers as the tutorial does: a user's
 	// own compose lab would collide, so leave it alone.
 	for _, name := range []string{"postgres-primary1", "postgres-primary2", "haproxy-primary-primary"} {

@@ -34,6 +34,7 @@ func TestTargetCheckOnTheTutorialComposeLab(t *testing.T) {
 	}
 	// The compose file names its containers as the tutorial does: a lab
 	// already up under those names is someone's, so leave it alone.
+	labtest.LockCompose(t) // compose/compose_integration_test.go uses the same names
 	for _, name := range []string{"postgres-primary1", "postgres-primary2", "haproxy-primary-primary"} {
 		if err := exec.Command("docker", "inspect", "--type", "container", name).Run(); err == nil {
 			t.Skipf("a container named %s exists (a compose lab is up): not touching it", name)

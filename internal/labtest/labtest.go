@@ -8,8 +8,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,4 +84,22 @@ func Remove(t testing.TB, name string) {
 	if err := lab.Down(ctx, name); err != nil {
 		t.Errorf("lab down %s: %v", name, err)
 	}
+}
+
+// LockCompose serialises the tests that bring up compose/'s tutorial lab,
+// whose container names are fixed: `go test -p 2` runs packages in
+// parallel processes, and two such tests at once would see each other's
+// containers and skip. The lock is an flock on a file in the temporary
+// directory, released when the test ends (or its process dies).
+func LockCompose(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), "pgchaos-compose-tests.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("compose test lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("compose test lock: %v", err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing the file releases the lock
 }
