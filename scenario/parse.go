@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -417,3 +418,7 @@ func (r *reader) targets(n *yaml.Node, what string, allowed []string, nonEmpty b
 	}
 	return out
 }
+
+// FaultKinds returns every fault kind a scenario can name, in the order
+// messages list them.
+func FaultKinds() []string { return slices.Clone(faultKinds) }

@@ -37,15 +37,9 @@ func (c Capability) Status() string {
 // CanOn reports whether the fault can be done on node.
 func (c Capability) CanOn(node string) bool { return slices.Contains(c.Can, node) }
 
-// FaultKinds are the fault kinds a scenario can name, in the order
-// reports list them.
-var FaultKinds = []string{
-	scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-	scenario.FaultIsolate, scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss,
-	scenario.FaultFailover,
-	scenario.FaultDisableSubscription, scenario.FaultKillWalsender, scenario.FaultKillApplyWorker,
-	scenario.FaultKillSessions, scenario.FaultLockRows,
-}
+// FaultKinds are the fault kinds a scenario can name, in the scenario
+// package's order (one list, so a new kind is never missed here).
+var FaultKinds = scenario.FaultKinds()
 
 // Capabilities decides, from what preflight found, which fault kinds can
 // be done on which node, and why not. It is a pure function of f.
