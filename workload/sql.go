@@ -204,7 +204,9 @@ func rollbackOpen(ctx context.Context, conn *pgx.Conn) {
 type param int64
 
 // Int64Value lets param encode into int2, int4, int8 and numeric.
-func (p param) Int64Value() (pgtype.Int8, error) { return pgtype.Int8{Int64: int64(p), Valid: true}, nil }
+func (p param) Int64Value() (pgtype.Int8, error) {
+	return pgtype.Int8{Int64: int64(p), Valid: true}, nil
+}
 
 // Float64Value lets param encode into float4 and float8.
 func (p param) Float64Value() (pgtype.Float8, error) {
