@@ -361,6 +361,10 @@ func (r *run) execute(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return errors.Join(context.Canceled, healErr)
 	}
+	if runErr != nil && exitcode.Of(runErr) == exitcode.BadInput {
+		// A statement of a sql script the server refused before second 0.
+		return errors.Join(runErr, healErr)
+	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return errors.Join(exitcode.InfraErr(fmt.Errorf("workloads: %w", runErr)), healErr)
 	}
@@ -377,8 +381,12 @@ func (r *run) workloadConfig() workload.Config {
 		cfg.DSN[t] = r.lab.MustDSN(t)
 	}
 	for _, w := range r.sc.Workloads {
+		var scripts []workload.Script
+		for _, s := range w.Scripts {
+			scripts = append(scripts, workload.Script{Name: s.File, Script: s.Parsed, Weight: s.Weight})
+		}
 		cfg.Workloads = append(cfg.Workloads, workload.Spec{Name: w.Name, Kind: w.Kind, Targets: w.Targets,
-			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows, Keys: w.Keys, Isolation: w.Isolation})
+			Concurrency: w.Concurrency, Rate: w.Rate, Rows: w.Rows, Keys: w.Keys, Isolation: w.Isolation, Scripts: scripts})
 	}
 	return cfg
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/pgchaos/pgchaos/sqlscript"
 )
 
 // TestDocsStateTheLimits fails when a bound changes and docs/scenario.md
@@ -27,6 +29,9 @@ func TestDocsStateTheLimits(t *testing.T) {
 		"at most " + fmtDur(maxNetemDelay) + " |",
 		fmt.Sprintf("0 to %d", maxCount),
 		fmt.Sprintf("At most %d problems", MaxErrors),
+		fmt.Sprintf("`scripts` 1 to %d entries", maxScripts),
+		fmt.Sprintf("| 1 to %d (default 1) |", maxWeight),
+		fmt.Sprintf("at most %d MiB, a regular file; 1 to %d statements; each `\\sleep` at most %s", sqlscript.MaxFileSize>>20, sqlscript.MaxStatements, sqlscript.MaxSleep),
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("docs/scenario.md does not say %q", want)

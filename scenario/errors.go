@@ -10,6 +10,17 @@ type Error struct {
 	File string // the path as given to Load or Parse
 	Pos  Pos    // Line 0 means the whole file; Col 0 means the column is unknown
 	Msg  string // what is wrong and, where it helps, what is allowed
+	// order is where in the scenario file an error about another file
+	// (a sql script, whose File and Pos it names) is listed.
+	order Pos
+}
+
+// place is where e stands among a file's errors.
+func (e *Error) place() Pos {
+	if e.order != (Pos{}) {
+		return e.order
+	}
+	return e.Pos
 }
 
 // Error formats e as file:line:col: message, the form editors and CI

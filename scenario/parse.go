@@ -28,7 +28,7 @@ var (
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
 	postgresVers  = []string{"18", "17"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
-	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister}
+	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister, KindSQL}
 	isolations    = []string{ReadCommitted, RepeatableRead, Serializable}
 	allTargets    = []string{Primary1, Primary2, HAProxy}
 	primaries     = []string{Primary1, Primary2}
@@ -348,7 +348,13 @@ func (r *reader) workloads(n *yaml.Node) []Workload {
 func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 	where := fmt.Sprintf("workloads[%d]", i)
 	w := Workload{Pos: posOf(n), Concurrency: 1}
-	f, ok := r.mapping(n, where, "in "+where, workloadKeys)
+	allowed := workloadKeys
+	if kind := peekKind(n); kind == KindSQL {
+		allowed = sqlWorkloadKeys
+	} else if contains(workloadKinds, kind) {
+		n = r.withoutScriptKeys(n, where, kind)
+	}
+	f, ok := r.mapping(n, where, "in "+where, allowed)
 	if !ok {
 		return w, false
 	}
@@ -384,6 +390,8 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 				w.Rows = int(rows)
 			}
 		}
+	case KindSQL:
+		r.sqlScripts(&w, f, n, where)
 	default:
 		if v, ok := f["rows"]; ok && w.Kind != "" {
 			r.errorf(v.key, "%s: rows is not used by a %s workload (only by %s and %s): remove it", where, w.Kind, KindUpdateHot, KindBank)

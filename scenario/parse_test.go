@@ -47,14 +47,14 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			`unknown-target.yaml:9:11: faults[0].node: "primary3" is not a node (allowed: primary1, primary2, haproxy)`,
 		}},
 		{"unknown-kind.yaml", []string{
-			`unknown-kind.yaml:3:11: workloads[0].kind: "insrt" is not a workload kind (allowed: insert, update-hot, bank, tutorial, list-append, rw-register)`,
+			`unknown-kind.yaml:3:11: workloads[0].kind: "insrt" is not a workload kind (allowed: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`unknown-kind.yaml:5:11: faults[0].kind: "explode" is not a fault kind (allowed: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)`,
 			`unknown-kind.yaml:8:14: lab.sequences: "random" is not a sequence mode (allowed: interleaved, serial, uuid)`,
 			`unknown-kind.yaml:9:13: lab.postgres: 16 is not a supported PostgreSQL major version (allowed: 18, 17)`,
 		}},
 		{"missing-required.yaml", []string{
 			`missing-required.yaml:1:1: duration is required: how long the workloads run (e.g. duration: 60s)`,
-			`missing-required.yaml:3:5: workloads[0]: kind is required (one of: insert, update-hot, bank, tutorial, list-append, rw-register)`,
+			`missing-required.yaml:3:5: workloads[0]: kind is required (one of: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`missing-required.yaml:5:5: faults[0] (kind: stop): at is required: when the fault starts, from the start of the workloads (e.g. at: 10s)`,
 			`missing-required.yaml:5:5: faults[0] (kind: stop): node is required (one of: primary1, primary2, haproxy)`,
 			`missing-required.yaml:7:5: faults[1] (kind: delay): needs node (one of: primary1, primary2, haproxy) or between: [primary1, primary2]`,
@@ -160,7 +160,7 @@ func TestParseInline(t *testing.T) {
 			`f.yaml:2:1: unknown key "workload" at the top level (allowed: name, lab, duration, seed, workloads, faults, assert)`,
 		}},
 		{"no workloads", "duration: 1s\nworkloads: []\n", []string{
-			`f.yaml:2:12: workloads is empty: a scenario needs at least one workload (kinds: insert, update-hot, bank, tutorial, list-append, rw-register)`,
+			`f.yaml:2:12: workloads is empty: a scenario needs at least one workload (kinds: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 		}},
 		{"zero duration", "duration: 0s\nworkloads: [{kind: insert}]\n", []string{
 			`f.yaml:1:11: duration: "0s" must be more than 0`,
@@ -183,7 +183,7 @@ func TestParseInline(t *testing.T) {
 		}},
 		{"merge key", "duration: 1s\nbase: &b {kind: insert}\nworkloads: [{<<: *b}]\n", []string{
 			`f.yaml:2:1: unknown key "base" at the top level (allowed: name, lab, duration, seed, workloads, faults, assert)`,
-			`f.yaml:3:13: workloads[0]: kind is required (one of: insert, update-hot, bank, tutorial, list-append, rw-register)`,
+			`f.yaml:3:13: workloads[0]: kind is required (one of: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`f.yaml:3:14: merge keys (<<) are not supported in workloads[0]: write the keys out`,
 		}},
 		{"partition between a node and haproxy", "duration: 1m\nworkloads: [{kind: insert}]\nfaults: [{kind: partition, between: [primary1, haproxy], at: 1s}]\n", []string{

@@ -60,6 +60,8 @@ const (
 	KindListAppend = "list-append"
 	// KindRWRegister: transactions writing and reading registers, checked for isolation anomalies.
 	KindRWRegister = "rw-register"
+	// KindSQL: the user's transaction scripts (script: or scripts:), see package sqlscript.
+	KindSQL = "sql"
 )
 
 // Isolation levels of isolation: (list-append, rw-register).
@@ -79,6 +81,7 @@ type Workload struct {
 	Rows        int      // rows: update-hot's hot rows (default 10), bank's accounts (default 10)
 	Keys        int      // keys: list-append's lists, rw-register's registers at a time (default 32)
 	Isolation   string   // isolation: list-append and rw-register (default read-committed)
+	Scripts     []Script // script: or scripts: of a sql workload, each parsed
 	Pos         Pos
 }
 

@@ -49,10 +49,22 @@ func posOf(n *yaml.Node) Pos {
 }
 
 func (r *reader) errAt(p Pos, format string, args ...any) {
+	r.insert(&Error{File: r.file, Pos: p, Msg: fmt.Sprintf(format, args...)}, p)
+}
+
+// errIn reports a problem in another file the scenario names (a sql
+// script), at line of that file; it is listed where the scenario names
+// the file (at).
+func (r *reader) errIn(file string, line int, at Pos, msg string) {
+	r.insert(&Error{File: file, Pos: Pos{Line: line}, Msg: msg, order: at}, at)
+}
+
+// insert keeps e among the first MaxErrors errors in the order of p.
+func (r *reader) insert(e *Error, p Pos) {
 	before := func(a, b Pos) bool { return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col) }
 	// Insert after every error at the same place or earlier: the order
 	// in which the checks found them breaks ties.
-	i := sort.Search(len(r.errs), func(i int) bool { return before(p, r.errs[i].Pos) })
+	i := sort.Search(len(r.errs), func(i int) bool { return before(p, r.errs[i].place()) })
 	if len(r.errs) == MaxErrors {
 		r.dropped++
 		if i == MaxErrors {
@@ -60,7 +72,7 @@ func (r *reader) errAt(p Pos, format string, args ...any) {
 		}
 		r.errs = r.errs[:MaxErrors-1]
 	}
-	r.errs = slices.Insert(r.errs, i, &Error{File: r.file, Pos: p, Msg: fmt.Sprintf(format, args...)})
+	r.errs = slices.Insert(r.errs, i, e)
 }
 
 // result is every error kept, with a last line counting those left out.
@@ -70,7 +82,7 @@ func (r *reader) result() Errors {
 		return r.errs
 	}
 	last := r.errs[len(r.errs)-1]
-	return append(r.errs, &Error{File: r.file, Pos: last.Pos,
+	return append(r.errs, &Error{File: r.file, Pos: last.place(),
 		Msg: fmt.Sprintf("and %d more problems: fix the ones above first", r.dropped)})
 }
 

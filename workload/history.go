@@ -27,7 +27,8 @@ const (
 // Op is one operation of the history: one line of history.jsonl.
 type Op struct {
 	Workload string    `json:"workload"`            // the scenario's workload name
-	Kind     string    `json:"kind"`                // insert, update-hot, bank, tutorial
+	Kind     string    `json:"kind"`                // insert, update-hot, bank, tutorial, sql, …
+	Script   string    `json:"script,omitempty"`    // sql: the script run, as the scenario names it
 	Worker   int       `json:"worker"`              // worker number within (workload, target), from 0
 	Target   string    `json:"target"`              // primary1, primary2 or haproxy
 	ServedBy string    `json:"served_by,omitempty"` // cluster_name of the node that answered (ok ops)
@@ -57,6 +58,10 @@ func (o *Op) appendJSON(b []byte, tf *timeFormat) []byte {
 	b = appendString(b, o.Workload)
 	b = append(b, `,"kind":`...)
 	b = appendString(b, o.Kind)
+	if o.Script != "" {
+		b = append(b, `,"script":`...)
+		b = appendString(b, o.Script)
+	}
 	b = append(b, `,"worker":`...)
 	b = strconv.AppendInt(b, int64(o.Worker), 10)
 	b = append(b, `,"target":`...)

@@ -20,6 +20,8 @@ func TestOpJSONRoundTrip(t *testing.T) {
 		{Workload: "bank", Kind: "bank", Target: "primary1", Keys: []string{"1", "2"}, Start: start, End: start,
 			Outcome: Fail, SQLState: "40001", Class: ClassSerialization,
 			Error: "ERROR: could not \"serialize\"\n\tat \\ line\x01\x1f — ünïcode"},
+		{Workload: "orders", Kind: "sql", Script: "new-order.sql", Target: "haproxy", ServedBy: "primary1", Start: start, End: start,
+			Outcome: Fail, SQLState: "23505", Class: ClassUniqueViolation, Error: "dup"},
 		{Workload: "w", Kind: "tutorial", Target: "primary2", Start: start.In(time.FixedZone("x", 3600)), End: start,
 			Outcome: Unknown, Class: ClassConnection, Error: "bad utf8 \xff\xfe end <>&\u2028"},
 	}

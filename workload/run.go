@@ -20,13 +20,14 @@ import (
 // Spec is one workload of a run.
 type Spec struct {
 	Name        string   // unique within the run; keys and rows carry it
-	Kind        string   // KindInsert, KindUpdateHot, KindBank or KindTutorial
+	Kind        string   // KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister or KindSQL
 	Targets     []string // primary1, primary2, haproxy: each must have a DSN
 	Concurrency int      // workers per target (at least 1)
 	Rate        float64  // ops/s per target, all its workers together; 0 = unlimited
 	Rows        int      // update-hot's hot rows, bank's accounts (default 10)
 	Keys        int      // list-append's lists, rw-register's registers at a time (default DefaultKeys)
 	Isolation   string   // list-append, rw-register: ReadCommitted (default), RepeatableRead or Serializable
+	Scripts     []Script // sql: the scripts, each with its weight
 }
 
 // Config is a run of workloads.
@@ -91,8 +92,10 @@ func New(s Spec) (Workload, error) {
 		return Tutorial{Name: s.Name}, nil
 	case KindListAppend, KindRWRegister:
 		return newTxnWorkload(s, discardTxns())
+	case KindSQL:
+		return newSQL(s)
 	}
-	return nil, fmt.Errorf("workload %q: unknown kind %q (kinds: insert, update-hot, bank, tutorial, list-append, rw-register)", s.Name, s.Kind)
+	return nil, fmt.Errorf("workload %q: unknown kind %q (kinds: insert, update-hot, bank, tutorial, list-append, rw-register, sql)", s.Name, s.Kind)
 }
 
 // newTxnWorkload makes a list-append or rw-register workload recording its
@@ -200,7 +203,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		seen := make(map[string]bool)
 		for _, w := range wls {
 			ddl := w.Schema()
-			if seen[ddl] {
+			if ddl == "" || seen[ddl] {
 				continue
 			}
 			seen[ddl] = true
@@ -232,6 +235,21 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		if err := w.Seed(ctx, nodes); err != nil {
 			return err
 		}
+	}
+	// Statements the user wrote are checked on one primary, once the
+	// tables exist, before any worker starts.
+	for _, n := range node.Primaries() {
+		c := nodes[n]
+		if c == nil {
+			continue
+		}
+		var errs []error
+		for _, w := range wls {
+			if ch, ok := w.(checker); ok {
+				errs = append(errs, ch.check(ctx, n, c))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	return nil
 }
