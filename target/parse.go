@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/pgchaos/pgchaos/scenario"
 	"io"
 	"net"
 	"regexp"
@@ -45,46 +46,14 @@ var (
 	containerRE = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 )
 
-// Pos is a place in a target file.
-type Pos struct {
-	Line int `json:"line"`
-	Col  int `json:"col"`
-}
-
-// Error is one problem in a target file, at a place in it.
-type Error struct {
-	File string
-	Pos  Pos // Line 0: the whole file
-	Msg  string
-}
-
-// Error formats e as file:line:col: message.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Pos.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Pos.Line)
-		if e.Pos.Col > 0 {
-			fmt.Fprintf(&b, ":%d", e.Pos.Col)
-		}
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Errors is every problem found in one file, in file order.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+// Pos, Error and Errors are the scenario's: a target file's problems read
+// like a scenario's (file:line:col: message), and a target: section is
+// part of a scenario file.
+type (
+	Pos    = scenario.Pos
+	Error  = scenario.Error
+	Errors = scenario.Errors
+)
 
 // Load reads the target file at path: either a file of its own (nodes:,
 // haproxy: at the top) or a scenario whose target: section holds the same
