@@ -243,8 +243,9 @@ type KillWalsender struct {
 }
 
 // walsenderSQL finds the walsenders of subscriptions (logical slots other
-// than table-sync ones) and the bytes of WAL each has still to send.
-const walsenderSQL = `SELECT r.pid, s.slot_name::text, coalesce(pg_current_wal_lsn() - r.sent_lsn, 0)::int8
+// than table-sync ones): pid, slot, busy (WAL left to send) and how many
+// bytes of it.
+const walsenderSQL = `SELECT r.pid, s.slot_name::text, coalesce(pg_current_wal_lsn() - r.sent_lsn, 0) > 0, coalesce(pg_current_wal_lsn() - r.sent_lsn, 0)::int8
 FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid
 WHERE s.slot_type = 'logical' AND s.slot_name NOT LIKE 'pg\_%\_sync\_%' ORDER BY s.slot_name`
 
@@ -258,38 +259,16 @@ func (k *KillWalsender) Inject(ctx context.Context) error {
 		return fmt.Errorf("inject %s: %w", k, err)
 	}
 	defer conn.Close(context.WithoutCancel(ictx))
-	var pid int32
-	var slot string
-	var behind int64
-	deadline := time.Now().Add(busyWindow)
-	for {
-		var pids []int32
-		var slots []string
-		var behinds []int64
-		rows, err := conn.Query(ictx, walsenderSQL)
-		if err == nil {
-			_, err = pgx.ForEachRow(rows, []any{&pid, &slot, &behind}, func() error {
-				pids, slots, behinds = append(pids, pid), append(slots, slot), append(behinds, behind)
-				return nil
-			})
-		}
-		if err != nil {
-			return fmt.Errorf("inject %s: find the walsender on %s: %w", k, k.spec.Node, err)
-		}
-		switch {
-		case len(pids) == 0:
-			return fmt.Errorf("inject %s: %s has no walsender serving a subscription: is the peer's subscription enabled and connected? (see `pgchaos lab status`)", k, k.spec.Node)
-		case len(pids) > 1:
-			return fmt.Errorf("inject %s: %s has %d walsenders serving subscriptions (slots %s): SQL faults act on two primaries only", k, k.spec.Node, len(pids), strings.Join(slots, ", "))
-		}
-		pid, slot, behind = pids[0], slots[0], behinds[0]
-		if behind > 0 || time.Now().After(deadline) {
-			break
-		}
-		if err := sleep(ictx, 5*time.Millisecond); err != nil {
-			return fmt.Errorf("inject %s: %w", k, err)
-		}
+	p, err := findBusy(ictx, conn, walsenderSQL, 5*time.Millisecond)
+	switch {
+	case err != nil:
+		return fmt.Errorf("inject %s: find the walsender on %s: %w", k, k.spec.Node, err)
+	case len(p) == 0:
+		return fmt.Errorf("inject %s: %s has no walsender serving a subscription: is the peer's subscription enabled and connected? (see `pgchaos lab status`)", k, k.spec.Node)
+	case len(p) > 1:
+		return fmt.Errorf("inject %s: %s has %d walsenders serving subscriptions (slots %s): SQL faults act on two primaries only", k, k.spec.Node, len(p), names(p))
 	}
+	pid, slot, behind := p[0].pid, p[0].name, p[0].behind
 	if err := terminate(ictx, conn, pid); err != nil {
 		return fmt.Errorf("inject %s: %w", k, err)
 	}
@@ -330,7 +309,7 @@ type KillApplyWorker struct {
 
 // applyWorkerSQL finds a subscription's apply worker (not a table-sync or
 // parallel apply worker) and whether it is inside a transaction.
-const applyWorkerSQL = `SELECT st.pid, s.subname::text, a.xact_start IS NOT NULL
+const applyWorkerSQL = `SELECT st.pid, s.subname::text, a.xact_start IS NOT NULL, 0::int8
 FROM pg_subscription s
 JOIN pg_stat_subscription st ON st.subid = s.oid AND st.worker_type = 'apply' AND st.pid IS NOT NULL
 LEFT JOIN pg_stat_activity a ON a.pid = st.pid
@@ -346,38 +325,16 @@ func (k *KillApplyWorker) Inject(ctx context.Context) error {
 		return fmt.Errorf("inject %s: %w", k, err)
 	}
 	defer conn.Close(context.WithoutCancel(ictx))
-	var pid int32
-	var sub string
-	var inTx bool
-	deadline := time.Now().Add(busyWindow)
-	for {
-		var pids []int32
-		var subs []string
-		var txs []bool
-		rows, err := conn.Query(ictx, applyWorkerSQL)
-		if err == nil {
-			_, err = pgx.ForEachRow(rows, []any{&pid, &sub, &inTx}, func() error {
-				pids, subs, txs = append(pids, pid), append(subs, sub), append(txs, inTx)
-				return nil
-			})
-		}
-		if err != nil {
-			return fmt.Errorf("inject %s: find the apply worker on %s: %w", k, k.spec.Node, err)
-		}
-		switch {
-		case len(pids) == 0:
-			return fmt.Errorf("inject %s: %s has no apply worker running: is its subscription enabled? (see `pgchaos lab status`)", k, k.spec.Node)
-		case len(pids) > 1:
-			return fmt.Errorf("inject %s: %s has %d apply workers (subscriptions %s): SQL faults act on two primaries only", k, k.spec.Node, len(pids), strings.Join(subs, ", "))
-		}
-		pid, sub, inTx = pids[0], subs[0], txs[0]
-		if inTx || time.Now().After(deadline) {
-			break
-		}
-		if err := sleep(ictx, 2*time.Millisecond); err != nil {
-			return fmt.Errorf("inject %s: %w", k, err)
-		}
+	p, err := findBusy(ictx, conn, applyWorkerSQL, 2*time.Millisecond)
+	switch {
+	case err != nil:
+		return fmt.Errorf("inject %s: find the apply worker on %s: %w", k, k.spec.Node, err)
+	case len(p) == 0:
+		return fmt.Errorf("inject %s: %s has no apply worker running: is its subscription enabled? (see `pgchaos lab status`)", k, k.spec.Node)
+	case len(p) > 1:
+		return fmt.Errorf("inject %s: %s has %d apply workers (subscriptions %s): SQL faults act on two primaries only", k, k.spec.Node, len(p), names(p))
 	}
+	pid, sub, inTx := p[0].pid, p[0].name, p[0].busy
 	if err := terminate(ictx, conn, pid); err != nil {
 		return fmt.Errorf("inject %s: %w", k, err)
 	}
@@ -612,4 +569,48 @@ WHERE application_name = $1 AND pid <> pg_backend_pid()`, l.appName()).Scan(&n);
 		return fmt.Errorf("heal %s: end the sessions holding its lock on %s: %w", l, l.spec.Node, err)
 	}
 	return nil
+}
+
+// serverProc is one server process a kill fault may aim at.
+type serverProc struct {
+	pid    int32
+	name   string // its slot or subscription
+	busy   bool   // mid-stream or mid-transaction: the moment worth killing in
+	behind int64  // bytes of WAL still to send (walsenders)
+}
+
+// findBusy runs query (pid, name, busy, behind) until the one process it
+// finds is busy or busyWindow has passed, polling every poll. It returns
+// what the last query found: none or several is for the caller to refuse.
+func findBusy(ctx context.Context, conn *pgx.Conn, query string, poll time.Duration) ([]serverProc, error) {
+	deadline := time.Now().Add(busyWindow)
+	for {
+		var ps []serverProc
+		var p serverProc
+		rows, err := conn.Query(ctx, query)
+		if err == nil {
+			_, err = pgx.ForEachRow(rows, []any{&p.pid, &p.name, &p.busy, &p.behind}, func() error {
+				ps = append(ps, p)
+				return nil
+			})
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) != 1 || ps[0].busy || time.Now().After(deadline) {
+			return ps, nil
+		}
+		if err := sleep(ctx, poll); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// names lists the processes' slots or subscriptions for a message.
+func names(ps []serverProc) string {
+	n := make([]string, len(ps))
+	for i, p := range ps {
+		n[i] = p.name
+	}
+	return strings.Join(n, ", ")
 }
