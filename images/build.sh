@@ -2,8 +2,10 @@
 # Builds the lab's images from Debian's packages, for machines that cannot
 # reach a container registry. Same interface as the official images:
 #
-#   pgchaos-local/postgres:18   Debian forky,  postgresql-18 (like postgres:18)
-#   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17)
+#   pgchaos-local/postgres:18   Debian forky,  postgresql-18 (like postgres:18),
+#                               plus postgresql-18-pglogical (engine: pglogical)
+#   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17),
+#                               plus postgresql-17-pglogical
 #   pgchaos-local/haproxy:3.2   Debian forky,  haproxy 3.2   (like haproxy:3.2)
 #   pgchaos-local/nettools:2    iproute2 + iptables + pgchaos-linkproxy, for
 #                               network faults (the proxy is built with Go)
@@ -132,9 +134,9 @@ for w in "${needed[@]}"; do
 	case "$w" in
 	postgres18|haproxy|nettools)
 		# One forky root filesystem serves three images, so they share a layer.
-		rootfs forky postgresql-18 haproxy iproute2 iptables procps ;;
+		rootfs forky postgresql-18 postgresql-18-pglogical haproxy iproute2 iptables procps ;;
 	postgres17)
-		rootfs trixie postgresql-17 procps ;;
+		rootfs trixie postgresql-17 postgresql-17-pglogical procps ;;
 	esac
 	case "$w" in
 	postgres18) build "$repo/postgres:18" postgres --build-arg BASE="$repo/rootfs:forky" \

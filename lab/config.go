@@ -32,10 +32,15 @@ type Config struct {
 	Name      string // lab name (default DefaultName); labels every Docker object
 	Postgres  string // PostgreSQL major version: "18" (default) or "17"
 	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
-	Listen    string // host address ports bind to (default 127.0.0.1)
-	Ports     Ports
-	Images    Images        // empty fields are resolved (see ResolveImages)
-	Timeout   time.Duration // for each readiness wait (default 90s)
+	// Engine is the replication engine: EngineNative (default) or
+	// EnginePglogical. Resolver is pglogical's conflict resolver (one of
+	// Resolvers; default ResolverLastUpdateWins), only with pglogical.
+	Engine   string
+	Resolver string
+	Listen   string // host address ports bind to (default 127.0.0.1)
+	Ports    Ports
+	Images   Images        // empty fields are resolved (see ResolveImages)
+	Timeout  time.Duration // for each readiness wait (default 90s)
 	// KeepOnError leaves a half-built lab in place when Up fails, for
 	// debugging; by default Up removes what it made.
 	KeepOnError bool
@@ -62,6 +67,12 @@ func WithPostgres(v string) Option { return func(c *Config) { c.Postgres = v } }
 
 // WithSequences picks the id strategy of test_table.
 func WithSequences(s string) Option { return func(c *Config) { c.Sequences = s } }
+
+// WithEngine picks the replication engine and, for pglogical, its conflict
+// resolver ("" for the default).
+func WithEngine(engine, resolver string) Option {
+	return func(c *Config) { c.Engine, c.Resolver = engine, resolver }
+}
 
 // WithPorts sets the host ports (zero fields keep their defaults).
 func WithPorts(p Ports) Option { return func(c *Config) { c.Ports = p } }
@@ -90,6 +101,12 @@ func (c *Config) defaults() {
 	}
 	if c.Sequences == "" {
 		c.Sequences = SeqInterleaved
+	}
+	if c.Engine == "" {
+		c.Engine = EngineNative
+	}
+	if c.Engine == EnginePglogical && c.Resolver == "" {
+		c.Resolver = ResolverLastUpdateWins
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1"
@@ -128,6 +145,9 @@ func (c *Config) Validate() error {
 	case SeqInterleaved, SeqSerial, SeqUUID:
 	default:
 		return fmt.Errorf("sequences %q: use interleaved (default), serial or uuid", c.Sequences)
+	}
+	if err := validateEngine(c.Engine, c.Resolver); err != nil {
+		return err
 	}
 	seen := map[int]string{}
 	for _, p := range []struct {

@@ -81,6 +81,8 @@ type Lab struct {
 	Name      string `json:"name"`
 	Postgres  string `json:"postgres"` // major version asked for, "18"
 	Sequences string `json:"sequences"`
+	Engine    string `json:"engine,omitempty"`   // replication engine: native or pglogical
+	Resolver  string `json:"resolver,omitempty"` // pglogical's conflict resolver
 	Nodes     []Node `json:"nodes"`
 	HAProxy   string `json:"haproxy"` // host:port clients used
 }
@@ -227,6 +229,9 @@ type DivergentRow struct {
 // logged them, and as the workload saw them.
 type Conflicts struct {
 	Counted  []ConflictCount `json:"counted"` // pg_stat_subscription_stats deltas
+	// CountedUnknown says why Counted is empty because nothing could be
+	// counted (the engine keeps no counters), not because nothing happened.
+	CountedUnknown string `json:"counted_unknown,omitempty"`
 	Logged   []ConflictCount `json:"logged"`  // server log lines
 	Samples  []LogSample     `json:"samples,omitempty"`
 	Workload WorkloadWitness `json:"workload"`

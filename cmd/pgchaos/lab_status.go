@@ -46,7 +46,7 @@ Examples:
 }
 
 func renderStatus(e *env, st lab.Status) error {
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n\n", st.Name, st.Postgres, st.Sequences)
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n\n", st.Name, st.Postgres, st.Sequences, engineNote(st.Engine, st.Resolver))
 	t := tablewriter.NewTable(e.stdout)
 	t.Header("node", "container", "state", "address", "version", "subscription", "enabled", "worker", "last message", "apply errors")
 	for _, n := range st.Nodes {
@@ -56,7 +56,15 @@ func renderStatus(e *env, st lab.Status) error {
 			if s.LastMessage != nil {
 				last = fmt.Sprintf("%s ago", time.Since(*s.LastMessage).Round(time.Millisecond))
 			}
-			row = append(row, s.Name, yesNo(s.Enabled), map[bool]string{true: "running", false: "NOT RUNNING"}[s.WorkerRunning], last, s.ApplyErrors)
+			worker := map[bool]string{true: "running", false: "NOT RUNNING"}[s.WorkerRunning]
+			if s.State != "" {
+				worker += " (" + s.State + ")"
+			}
+			var applyErrors any = s.ApplyErrors
+			if s.ApplyErrorsUnknown != "" {
+				applyErrors = "- (" + s.ApplyErrorsUnknown + ")"
+			}
+			row = append(row, s.Name, yesNo(s.Enabled), worker, last, applyErrors)
 		} else {
 			row = append(row, "-", "-", "-", "-", "-")
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -15,6 +16,8 @@ func labFlags(fs *pflag.FlagSet, cfg *lab.Config) {
 	fs.StringVar(&cfg.Name, "name", lab.DefaultName, "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
 	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18 or 17")
 	fs.StringVar(&cfg.Sequences, "sequences", lab.SeqInterleaved, "test_table ids: interleaved (odd on primary1, even on primary2), serial (the tutorial's; collides across nodes) or uuid")
+	fs.StringVar(&cfg.Engine, "engine", lab.EngineNative, "replication engine: native (publications and subscriptions) or pglogical (needs an image with pglogical: make images)")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "pglogical's conflict resolver (engine pglogical only): "+strings.Join(lab.Resolvers, ", ")+" (default last_update_wins)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to")
 	fs.IntVar(&cfg.Ports.Primary1, "port-primary1", lab.DefaultPortPrimary1, "host port of primary1")
 	fs.IntVar(&cfg.Ports.Primary2, "port-primary2", lab.DefaultPortPrimary2, "host port of primary2")
@@ -42,7 +45,8 @@ Examples:
   pgchaos lab up
   PGPASSWORD=postgres psql -h localhost -p 5442 -U postgres -d postgres -c "INSERT INTO test_table (name) VALUES ('test1');"
   pgchaos lab up --name demo17 --postgres 17 --port-primary1 6442 --port-primary2 6443 --port-haproxy 6020 --port-stats 8020
-  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide`,
+  pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide
+  pgchaos lab up --engine pglogical --resolver keep_local`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		var cfg lab.Config
 		fs := flags(e, "lab up", usage)
@@ -64,7 +68,7 @@ Examples:
 }
 
 func printEndpoints(e *env, l *lab.Lab) {
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n", l.Name, l.Postgres, l.Sequences)
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n", l.Name, l.Postgres, l.Sequences, engineNote(l.Engine, l.Resolver))
 	for _, n := range l.Nodes {
 		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, lab.Password, hostFor(n.Host), n.Port, lab.User, lab.Database)
 	}
@@ -78,4 +82,17 @@ func hostFor(listen string) string {
 		return "localhost"
 	}
 	return listen
+}
+
+// engineNote names a lab's engine when it is not native, for the lab's
+// title line: ", engine pglogical, resolver keep_local".
+func engineNote(engine, resolver string) string {
+	if engine == "" || engine == lab.EngineNative {
+		return ""
+	}
+	s := ", engine " + engine
+	if resolver != "" {
+		s += ", resolver " + resolver
+	}
+	return s
 }

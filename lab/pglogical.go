@@ -1,0 +1,214 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"strconv"
+
+	"github.com/docker/docker/client"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgchaos/pgchaos/compose"
+)
+
+// pglogical is the pglogical extension: a pglogical node on each primary,
+// every public table in a replication set, and a subscription to the peer
+// with forward_origins := '{}' so that changes do not loop.
+type pglogical struct{}
+
+func (pglogical) Name() string { return EnginePglogical }
+
+// Settings load pglogical and pick its conflict resolver. Conflicts are
+// logged at LOG: pglogical keeps no counters, its log lines are the only
+// record of a conflict it resolved. track_commit_timestamp (on in every
+// lab) is what last_update_wins and first_update_wins compare.
+func (pglogical) Settings(resolver string) []string {
+	if resolver == "" {
+		resolver = ResolverLastUpdateWins
+	}
+	return []string{
+		"shared_preload_libraries=pglogical",
+		"pglogical.conflict_resolution=" + resolver,
+		"pglogical.conflict_log_level=LOG",
+		// A pglogical node runs a manager worker per database and an apply
+		// worker per subscription, on top of the server's own.
+		"max_worker_processes=16",
+	}
+}
+
+// CheckImage looks for pglogical's library in the image: the official
+// postgres images do not carry it, and a server told to preload a missing
+// library does not start.
+func (pglogical) CheckImage(ctx context.Context, cli *client.Client, containerID, image, pgVersion string) error {
+	lib := "/usr/lib/postgresql/" + pgVersion + "/lib/pglogical.so"
+	if _, err := cli.ContainerStatPath(ctx, containerID, lib); err != nil {
+		return fmt.Errorf("engine pglogical: image %s has no pglogical for PostgreSQL %s (%s not found): "+
+			"build images that carry it with `make images` (they install postgresql-%s-pglogical; FORCE=1 rebuilds old ones), "+
+			"or pass --postgres-image with an image that has the extension installed", image, pgVersion, lib, pgVersion)
+	}
+	return nil
+}
+
+// Setup makes each primary a pglogical node with its tables in the
+// replication sets, then subscribes each to its peer. The tutorial table,
+// the heartbeat table and the interleaved sequence are the native lab's.
+func (pglogical) Setup(ctx context.Context, l *Lab) error {
+	table := compose.TestTableSerial
+	if l.Sequences == SeqUUID {
+		table = compose.TestTableUUID
+	}
+	for i, n := range l.Nodes {
+		steps := []struct {
+			what, sql string
+			vars      map[string]string
+		}{
+			{"test_table", table, nil},
+			{"heartbeat table", compose.Heartbeat, nil},
+			{"pglogical node", compose.PglogicalNode, map[string]string{"node": n.Name, "dsn": PeerConninfo(n.Name)}},
+		}
+		if l.Sequences == SeqInterleaved {
+			steps = append(steps, struct {
+				what, sql string
+				vars      map[string]string
+			}{"interleaved sequence", compose.SequencesInterleaved, map[string]string{"node_index": strconv.Itoa(i + 1)}})
+		}
+		for _, s := range steps {
+			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {
+				if s.what == "pglogical node" {
+					err = fmt.Errorf("%w (is pglogical in shared_preload_libraries and installed in image %s?)", err, l.Images.Postgres)
+				}
+				return fmt.Errorf("set up %s on %s: %w", s.what, n.Name, err)
+			}
+		}
+	}
+	for _, n := range l.Nodes {
+		peer := Peer(n.Name)
+		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer)}
+		if err := l.execSQL(ctx, n.Name, compose.PglogicalSubscription, vars); err != nil {
+			return fmt.Errorf("subscribe %s to %s with pglogical: %w", n.Name, peer, err)
+		}
+	}
+	return nil
+}
+
+// Subscription reads pglogical.show_subscription_status(). pglogical has
+// no statistics view: it neither counts apply errors nor records when a
+// message last arrived.
+func (pglogical) Subscription(ctx context.Context, conn *pgx.Conn, node string) (*Subscription, error) {
+	s := &Subscription{ApplyErrorsUnknown: "pglogical keeps no count of apply errors; its server log has them"}
+	err := conn.QueryRow(ctx, `
+		SELECT st.subscription_name, st.status, sub.sub_enabled
+		FROM pglogical.show_subscription_status() st
+		JOIN pglogical.subscription sub ON sub.sub_name = st.subscription_name
+		WHERE st.subscription_name = $1`, SubscriptionOn(node)).Scan(&s.Name, &s.State, &s.Enabled)
+	var pgErr *pgconn.PgError
+	if err == pgx.ErrNoRows || errors.As(err, &pgErr) && (pgErr.Code == "3F000" || pgErr.Code == "42P01" || pgErr.Code == "42883") {
+		return nil, nil // pglogical not set up (yet): no schema, table or function
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read pglogical subscription: %w", err)
+	}
+	// "down": the apply worker is not running (it failed and waits to be
+	// restarted, or cannot connect); "initializing": it runs, syncing.
+	s.WorkerRunning = s.State == "replicating" || s.State == "initializing"
+	return s, nil
+}
+
+// SlotOn is the name pglogical gives the slot on the provider:
+// pgl_<database>_<provider node>_<subscription>, each part cut to 16
+// characters the way pglogical's shorten_hash does.
+func (pglogical) SlotOn(node string) string {
+	return PglogicalSlotName(Database, Peer(node), SubscriptionOn(node))
+}
+
+// PglogicalSlotName is the replication slot name pglogical derives for a
+// subscription (pglogical_functions.c, gen_slot_name): parts longer than 16
+// characters keep their first 8 and 7 hex digits of PostgreSQL's
+// hash_bytes, and characters other than a-z, 0-9 and _ become _.
+func PglogicalSlotName(database, provider, subscription string) string {
+	name := []byte("pgl_" + shortenHash(database) + "_" + shortenHash(provider) + "_" + shortenHash(subscription))
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	for i, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			name[i] = '_'
+		}
+	}
+	return string(name)
+}
+
+// shortenHash mirrors pglogical's shorten_hash(str, 16): snprintf into 16
+// bytes keeps 15 characters, the first 8 of str then the hash's hex.
+func shortenHash(s string) string {
+	const maxlen = 16
+	if len(s) <= maxlen {
+		return s
+	}
+	out := s[:maxlen-8] + fmt.Sprintf("%08x", hashBytes([]byte(s)))
+	return out[:maxlen-1]
+}
+
+// hashBytes is PostgreSQL's hash_bytes (src/common/hashfn.c, Bob Jenkins'
+// lookup3 with PostgreSQL's initial value) on a little-endian machine.
+func hashBytes(k []byte) uint32 {
+	rot := bits.RotateLeft32
+	le := func(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+	a := 0x9e3779b9 + uint32(len(k)) + 3923095
+	b, c := a, a
+	for len(k) >= 12 {
+		a += le(k)
+		b += le(k[4:])
+		c += le(k[8:])
+		a -= c
+		a ^= rot(c, 4)
+		c += b
+		b -= a
+		b ^= rot(a, 6)
+		a += c
+		c -= b
+		c ^= rot(b, 8)
+		b += a
+		a -= c
+		a ^= rot(c, 16)
+		c += b
+		b -= a
+		b ^= rot(a, 19)
+		a += c
+		c -= b
+		c ^= rot(b, 4)
+		b += a
+		k = k[12:]
+	}
+	// The tail: c's lowest byte is left for the length (already in it).
+	var tail [12]byte
+	copy(tail[:], k)
+	switch {
+	case len(k) > 8:
+		c += le(tail[8:]) << 8
+		fallthrough
+	case len(k) > 4:
+		b += le(tail[4:])
+		fallthrough
+	case len(k) > 0:
+		a += le(tail[:])
+	}
+	c ^= b
+	c -= rot(b, 14)
+	a ^= c
+	a -= rot(c, 11)
+	b ^= a
+	b -= rot(a, 25)
+	c ^= b
+	c -= rot(b, 16)
+	a ^= c
+	a -= rot(c, 4)
+	b ^= a
+	b -= rot(a, 14)
+	c ^= b
+	c -= rot(b, 24)
+	return c
+}
