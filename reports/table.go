@@ -412,6 +412,9 @@ func (p *printer) conflicts(c *Conflicts) {
 	} else {
 		p.printf("no conflict counted or logged\n")
 	}
+	if c.CountedUnknown != "" {
+		p.printf("counted by PostgreSQL: - (%s)\n", c.CountedUnknown)
+	}
 
 	ww := c.Workload
 	p.printf("duplicate keys (23505): %d\n", ww.DuplicateKeys)
