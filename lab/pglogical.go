@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/bits"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/docker/docker/client"
 	"github.com/jackc/pgx/v5"
@@ -85,14 +87,101 @@ func (pglogical) Setup(ctx context.Context, l *Lab) error {
 		}
 	}
 	for _, n := range l.Nodes {
+		if err := trustPglogicalOutput(ctx, l, n.Name); err != nil {
+			return err
+		}
+	}
+	for _, n := range l.Nodes {
 		peer := Peer(n.Name)
 		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer)}
 		if err := l.execSQL(ctx, n.Name, compose.PglogicalSubscription, vars); err != nil {
 			return fmt.Errorf("subscribe %s to %s with pglogical: %w", n.Name, peer, err)
 		}
 	}
+	// create_subscription returns before the subscriber has its slot on the
+	// provider: a row written before then is never sent. Wait until each
+	// subscription replicates (its slot exists from then on).
+	for _, n := range l.Nodes {
+		if err := waitReplicating(ctx, l, n.Name, 2*time.Minute); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+func waitReplicating(ctx context.Context, l *Lab, node string, timeout time.Duration) error {
+	conn, err := l.Connect(ctx, node)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(timeout)
+	for {
+		s, err := pglogical{}.Subscription(ctx, conn, node)
+		if err != nil {
+			return err
+		}
+		if s != nil && s.State == "replicating" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			state := "missing"
+			if s != nil {
+				state = s.State
+			}
+			return fmt.Errorf("pglogical subscription %s on %s is %s, not replicating, after %s: see the logs of %s and %s",
+				SubscriptionOn(node), node, state, timeout, node, Peer(node))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// trustPglogicalOutput adds pglogical_output to output_plugin_libraries
+// where the server has that setting (Debian's PostgreSQL 18 build does: it
+// refuses replication users any output plugin it does not name, and
+// pglogical's subscriber then fails to create its slot on the provider).
+// Servers without the setting need nothing.
+func trustPglogicalOutput(ctx context.Context, l *Lab, node string) error {
+	conn, err := l.Connect(ctx, node)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var libs string
+	err = conn.QueryRow(ctx, `SELECT setting FROM pg_settings WHERE name = 'output_plugin_libraries'`).Scan(&libs)
+	if err == pgx.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read output_plugin_libraries on %s: %w", node, err)
+	}
+	var quoted []string
+	for _, lib := range strings.Split(libs, ",") {
+		lib = strings.Trim(strings.TrimSpace(lib), `"`)
+		if lib == "pglogical_output" {
+			return nil
+		}
+		if lib != "" {
+			quoted = append(quoted, quoteLiteral(lib))
+		}
+	}
+	quoted = append(quoted, quoteLiteral("pglogical_output"))
+	// A list setting: one literal per library (one literal holding commas
+	// would be a single, unknown, library name).
+	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET output_plugin_libraries = "+strings.Join(quoted, ", ")); err != nil {
+		return fmt.Errorf("trust pglogical_output on %s: %w", node, err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("reload configuration on %s: %w", node, err)
+	}
+	return nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Subscription reads pglogical.show_subscription_status(). pglogical has
 // no statistics view: it neither counts apply errors nor records when a
