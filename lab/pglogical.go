@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgchaos/pgchaos/compose"
+	"github.com/pgchaos/pgchaos/exitcode"
 )
 
 // pglogical is the pglogical extension: a pglogical node on each primary,
@@ -23,17 +24,14 @@ type pglogical struct{}
 
 func (pglogical) Name() string { return EnginePglogical }
 
-// Settings load pglogical and pick its conflict resolver. Conflicts are
-// logged at LOG: pglogical keeps no counters, its log lines are the only
-// record of a conflict it resolved. track_commit_timestamp (on in every
-// lab) is what last_update_wins and first_update_wins compare.
-func (pglogical) Settings(resolver string) []string {
-	if resolver == "" {
-		resolver = ResolverLastUpdateWins
-	}
+// Settings load pglogical. Conflicts are logged at LOG: pglogical keeps no
+// counters, its log lines are the only record of a conflict it resolved.
+// The resolver is not set here but with ALTER SYSTEM (see SetResolver): a
+// command-line setting would outrank postgresql.auto.conf, and the resolver
+// could then not be changed on a running lab.
+func (pglogical) Settings(string) []string {
 	return []string{
 		"shared_preload_libraries=pglogical",
-		"pglogical.conflict_resolution=" + resolver,
 		"pglogical.conflict_log_level=LOG",
 		// A pglogical node runs a manager worker per database and an apply
 		// worker per subscription, on top of the server's own.
@@ -91,6 +89,9 @@ func (pglogical) Setup(ctx context.Context, l *Lab) error {
 			return err
 		}
 	}
+	if err := l.SetResolver(ctx, l.Resolver); err != nil {
+		return err
+	}
 	for _, n := range l.Nodes {
 		peer := Peer(n.Name)
 		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer)}
@@ -138,6 +139,44 @@ func waitReplicating(ctx context.Context, l *Lab, node string, timeout time.Dura
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// SetResolver sets pglogical's conflict resolver on every node of a
+// running pglogical lab: ALTER SYSTEM, a configuration reload, and a
+// restart of each apply worker that runs (disable, enable), because
+// pglogical's apply worker does not reread the configuration on SIGHUP.
+// track_commit_timestamp,
+// which last_update_wins and first_update_wins compare, is on in every lab.
+// The lab's label keeps the resolver it was built with.
+func (l *Lab) SetResolver(ctx context.Context, resolver string) error {
+	if resolver == "" {
+		resolver = ResolverLastUpdateWins
+	}
+	if err := validateEngine(l.Replication().Name(), resolver); err != nil {
+		return exitcode.BadInputErr(err)
+	}
+	for _, n := range l.Nodes {
+		conn, err := l.Connect(ctx, n.Name)
+		if err != nil {
+			return err
+		}
+		_, err = conn.Exec(ctx, "ALTER SYSTEM SET pglogical.conflict_resolution = "+quoteLiteral(resolver))
+		if err == nil {
+			_, err = conn.Exec(ctx, "SELECT pg_reload_conf()")
+		}
+		if err == nil {
+			// Only an enabled subscription is cycled: a disabled one starts
+			// a fresh worker, with the new setting, when it is enabled.
+			_, err = conn.Exec(ctx, `SELECT pglogical.alter_subscription_disable(sub_name, true), pglogical.alter_subscription_enable(sub_name, true)
+				FROM pglogical.subscription WHERE sub_enabled`)
+		}
+		conn.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("set pglogical.conflict_resolution = %s on %s: %w", resolver, n.Name, err)
+		}
+	}
+	l.Resolver = resolver
+	return nil
 }
 
 // trustPglogicalOutput adds pglogical_output to output_plugin_libraries
