@@ -54,6 +54,9 @@ type Engine interface {
 	// SlotOn is the replication slot on node's peer that serves node's
 	// subscription.
 	SlotOn(node string) string
+	// UncountedConflicts says why the engine keeps no conflict counters
+	// (reports then show "-" and this reason); empty when it keeps them.
+	UncountedConflicts() string
 }
 
 // EngineFor returns the named engine ("" is native).

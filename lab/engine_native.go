@@ -20,6 +20,8 @@ func (native) CheckImage(context.Context, *client.Client, string, string, string
 
 func (native) Setup(ctx context.Context, l *Lab) error { return setupReplication(ctx, l) }
 
+func (native) UncountedConflicts() string { return "" }
+
 // A subscription's slot takes the subscription's name.
 func (native) SlotOn(node string) string { return SubscriptionOn(node) }
 

@@ -245,6 +245,10 @@ func (pglogical) Subscription(ctx context.Context, conn *pgx.Conn, node string) 
 	return s, nil
 }
 
+func (pglogical) UncountedConflicts() string {
+	return "pglogical keeps no conflict counters (it has no statistics view); its conflicts are counted from its log lines"
+}
+
 // SlotOn is the name pglogical gives the slot on the provider:
 // pgl_<database>_<provider node>_<subscription>, each part cut to 16
 // characters the way pglogical's shorten_hash does.

@@ -148,7 +148,7 @@ func stallsFromLog(node string, events []pglog.Event, end time.Time) []stall {
 			}}}
 		case r != nil && e.Type == pglog.Conflict && !e.Stops() && e.FinishLSN != r.st.SkipLSN:
 			closeRun(sub, true) // it applied a later transaction
-		case r != nil && e.Type == pglog.WorkerStarted && e.Worker == "apply worker":
+		case r != nil && e.Type == pglog.WorkerStarted && (e.Worker == "apply worker" || e.Worker == "pglogical apply worker"):
 			r.started = e.Time
 		}
 	}

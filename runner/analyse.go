@@ -21,7 +21,7 @@ import (
 func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
 	l := r.lab
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
-	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
+	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, l.Replication().SlotOn, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
 	// Apply workers flush their statistics at most once a second, after a
 	// later transaction: with heartbeats still flowing, two more rounds of
@@ -40,7 +40,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	}
 
 	// Conflicts: as PostgreSQL counted, as it logged, as the workload saw.
-	c := &reports.Conflicts{}
+	c := &reports.Conflicts{CountedUnknown: l.Replication().UncountedConflicts()}
 	logs := map[string][]pglog.Event{}
 	for _, n := range l.Nodes {
 		out, err := l.LogsSince(ctx, n.ID, r.start)
