@@ -430,6 +430,9 @@ func conflictsSection(c *Conflicts) *htmlSection {
 	} else {
 		s.text("", "no conflict counted or logged")
 	}
+	if c.CountedUnknown != "" {
+		s.text("", "counted by PostgreSQL: - (%s)", c.CountedUnknown)
+	}
 
 	ww := c.Workload
 	wit := htmlTable{Caption: "Seen by the workload", KV: true}
