@@ -31,3 +31,15 @@ func TestConflictsCountedUnknownShowsTheReason(t *testing.T) {
 		t.Errorf("HTML section lacks the reason: %s", h.String())
 	}
 }
+
+// The run's lab line names a non-native engine and its resolver.
+func TestTableNamesTheEngine(t *testing.T) {
+	r := &Report{Lab: Lab{Name: "l", Sequences: "interleaved", Engine: "pglogical", Resolver: "keep_local"}}
+	var b strings.Builder
+	if err := Table(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "l, sequences interleaved, engine pglogical (resolver keep_local)") {
+		t.Errorf("no engine in:\n%s", b.String())
+	}
+}

@@ -155,6 +155,14 @@ func runTable(r *Report) htmlTable {
 	if r.Lab.Sequences != "" {
 		lab += ", sequences " + r.Lab.Sequences
 	}
+	// Native is the default and older reports name no engine: say only
+	// when another engine replicated.
+	if r.Lab.Engine != "" && r.Lab.Engine != "native" {
+		lab += ", engine " + r.Lab.Engine
+		if r.Lab.Resolver != "" {
+			lab += " (resolver " + r.Lab.Resolver + ")"
+		}
+	}
 	if r.Lab.HAProxy != "" {
 		lab += ", haproxy " + r.Lab.HAProxy
 	}
