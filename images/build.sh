@@ -25,6 +25,14 @@ die() { printf 'images: %s\n' "$*" >&2; exit 1; }
 
 have_image() { [ -z "${FORCE:-}" ] && docker image inspect "$1" >/dev/null 2>&1; }
 
+# has_package IMAGE PACKAGE: the Debian package is installed in the image.
+# Images built before pglogical was added lack it: they are rebuilt, and
+# so is the root filesystem under them.
+has_package() { docker run --rm --entrypoint dpkg-query "$1" -W -f='${Status}' "$2" 2>/dev/null | grep -q 'install ok installed'; }
+
+# have_postgres IMAGE MAJOR: present and carrying pglogical.
+have_postgres() { have_image "$1" && has_package "$1" "postgresql-$2-pglogical"; }
+
 preflight() {
 	command -v docker >/dev/null || die "the docker CLI is not installed; install docker.io (Debian) or Docker Engine"
 	docker info >/dev/null 2>&1 || die "the Docker engine is not reachable (is the daemon running? is DOCKER_HOST right?)"
@@ -42,6 +50,14 @@ preflight() {
 rootfs() {
 	local suite=$1; shift
 	local tag="$repo/rootfs:$suite"
+	local pkg
+	for pkg in "$@"; do
+		case "$pkg" in *-pglogical) ;; *) continue ;; esac
+		if have_image "$tag" && ! has_package "$tag" "$pkg"; then
+			say "$tag lacks $pkg: rebuilding it"
+			local FORCE=1
+		fi
+	done
 	if have_image "$tag"; then
 		say "$tag present"
 		return
@@ -85,7 +101,7 @@ rootfs() {
 # build TAG DIR BUILD-ARGS...: DIR is under images/, or an absolute path.
 build() {
 	local tag=$1 dir=$2; shift 2
-	if have_image "$tag"; then
+	if have_image "$tag" && { [[ $tag != */postgres:* ]] || have_postgres "$tag" "${tag##*:}"; }; then
 		say "$tag present, not rebuilt"
 		return
 	fi
@@ -117,8 +133,8 @@ want=("$@")
 needed=()
 for w in "${want[@]}"; do
 	case "$w" in
-	postgres18) have_image "$repo/postgres:18" || needed+=("$w") ;;
-	postgres17) have_image "$repo/postgres:17" || needed+=("$w") ;;
+	postgres18) have_postgres "$repo/postgres:18" 18 || needed+=("$w") ;;
+	postgres17) have_postgres "$repo/postgres:17" 17 || needed+=("$w") ;;
 	haproxy) have_image "$repo/haproxy:3.2" || needed+=("$w") ;;
 	nettools) have_image "$repo/nettools:2" || needed+=("$w") ;;
 	*) die "unknown image '$w' (known: postgres18 postgres17 haproxy nettools)" ;;
