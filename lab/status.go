@@ -112,7 +112,11 @@ func (l *Lab) Status(ctx context.Context) Status {
 		case peer.State != "" && peer.State != "running":
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s cannot reach its publisher %s (%s): replication from it resumes when it is back", s.Name, ns.Name, peer.Name, peer.State))
 		case !s.Enabled:
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (ALTER SUBSCRIPTION %s ENABLE)", s.Name, ns.Name, Peer(ns.Name), s.Name))
+			enable := fmt.Sprintf("ALTER SUBSCRIPTION %s ENABLE", s.Name)
+			if l.Replication().Name() == EnginePglogical {
+				enable = fmt.Sprintf("SELECT pglogical.alter_subscription_enable('%s', true)", s.Name)
+			}
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (%s)", s.Name, ns.Name, Peer(ns.Name), enable))
 		case s.SkipLSN != "" && l.Replication().Name() == EnginePglogical:
 			st.Warnings = append(st.Warnings, fmt.Sprintf("pglogical subscription %s on %s is failing (%s): changes from %s stopped arriving. "+
 				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): SELECT pglogical.alter_subscription_skip_changes_upto('%s', '%s')",
