@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"github.com/pgchaos/pgchaos/scenario"
 	"slices"
 	"strings"
 	"testing"
@@ -41,5 +42,21 @@ func TestTableNamesTheEngine(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "l, sequences interleaved, engine pglogical (resolver keep_local)") {
 		t.Errorf("no engine in:\n%s", b.String())
+	}
+}
+
+// A conflicts assertion on an engine without counters is not measured,
+// never a pass on an unmeasured zero.
+func TestConflictAssertionsOnAnEngineWithoutCounters(t *testing.T) {
+	r := &Report{Lab: Lab{Postgres: "18", Engine: "pglogical"},
+		Conflicts: &Conflicts{CountedUnknown: "pglogical keeps no conflict counters"}}
+	Evaluate(r, scenario.Assert{Conflicts: map[string]int64{"total": 0, "insert_exists": 0}})
+	if len(r.Assertions) != 2 {
+		t.Fatalf("got %d assertions, want 2: %+v", len(r.Assertions), r.Assertions)
+	}
+	for _, a := range r.Assertions {
+		if a.Pass || !strings.HasPrefix(a.Actual, NotMeasured) || !strings.Contains(a.Actual, "pglogical keeps no conflict counters") {
+			t.Errorf("%s: pass %v, actual %q: want not measured, with the reason", a.Name, a.Pass, a.Actual)
+		}
 	}
 }
