@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +159,7 @@ func TestPglogicalResolversSettleASplitUpdateAsDocumented(t *testing.T) {
 			return err
 		},
 	}
+	t.Run("tutorial psql steps", func(t *testing.T) { tutorialSteps(t, l) })
 	seedRows(t, ctx, s, []int{1001, 1002, 1003, 1004, 1005})
 
 	// Each case: the resolver, the row, and what each node must end with
@@ -324,5 +327,46 @@ func TestPglogicalLabOnAnImageWithoutItSaysWhichAndWhatToDo(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q: %v", want, err)
 		}
+	}
+}
+
+// tutorialSteps runs the tutorial's psql commands on a lab: an insert on
+// each primary and one through HAProxy, then every row on both nodes.
+func tutorialSteps(t *testing.T, l *lab.Lab) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("psql not found and CI is set")
+		}
+		t.Skip("psql not installed")
+	}
+	run := func(port int, sql string) string {
+		cmd := exec.Command(psql, "-h", "localhost", "-p", strconv.Itoa(port), "-U", "postgres", "-d", "postgres", "-c", sql)
+		cmd.Env = append(os.Environ(), "PGPASSWORD=postgres")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql -p %d -c %q: %v\n%s", port, sql, err, out)
+		}
+		return string(out)
+	}
+	p1, p2, hp := l.Nodes[0].Port, l.Nodes[1].Port, l.Proxy.Port
+	run(p1, "INSERT INTO test_table (name) VALUES ('test1');")
+	run(p2, "INSERT INTO test_table (name) VALUES ('test2');")
+	run(hp, "INSERT INTO test_table (name) VALUES ('via-loadbalancer');")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a, b := run(p1, "SELECT * FROM test_table;"), run(p2, "SELECT * FROM test_table;")
+		if strings.Contains(a, "(3 rows)") && strings.Contains(b, "(3 rows)") {
+			for _, name := range []string{"test1", "test2", "via-loadbalancer"} {
+				if !strings.Contains(a, name) || !strings.Contains(b, name) {
+					t.Fatalf("row %s missing:\nprimary1:\n%s\nprimary2:\n%s", name, a, b)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SELECTs did not both show 3 rows:\nprimary1:\n%s\nprimary2:\n%s", a, b)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
