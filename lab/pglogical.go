@@ -46,7 +46,7 @@ func (pglogical) CheckImage(ctx context.Context, cli *client.Client, containerID
 	lib := "/usr/lib/postgresql/" + pgVersion + "/lib/pglogical.so"
 	if _, err := cli.ContainerStatPath(ctx, containerID, lib); err != nil {
 		return fmt.Errorf("engine pglogical: image %s has no pglogical for PostgreSQL %s (%s not found): "+
-			"build images that carry it with `make images` (they install postgresql-%s-pglogical; FORCE=1 rebuilds old ones), "+
+			"build images that carry it with `make images` (they install postgresql-%s-pglogical, and rebuild older local images without it), "+
 			"or pass --postgres-image with an image that has the extension installed", image, pgVersion, lib, pgVersion)
 	}
 	return nil
