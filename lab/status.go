@@ -118,9 +118,15 @@ func (l *Lab) Status(ctx context.Context) Status {
 			}
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (%s)", s.Name, ns.Name, Peer(ns.Name), enable))
 		case s.SkipLSN != "" && l.Replication().Name() == EnginePglogical:
+			// pglogical 2.4 has no skip function: advancing the subscriber's
+			// replication origin (named like the slot) one byte past the
+			// commit LSN skips the transaction (tried on a lab: at the LSN
+			// itself the worker failed again, one byte on it went past).
+			origin := l.Replication().SlotOn(ns.Name)
 			st.Warnings = append(st.Warnings, fmt.Sprintf("pglogical subscription %s on %s is failing (%s): changes from %s stopped arriving. "+
-				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): SELECT pglogical.alter_subscription_skip_changes_upto('%s', '%s')",
-				s.Name, ns.Name, s.State, Peer(ns.Name), s.LastError, s.Name, s.SkipLSN))
+				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows), on %s: "+
+				"SELECT pglogical.alter_subscription_disable('%s', true); SELECT pg_replication_origin_advance('%s', '%s'::pg_lsn + 1); SELECT pglogical.alter_subscription_enable('%s', true)",
+				s.Name, ns.Name, s.State, Peer(ns.Name), s.LastError, ns.Name, s.Name, origin, s.SkipLSN, s.Name))
 		case s.SkipLSN != "":
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving. "+
 				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')",
@@ -152,7 +158,10 @@ func (l *Lab) nodeStatus(ctx context.Context, n Node, ns *NodeStatus) error {
 	if s.ApplyErrors > 0 || s.ApplyErrorsUnknown != "" || !s.WorkerRunning {
 		// Only a recent error says the subscription is failing now; the
 		// counter keeps old ones.
-		if msg, lsn, at := l.lastApplyError(ctx, n); !at.IsZero() && time.Since(at) < recentError {
+		// A pglogical subscription that is down now is down on its last
+		// error, however old: pglogical's manager may take minutes to
+		// restart the worker.
+		if msg, lsn, at := l.lastApplyError(ctx, n); !at.IsZero() && (time.Since(at) < recentError || s.State == "down") {
 			s.LastError, s.SkipLSN = msg, lsn
 		}
 	}

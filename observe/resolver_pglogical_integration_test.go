@@ -245,7 +245,7 @@ func TestPglogicalResolversSettleASplitUpdateAsDocumented(t *testing.T) {
 		}
 		warned := false
 		for _, w := range st.Warnings {
-			warned = warned || strings.Contains(w, "pglogical.alter_subscription_skip_changes_upto")
+			warned = warned || strings.Contains(w, "pg_replication_origin_advance")
 		}
 		if !warned {
 			t.Errorf("no warning names the way past the stall: %q", st.Warnings)

@@ -51,8 +51,9 @@ func pglogicalKind(action string, notFound bool) string {
 func (s *Scanner) classifyPglogical(e *entry, ev *Event) bool {
 	if m := pglContextRE.FindStringSubmatch(e.context); m != nil {
 		ev.Relation = m[1]
-		// The commit LSN of the remote transaction:
-		// pglogical.alter_subscription_skip_changes_upto takes it.
+		// The remote transaction's commit LSN: advancing the subscriber's
+		// replication origin past it (pg_replication_origin_advance, one
+		// byte further; measured) skips the transaction.
 		ev.FinishLSN = strings.ToUpper(m[2])
 		if x, err := strconv.ParseUint(m[3], 10, 32); err == nil {
 			ev.RemoteXID = uint32(x)
