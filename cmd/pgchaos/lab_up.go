@@ -37,8 +37,10 @@ Builds the lab through the Docker Engine API: a private network, primary1 and
 primary2 (wal_level=logical, track_commit_timestamp=on), HAProxy (round robin,
 PostgreSQL health checks, stats page, admin runtime API), then a publication
 on each node and a subscription on each to the other (origin = none,
-copy_data = false). It says "ready" only after a marker row has crossed in
-both directions. The lab stays up until "pgchaos lab down"; if up fails it
+copy_data = false); with --engine pglogical, a pglogical node on each, the
+tables in a replication set and a subscription each way (forward_origins
+'{}'), resolving conflicts with --resolver. It says "ready" only after a
+marker row has crossed in both directions. The lab stays up until "pgchaos lab down"; if up fails it
 removes what it made, unless --keep-on-error.
 
 Examples:
