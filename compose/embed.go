@@ -26,3 +26,11 @@ var (
 	//go:embed sql/subscription.sql
 	Subscription string
 )
+
+// SQL for engine: pglogical (the lab's pglogical replication).
+var (
+	//go:embed sql/pglogical-node.sql
+	PglogicalNode string
+	//go:embed sql/pglogical-subscription.sql
+	PglogicalSubscription string
+)

@@ -3,7 +3,9 @@ package faults_test
 import (
 	"errors"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,8 @@ import (
 //
 // It is long (10 rounds a kind took 1037 s on a shared, busy 2-core
 // machine on 2026-12-06; 100 rounds scale with it), so it runs only with
-// PGCHAOS_LONG=1; PGCHAOS_LOOP_ROUNDS changes the rounds (default 100).
+// PGCHAOS_LONG=1; PGCHAOS_LOOP_ROUNDS changes the rounds (default 100),
+// PGCHAOS_LOOP_KINDS (a comma list, e.g. "pause,failover") picks kinds.
 // Each kind's rounds and time are logged.
 func TestInjectHealLoopLeaksNothing(t *testing.T) {
 	if os.Getenv("PGCHAOS_LONG") != "1" {
@@ -46,7 +49,14 @@ func TestInjectHealLoopLeaksNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	var only []string
+	if s := os.Getenv("PGCHAOS_LOOP_KINDS"); s != "" {
+		only = strings.Split(s, ",")
+	}
 	for _, spec := range loopSpecs() {
+		if only != nil && !slices.Contains(only, spec.Kind) {
+			continue
+		}
 		f0 := mustNew(t, l, spec)
 		began := time.Now()
 		done := 0

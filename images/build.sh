@@ -2,8 +2,10 @@
 # Builds the lab's images from Debian's packages, for machines that cannot
 # reach a container registry. Same interface as the official images:
 #
-#   pgchaos-local/postgres:18   Debian forky,  postgresql-18 (like postgres:18)
-#   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17)
+#   pgchaos-local/postgres:18   Debian forky,  postgresql-18 (like postgres:18),
+#                               plus postgresql-18-pglogical (engine: pglogical)
+#   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17),
+#                               plus postgresql-17-pglogical
 #   pgchaos-local/haproxy:3.2   Debian forky,  haproxy 3.2   (like haproxy:3.2)
 #   pgchaos-local/nettools:2    iproute2 + iptables + pgchaos-linkproxy, for
 #                               network faults (the proxy is built with Go)
@@ -23,6 +25,14 @@ die() { printf 'images: %s\n' "$*" >&2; exit 1; }
 
 have_image() { [ -z "${FORCE:-}" ] && docker image inspect "$1" >/dev/null 2>&1; }
 
+# has_package IMAGE PACKAGE: the Debian package is installed in the image.
+# Images built before pglogical was added lack it: they are rebuilt, and
+# so is the root filesystem under them.
+has_package() { docker run --rm --entrypoint dpkg-query "$1" -W -f='${Status}' "$2" 2>/dev/null | grep -q 'install ok installed'; }
+
+# have_postgres IMAGE MAJOR: present and carrying pglogical.
+have_postgres() { have_image "$1" && has_package "$1" "postgresql-$2-pglogical"; }
+
 preflight() {
 	command -v docker >/dev/null || die "the docker CLI is not installed; install docker.io (Debian) or Docker Engine"
 	docker info >/dev/null 2>&1 || die "the Docker engine is not reachable (is the daemon running? is DOCKER_HOST right?)"
@@ -40,6 +50,14 @@ preflight() {
 rootfs() {
 	local suite=$1; shift
 	local tag="$repo/rootfs:$suite"
+	local pkg
+	for pkg in "$@"; do
+		case "$pkg" in *-pglogical) ;; *) continue ;; esac
+		if have_image "$tag" && ! has_package "$tag" "$pkg"; then
+			say "$tag lacks $pkg: rebuilding it"
+			local FORCE=1
+		fi
+	done
 	if have_image "$tag"; then
 		say "$tag present"
 		return
@@ -83,7 +101,7 @@ rootfs() {
 # build TAG DIR BUILD-ARGS...: DIR is under images/, or an absolute path.
 build() {
 	local tag=$1 dir=$2; shift 2
-	if have_image "$tag"; then
+	if have_image "$tag" && { [[ $tag != */postgres:* ]] || have_postgres "$tag" "${tag##*:}"; }; then
 		say "$tag present, not rebuilt"
 		return
 	fi
@@ -115,8 +133,8 @@ want=("$@")
 needed=()
 for w in "${want[@]}"; do
 	case "$w" in
-	postgres18) have_image "$repo/postgres:18" || needed+=("$w") ;;
-	postgres17) have_image "$repo/postgres:17" || needed+=("$w") ;;
+	postgres18) have_postgres "$repo/postgres:18" 18 || needed+=("$w") ;;
+	postgres17) have_postgres "$repo/postgres:17" 17 || needed+=("$w") ;;
 	haproxy) have_image "$repo/haproxy:3.2" || needed+=("$w") ;;
 	nettools) have_image "$repo/nettools:2" || needed+=("$w") ;;
 	*) die "unknown image '$w' (known: postgres18 postgres17 haproxy nettools)" ;;
@@ -132,9 +150,9 @@ for w in "${needed[@]}"; do
 	case "$w" in
 	postgres18|haproxy|nettools)
 		# One forky root filesystem serves three images, so they share a layer.
-		rootfs forky postgresql-18 haproxy iproute2 iptables procps ;;
+		rootfs forky postgresql-18 postgresql-18-pglogical haproxy iproute2 iptables procps ;;
 	postgres17)
-		rootfs trixie postgresql-17 procps ;;
+		rootfs trixie postgresql-17 postgresql-17-pglogical procps ;;
 	esac
 	case "$w" in
 	postgres18) build "$repo/postgres:18" postgres --build-arg BASE="$repo/rootfs:forky" \

@@ -36,7 +36,12 @@ type Config struct {
 	Name      string // lab name (default DefaultName); labels every Docker object
 	Postgres  string // PostgreSQL major version: "18" (default) or "17"
 	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
-	Listen    string // host address ports bind to (default 127.0.0.1)
+	// Engine is the replication engine: EngineNative (default) or
+	// EnginePglogical. Resolver is pglogical's conflict resolver (one of
+	// Resolvers; default ResolverLastUpdateWins), only with pglogical.
+	Engine   string
+	Resolver string
+	Listen   string // host address ports bind to (default 127.0.0.1)
 	// Password is the superuser's (default Password, "postgres", as in the
 	// tutorial). Off loopback the default is refused: the lab's ports
 	// would give anyone on the network a superuser.
@@ -71,6 +76,12 @@ func WithPostgres(v string) Option { return func(c *Config) { c.Postgres = v } }
 // WithSequences picks the id strategy of test_table.
 func WithSequences(s string) Option { return func(c *Config) { c.Sequences = s } }
 
+// WithEngine picks the replication engine and, for pglogical, its conflict
+// resolver ("" for the default).
+func WithEngine(engine, resolver string) Option {
+	return func(c *Config) { c.Engine, c.Resolver = engine, resolver }
+}
+
 // WithPorts sets the host ports (zero fields keep their defaults).
 func WithPorts(p Ports) Option { return func(c *Config) { c.Ports = p } }
 
@@ -98,6 +109,12 @@ func (c *Config) defaults() {
 	}
 	if c.Sequences == "" {
 		c.Sequences = SeqInterleaved
+	}
+	if c.Engine == "" {
+		c.Engine = EngineNative
+	}
+	if c.Engine == EnginePglogical && c.Resolver == "" {
+		c.Resolver = ResolverLastUpdateWins
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1"
@@ -154,6 +171,9 @@ func (c *Config) Validate() error {
 	case SeqInterleaved, SeqSerial, SeqUUID:
 	default:
 		return fmt.Errorf("sequences %q: use interleaved (default), serial or uuid", c.Sequences)
+	}
+	if err := validateEngine(c.Engine, c.Resolver); err != nil {
+		return err
 	}
 	seen := map[int]string{}
 	for _, p := range []struct {

@@ -18,6 +18,8 @@ const (
 	LabelPostgres  = "pgchaos.postgres"  // major version
 	LabelSequences = "pgchaos.sequences" // sequence strategy
 	LabelListen    = "pgchaos.listen"    // host address the ports bind to
+	LabelEngine    = "pgchaos.engine"    // replication engine (absent: native)
+	LabelResolver  = "pgchaos.resolver"  // pglogical's conflict resolver
 )
 
 // RoleHelper marks short-lived helper containers (network faults); they are

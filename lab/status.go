@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Status is a lab's state as `pgchaos lab status` shows it.
@@ -13,6 +11,8 @@ type Status struct {
 	Name       string       `json:"name"`
 	Postgres   string       `json:"postgres"`
 	Sequences  string       `json:"sequences"`
+	Engine     string       `json:"engine,omitempty"`
+	Resolver   string       `json:"resolver,omitempty"` // pglogical only
 	Nodes      []NodeStatus `json:"nodes"`
 	Directions []Direction  `json:"replication"`
 	Proxy      ProxyStatus  `json:"haproxy"`
@@ -41,6 +41,12 @@ type Subscription struct {
 	WorkerRunning bool       `json:"worker_running"`
 	LastMessage   *time.Time `json:"last_message,omitempty"`
 	ApplyErrors   int64      `json:"apply_errors"`
+	// ApplyErrorsUnknown says why ApplyErrors is not a count (the engine
+	// keeps none); ApplyErrors is then 0 and means nothing.
+	ApplyErrorsUnknown string `json:"apply_errors_unknown,omitempty"`
+	// State is the engine's own word for the subscription, where it has
+	// one (pglogical: replicating, initializing, down, disabled).
+	State string `json:"state,omitempty"`
 	// LastError and SkipLSN are read from the node's log when the
 	// subscription is failing: the error the apply worker keeps hitting and
 	// the LSN ALTER SUBSCRIPTION … SKIP takes to get past it.
@@ -71,7 +77,7 @@ type ProxyStatus struct {
 // read is said in the Error fields and in Warnings.
 func (l *Lab) Status(ctx context.Context) Status {
 	_ = l.Refresh(ctx)
-	st := Status{Name: l.Name, Postgres: l.Postgres, Sequences: l.Sequences}
+	st := Status{Name: l.Name, Postgres: l.Postgres, Sequences: l.Sequences, Engine: l.Replication().Name(), Resolver: l.Resolver}
 	for _, n := range l.Nodes {
 		ns := NodeStatus{Name: n.Name, Container: n.Container, State: n.State, Address: fmt.Sprintf("%s:%d", connectHost(n.Host), n.Port)}
 		if n.State != "running" {
@@ -110,7 +116,21 @@ func (l *Lab) Status(ctx context.Context) Status {
 		case peer.State != "" && peer.State != "running":
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s cannot reach its publisher %s (%s): replication from it resumes when it is back", s.Name, ns.Name, peer.Name, peer.State))
 		case !s.Enabled:
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (ALTER SUBSCRIPTION %s ENABLE)", s.Name, ns.Name, Peer(ns.Name), s.Name))
+			enable := fmt.Sprintf("ALTER SUBSCRIPTION %s ENABLE", s.Name)
+			if l.Replication().Name() == EnginePglogical {
+				enable = fmt.Sprintf("SELECT pglogical.alter_subscription_enable('%s', true)", s.Name)
+			}
+			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (%s)", s.Name, ns.Name, Peer(ns.Name), enable))
+		case s.SkipLSN != "" && l.Replication().Name() == EnginePglogical:
+			// pglogical 2.4 has no skip function: advancing the subscriber's
+			// replication origin (named like the slot) one byte past the
+			// commit LSN skips the transaction (tried on a lab: at the LSN
+			// itself the worker failed again, one byte on it went past).
+			origin := l.Replication().SlotOn(ns.Name)
+			st.Warnings = append(st.Warnings, fmt.Sprintf("pglogical subscription %s on %s is failing (%s): changes from %s stopped arriving. "+
+				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows), on %s: "+
+				"SELECT pglogical.alter_subscription_disable('%s', true); SELECT pg_replication_origin_advance('%s', '%s'::pg_lsn + 1); SELECT pglogical.alter_subscription_enable('%s', true)",
+				s.Name, ns.Name, s.State, Peer(ns.Name), s.LastError, ns.Name, s.Name, origin, s.SkipLSN, s.Name))
 		case s.SkipLSN != "":
 			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving. "+
 				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')",
@@ -135,24 +155,17 @@ func (l *Lab) nodeStatus(ctx context.Context, n Node, ns *NodeStatus) error {
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version')").Scan(&ns.ServerVersion); err != nil {
 		return err
 	}
-	s := &Subscription{}
-	err = conn.QueryRow(ctx, `
-		SELECT s.subname, s.subenabled, st.pid IS NOT NULL, st.last_msg_receipt_time,
-		       coalesce(ss.apply_error_count, 0)
-		FROM pg_subscription s
-		LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL AND st.worker_type = 'apply'
-		LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid
-		WHERE s.subname = $1`, SubscriptionOn(n.Name)).Scan(&s.Name, &s.Enabled, &s.WorkerRunning, &s.LastMessage, &s.ApplyErrors)
-	if err == pgx.ErrNoRows {
-		return nil // replication not set up (yet)
+	s, err := l.Replication().Subscription(ctx, conn, n.Name)
+	if err != nil || s == nil {
+		return err // nil, nil: replication not set up (yet)
 	}
-	if err != nil {
-		return fmt.Errorf("read subscription: %w", err)
-	}
-	if s.ApplyErrors > 0 || !s.WorkerRunning {
+	if s.ApplyErrors > 0 || s.ApplyErrorsUnknown != "" || !s.WorkerRunning {
 		// Only a recent error says the subscription is failing now; the
 		// counter keeps old ones.
-		if msg, lsn, at := l.lastApplyError(ctx, n); !at.IsZero() && time.Since(at) < recentError {
+		// A pglogical subscription that is down now is down on its last
+		// error, however old: pglogical's manager may take minutes to
+		// restart the worker.
+		if msg, lsn, at := l.lastApplyError(ctx, n); !at.IsZero() && (time.Since(at) < recentError || s.State == "down") {
 			s.LastError, s.SkipLSN = msg, lsn
 		}
 	}
@@ -171,7 +184,7 @@ func (l *Lab) directionStatus(ctx context.Context, d *Direction) {
 		return
 	}
 	defer conn.Close(ctx)
-	slot := SubscriptionOn(d.To)
+	slot := l.Replication().SlotOn(d.To)
 	var behind *int64
 	var status *string
 	err = conn.QueryRow(ctx, `

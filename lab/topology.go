@@ -44,6 +44,8 @@ type Lab struct {
 	Name      string
 	Postgres  string // major version, "18"
 	Sequences string // interleaved, serial or uuid
+	Engine    string // replication engine: native ("" means native) or pglogical
+	Resolver  string // pglogical's conflict resolver; empty for native
 	Network   string // Docker network name
 	Nodes     []Node // primary1, primary2
 	Proxy     Proxy

@@ -34,7 +34,7 @@ const (
 // pgArgs are the server settings every lab node runs with (see LAB-FACTS.md:
 // wal_retrieve_retry_interval=1s makes a restarted peer's subscription
 // reconnect in about a second instead of six).
-func pgArgs(node string) []string {
+func pgArgs(node string, extra ...string) []string {
 	settings := []string{
 		"wal_level=logical",
 		"track_commit_timestamp=on",
@@ -45,6 +45,7 @@ func pgArgs(node string) []string {
 		"cluster_name=" + node,
 		"log_line_prefix=%m [%p] ",
 	}
+	settings = append(settings, extra...)
 	args := []string{"postgres"}
 	for _, s := range settings {
 		args = append(args, "-c", s)
@@ -114,6 +115,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	}
 	l := &Lab{
 		Name: cfg.Name, Postgres: cfg.Postgres, Sequences: cfg.Sequences,
+		Engine: cfg.Engine, Resolver: cfg.Resolver,
 		Network: networkName(cfg.Name), Images: images, docker: cli, Password: cfg.Password,
 		Proxy: Proxy{
 			Container: containerName(cfg.Name, HAProxy), Host: cfg.Listen,
@@ -152,7 +154,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	if err := createProxy(ctx, cli, cfg, l, adminPort); err != nil {
 		return nil, err
 	}
-	if err := setupReplication(ctx, l); err != nil {
+	if err := l.Replication().Setup(ctx, l); err != nil {
 		return nil, err
 	}
 	if err := l.proveReplication(ctx, cfg.Timeout); err != nil {
@@ -171,6 +173,10 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 	labels[LabelPostgres] = cfg.Postgres
 	labels[LabelSequences] = cfg.Sequences
 	labels[LabelListen] = cfg.Listen
+	if cfg.Engine != "" && cfg.Engine != EngineNative {
+		labels[LabelEngine] = cfg.Engine
+		labels[LabelResolver] = cfg.Resolver
+	}
 	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: n.Volume, Labels: Labels(cfg.Name, "volume")}); err != nil {
 		return fmt.Errorf("create volume %s: %w", n.Volume, err)
 	}
@@ -181,7 +187,7 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 			Env: []string{
 				"POSTGRES_USER=" + User, "POSTGRES_PASSWORD=" + l.SuperuserPassword(), "POSTGRES_DB=" + Database,
 			},
-			Cmd:          pgArgs(n.Name),
+			Cmd:          pgArgs(n.Name, l.Replication().Settings(cfg.Resolver)...),
 			Labels:       labels,
 			ExposedPorts: nat.PortSet{innerPG: {}},
 		},
@@ -198,6 +204,11 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 		return fmt.Errorf("create container %s: %w", n.Container, err)
 	}
 	n.ID = resp.ID
+	// Before the first start: a server told to preload a library its image
+	// lacks would not start, and say so only in its log.
+	if err := l.Replication().CheckImage(ctx, cli, resp.ID, l.Images.Postgres, cfg.Postgres); err != nil {
+		return err
+	}
 	if err := cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", n.Container, portHint(err, n.Port))
 	}

@@ -19,6 +19,9 @@ import (
 // subscription is behind. It is safe for concurrent use; the caller drives
 // it with Sample.
 type WALSampler struct {
+	// SlotOn names the slot, on a subscriber's peer, that serves the
+	// subscriber; it varies by engine (lab.Engine.SlotOn). Nil: native.
+	SlotOn  func(subscriber string) string
 	start   time.Time
 	mu      sync.Mutex
 	samples map[walDirKey][]WALSample
@@ -58,11 +61,14 @@ func NewWALSampler(start time.Time) *WALSampler {
 // ErrNoSlot means the publisher has no slot for the subscriber (yet).
 var ErrNoSlot = errors.New("no replication slot for the subscription")
 
-// Sample reads direction from→to on from's server: the slot named like
-// to's subscription (lab.SubscriptionOn(to); a subscription's slot takes
-// its name) and the walsender serving it.
+// Sample reads direction from→to on from's server: the slot that serves
+// to's subscription (SlotOn(to); by default lab.SubscriptionOn(to), as a
+// native subscription's slot takes its name) and the walsender serving it.
 func (s *WALSampler) Sample(ctx context.Context, from, to string, pool *pgxpool.Pool) error {
 	slot := lab.SubscriptionOn(to)
+	if s.SlotOn != nil {
+		slot = s.SlotOn(to)
+	}
 	var w WALSample
 	var sent, replay *int64
 	var status *string

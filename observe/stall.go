@@ -33,7 +33,8 @@ const stallOverlapSlack = 3 * time.Second
 
 // DetectStalls finds subscriptions stuck retrying one error. From the logs:
 // the same error stopping the apply worker twice or more for the same
-// subscription and the same remote transaction (finish LSN) — that LSN is
+// subscription and the same remote transaction (finish LSN), or once with
+// no worker started since, for longer than a retry takes — that LSN is
 // what ALTER SUBSCRIPTION … SKIP takes. From the samples: apply_error_count
 // rising over consecutive samples while the subscription is enabled; such a
 // stall without a matching log entry is reported without an LSN. pgchaos
@@ -148,7 +149,7 @@ func stallsFromLog(node string, events []pglog.Event, end time.Time) []stall {
 			}}}
 		case r != nil && e.Type == pglog.Conflict && !e.Stops() && e.FinishLSN != r.st.SkipLSN:
 			closeRun(sub, true) // it applied a later transaction
-		case r != nil && e.Type == pglog.WorkerStarted && e.Worker == "apply worker":
+		case r != nil && e.Type == pglog.WorkerStarted && (e.Worker == "apply worker" || e.Worker == "pglogical apply worker"):
 			r.started = e.Time
 		}
 	}
@@ -161,6 +162,13 @@ func stallsFromLog(node string, events []pglog.Event, end time.Time) []stall {
 		r := runs[s]
 		if !r.started.IsZero() && !end.IsZero() && end.Sub(r.started) >= stallResolveGrace {
 			r.ranFine = true
+		}
+		// One failure and no worker since, for longer than a retry takes,
+		// is stuck too: pglogical's manager may not restart a failed apply
+		// worker for minutes (measured: none within 40 s), where
+		// PostgreSQL's retries every second.
+		if r.count == 1 && r.started.IsZero() && !end.IsZero() && end.Sub(r.st.last) >= stallResolveGrace {
+			r.count = 2
 		}
 		closeRun(s, r.ranFine)
 	}

@@ -5,8 +5,9 @@
 // reached. It does no I/O beyond the io.Reader it is given.
 //
 // The phrases it matches are PostgreSQL's own (src/backend/replication/
-// logical/conflict.c and worker.c, versions 17 and 18), verified against
-// the logs of a real two-node lab kept under testdata/.
+// logical/conflict.c and worker.c, versions 17 and 18) and pglogical's
+// (2.4; see pglogical.go), verified against the logs of real two-node labs
+// kept under testdata/.
 package pglog
 
 import (
@@ -81,10 +82,13 @@ type Event struct {
 	// ALTER SUBSCRIPTION … SKIP (lsn = '…') takes. Both from CONTEXT.
 	RemoteXID uint32
 	FinishLSN string
-	Message   string // the primary message, without level
-	Detail    string
-	Context   string
-	Raw       string // the whole entry, every line, as logged
+	// Resolution is what pglogical did about a conflict it logged:
+	// apply_remote, keep_local or skip. Empty for PostgreSQL's own.
+	Resolution string
+	Message    string // the primary message, without level
+	Detail     string
+	Context    string
+	Raw        string // the whole entry, every line, as logged
 }
 
 // Stops reports whether the event stopped the apply worker: an ERROR (or
@@ -267,6 +271,9 @@ func (s *Scanner) classify(e *entry) (Event, bool) {
 		// A restarted server reuses PIDs: forget the old workers.
 		clear(s.workers)
 		return ev, false
+	}
+	if s.classifyPglogical(e, &ev) {
+		return ev, true
 	}
 	if m := startedRE.FindStringSubmatch(e.message); m != nil {
 		ev.Type, ev.Worker, ev.Subscription = WorkerStarted, m[1], m[2]

@@ -320,6 +320,10 @@ func conflictAssertions(r *Report, limits map[string]int64) []Assertion {
 		switch {
 		case r.Conflicts == nil:
 			as.notMeasured("no conflict counts")
+		case r.Conflicts.CountedUnknown != "":
+			// An engine without counters (pglogical): zero would be a pass
+			// nobody measured.
+			as.notMeasured(r.Conflicts.CountedUnknown)
 		case pre18 && kind != "total" && kind != "apply_error" && kind != "sync_error":
 			// PostgreSQL 17 counts only apply and sync errors; a zero for
 			// any other kind would be a pass nobody measured.

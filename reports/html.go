@@ -160,6 +160,14 @@ func runTable(r *Report) htmlTable {
 	if r.Lab.Sequences != "" {
 		lab += ", sequences " + r.Lab.Sequences
 	}
+	// Native is the default and older reports name no engine: say only
+	// when another engine replicated.
+	if r.Lab.Engine != "" && r.Lab.Engine != "native" {
+		lab += ", engine " + r.Lab.Engine
+		if r.Lab.Resolver != "" {
+			lab += " (resolver " + r.Lab.Resolver + ")"
+		}
+	}
 	if r.Lab.HAProxy != "" {
 		lab += ", haproxy " + r.Lab.HAProxy
 	}
@@ -451,6 +459,9 @@ func conflictsSection(c *Conflicts) *htmlSection {
 		s.table(t)
 	} else {
 		s.text("", "no conflict counted or logged")
+	}
+	if c.CountedUnknown != "" {
+		s.text("", "counted by PostgreSQL: - (%s)", c.CountedUnknown)
 	}
 
 	ww := c.Workload

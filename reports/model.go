@@ -100,6 +100,8 @@ type Lab struct {
 	Name      string `json:"name"`
 	Postgres  string `json:"postgres"` // major version asked for, "18"
 	Sequences string `json:"sequences"`
+	Engine    string `json:"engine,omitempty"`   // replication engine: native or pglogical
+	Resolver  string `json:"resolver,omitempty"` // pglogical's conflict resolver
 	Nodes     []Node `json:"nodes"`
 	HAProxy   string `json:"haproxy"` // host:port clients used
 }
@@ -252,11 +254,14 @@ type DivergentRow struct {
 // Conflicts counts conflicts three ways: as PostgreSQL counted them, as it
 // logged them, and as the workload saw them.
 type Conflicts struct {
-	Counted  []ConflictCount `json:"counted"` // pg_stat_subscription_stats deltas
-	Logged   []ConflictCount `json:"logged"`  // server log lines
-	Samples  []LogSample     `json:"samples,omitempty"`
-	Workload WorkloadWitness `json:"workload"`
-	Stalls   []Stall         `json:"stalls"`
+	Counted []ConflictCount `json:"counted"` // pg_stat_subscription_stats deltas
+	// CountedUnknown says why Counted is empty because nothing could be
+	// counted (the engine keeps no counters), not because nothing happened.
+	CountedUnknown string          `json:"counted_unknown,omitempty"`
+	Logged         []ConflictCount `json:"logged"` // server log lines
+	Samples        []LogSample     `json:"samples,omitempty"`
+	Workload       WorkloadWitness `json:"workload"`
+	Stalls         []Stall         `json:"stalls"`
 }
 
 // ConflictCount is a count of one kind on one subscriber node.

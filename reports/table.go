@@ -133,6 +133,14 @@ func (p *printer) run(r *Report) {
 	if r.Lab.Sequences != "" {
 		lab += ", sequences " + r.Lab.Sequences
 	}
+	// Native is the default and older reports name no engine: say only
+	// when another engine replicated.
+	if r.Lab.Engine != "" && r.Lab.Engine != "native" {
+		lab += ", engine " + r.Lab.Engine
+		if r.Lab.Resolver != "" {
+			lab += " (resolver " + r.Lab.Resolver + ")"
+		}
+	}
 	if r.Lab.HAProxy != "" {
 		lab += ", haproxy " + r.Lab.HAProxy
 	}
@@ -428,6 +436,9 @@ func (p *printer) conflicts(c *Conflicts) {
 		p.table(header, rows)
 	} else {
 		p.printf("no conflict counted or logged\n")
+	}
+	if c.CountedUnknown != "" {
+		p.printf("counted by PostgreSQL: - (%s)\n", c.CountedUnknown)
 	}
 
 	ww := c.Workload

@@ -18,7 +18,7 @@ import (
 // ways, the workload's own witnesses, divergence, failovers.
 func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
-	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, lab.SubscriptionOn, r.opt.ConvergeTimeout)
+	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, r.lab.Replication().SlotOn, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
 	// Apply workers flush their statistics at most once a second, after a
 	// later transaction: with heartbeats still flowing, two more rounds of
@@ -57,7 +57,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 // the stalls; the workload's witness is added by analyse. It also returns
 // the parsed logs of the nodes whose log it could read.
 func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]pglog.Event) {
-	c := &reports.Conflicts{}
+	c := &reports.Conflicts{CountedUnknown: r.lab.Replication().UncountedConflicts()}
 	logs := map[string][]pglog.Event{}
 	for _, n := range r.lab.Nodes {
 		out, err := r.lab.LogsSince(ctx, n.ID, r.start)

@@ -132,6 +132,7 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	}
 	cfg := lab.Config{
 		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
+		Engine: sc.Lab.Engine, Resolver: sc.Lab.Resolver,
 		Ports: portsFor(lab.Ports(sc.Lab.Ports), lab.Ports{
 			Primary1: lab.DefaultPortPrimary1, Primary2: lab.DefaultPortPrimary2,
 			HAProxy: lab.DefaultPortHAProxy, Stats: lab.DefaultPortStats,
@@ -201,6 +202,12 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 	if sc.Lab.Postgres != "" && l.Postgres != sc.Lab.Postgres {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for PostgreSQL %s but lab %s runs %s", sc.Lab.Postgres, l.Name, l.Postgres))
 	}
+	if sc.Lab.Engine != "" && l.Replication().Name() != sc.Lab.Engine {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for engine %s but lab %s uses %s", sc.Lab.Engine, l.Name, l.Replication().Name()))
+	}
+	if sc.Lab.Resolver != "" && l.Resolver != sc.Lab.Resolver {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for resolver %s but lab %s uses %q", sc.Lab.Resolver, l.Name, l.Resolver))
+	}
 	if sc.Lab.Sequences != "" && l.Sequences != sc.Lab.Sequences {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for sequences %s but lab %s uses %s", sc.Lab.Sequences, l.Name, l.Sequences))
 	}
@@ -267,6 +274,7 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 
 func labInfo(ctx context.Context, l *lab.Lab) reports.Lab {
 	info := reports.Lab{Name: l.Name, Postgres: l.Postgres, Sequences: l.Sequences,
+		Engine: l.Replication().Name(), Resolver: l.Resolver,
 		HAProxy: fmt.Sprintf("%s:%d", hostOf(l.Proxy.Host), l.Proxy.Port)}
 	for _, n := range l.Nodes {
 		node := reports.Node{Name: n.Name, Address: fmt.Sprintf("%s:%d", hostOf(n.Host), n.Port), Image: l.Images.Postgres}

@@ -29,6 +29,7 @@ const sampleEvery = time.Second
 
 func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.Lab, t0 time.Time) *samplers {
 	s := &samplers{stats: observe.NewStatsSampler(), wal: observe.NewWALSampler(t0)}
+	s.wal.SlotOn = l.Replication().SlotOn
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()

@@ -23,7 +23,7 @@ import (
 // Allowed values, in the order messages list them.
 var (
 	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
-	labKeys       = []string{"postgres", "sequences", "ports"}
+	labKeys       = []string{"postgres", "sequences", "ports", "engine", "resolver"}
 	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
 	postgresVers  = []string{"18", "17"}
@@ -265,6 +265,7 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 			l.Sequences = seq
 		}
 	}
+	r.engine(f, &l)
 	if v, ok := f["ports"]; ok && !isNull(v.val) {
 		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
 		if ok {

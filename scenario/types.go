@@ -33,6 +33,8 @@ type LabSpec struct {
 	Postgres  string // "18" (default) or "17"
 	Sequences string // "interleaved" (default), "serial" or "uuid"
 	Ports     Ports
+	Engine    string // "native" (default) or "pglogical"
+	Resolver  string // pglogical's conflict resolver; only with engine pglogical
 }
 
 // Ports overrides the lab's host ports; 0 means the default (5442, 5443, 5020, 7020).

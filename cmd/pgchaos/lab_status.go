@@ -61,7 +61,7 @@ Examples:
 // quoting a row could otherwise hold escape sequences.
 func renderStatus(e *env, st lab.Status) error {
 	esc := term.Escape
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n\n", esc(st.Name), esc(st.Postgres), esc(st.Sequences))
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n\n", esc(st.Name), esc(st.Postgres), esc(st.Sequences), esc(engineNote(st.Engine, st.Resolver)))
 	t := tablewriter.NewTable(e.stdout)
 	t.Header("node", "container", "state", "address", "version", "subscription", "enabled", "worker", "last message", "apply errors")
 	for _, n := range st.Nodes {
@@ -71,7 +71,15 @@ func renderStatus(e *env, st lab.Status) error {
 			if s.LastMessage != nil {
 				last = fmt.Sprintf("%s ago", time.Since(*s.LastMessage).Round(time.Millisecond))
 			}
-			row = append(row, esc(s.Name), yesNo(s.Enabled), map[bool]string{true: "running", false: "NOT RUNNING"}[s.WorkerRunning], last, s.ApplyErrors)
+			worker := map[bool]string{true: "running", false: "NOT RUNNING"}[s.WorkerRunning]
+			if s.State != "" {
+				worker += " (" + s.State + ")"
+			}
+			var applyErrors any = s.ApplyErrors
+			if s.ApplyErrorsUnknown != "" {
+				applyErrors = "- (" + s.ApplyErrorsUnknown + ")"
+			}
+			row = append(row, esc(s.Name), yesNo(s.Enabled), esc(worker), last, applyErrors)
 		} else {
 			row = append(row, "-", "-", "-", "-", "-")
 		}

@@ -22,6 +22,8 @@ func labFlags(fs *pflag.FlagSet, cfg *lab.Config) {
 	fs.StringVar(&cfg.Name, "name", lab.DefaultName, "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
 	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18 or 17")
 	fs.StringVar(&cfg.Sequences, "sequences", lab.SeqInterleaved, "test_table ids: interleaved (odd on primary1, even on primary2), serial (the tutorial's; collides across nodes) or uuid")
+	fs.StringVar(&cfg.Engine, "engine", lab.EngineNative, "replication engine: native (publications and subscriptions) or pglogical (needs an image with pglogical: make images)")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "pglogical's conflict resolver (engine pglogical only): "+strings.Join(lab.Resolvers, ", ")+" (default last_update_wins)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to; off loopback a password is required (see --password)")
 	fs.StringVar(&cfg.Password, "password", "", "the superuser's password (default \"postgres\" on loopback; off loopback, one is generated and printed once unless given)")
 	fs.IntVar(&cfg.Ports.Primary1, "port-primary1", lab.DefaultPortPrimary1, "host port of primary1")
@@ -42,8 +44,10 @@ Builds the lab through the Docker Engine API: a private network, primary1 and
 primary2 (wal_level=logical, track_commit_timestamp=on), HAProxy (round robin,
 PostgreSQL health checks, stats page, admin runtime API), then a publication
 on each node and a subscription on each to the other (origin = none,
-copy_data = false). It says "ready" only after a marker row has crossed in
-both directions. The lab stays up until "pgchaos lab down"; if up fails it
+copy_data = false); with --engine pglogical, a pglogical node on each, the
+tables in a replication set and a subscription each way (forward_origins
+'{}'), resolving conflicts with --resolver. It says "ready" only after a
+marker row has crossed in both directions. The lab stays up until "pgchaos lab down"; if up fails it
 removes what it made, unless --keep-on-error.
 
 Examples:
@@ -51,6 +55,7 @@ Examples:
   PGPASSWORD=postgres psql -h localhost -p 5442 -U postgres -d postgres -c "INSERT INTO test_table (name) VALUES ('test1');"
   pgchaos lab up --name demo17 --postgres 17 --port-primary1 6442 --port-primary2 6443 --port-haproxy 6020 --port-stats 8020
   pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide
+  pgchaos lab up --engine pglogical --resolver keep_local
   pgchaos lab up --listen 0.0.0.0        # beyond this machine: a password is generated and printed once`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		var cfg lab.Config
@@ -80,7 +85,7 @@ Examples:
 }
 
 func printEndpoints(e *env, l *lab.Lab) {
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s)\n", l.Name, l.Postgres, l.Sequences)
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n", l.Name, l.Postgres, l.Sequences, engineNote(l.Engine, l.Resolver))
 	for _, n := range l.Nodes {
 		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, shellWord(l.SuperuserPassword()), hostFor(n.Host), n.Port, lab.User, lab.Database)
 	}
@@ -127,4 +132,18 @@ func shellWord(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(term.Escape(s), "'", `'\''`) + "'"
+
+}
+
+// engineNote names a lab's engine when it is not native, for the lab's
+// title line: ", engine pglogical, resolver keep_local".
+func engineNote(engine, resolver string) string {
+	if engine == "" || engine == lab.EngineNative {
+		return ""
+	}
+	s := ", engine " + engine
+	if resolver != "" {
+		s += ", resolver " + resolver
+	}
+	return s
 }

@@ -1,0 +1,49 @@
+package scenario
+
+import "testing"
+
+// lab.engine and lab.resolver: the allowed values are listed, a resolver
+// needs engine pglogical, and each error has its file:line:col.
+func TestParseEngineAndResolver(t *testing.T) {
+	bad := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown engine", "duration: 1s\nlab: {engine: bdr}\nworkloads: [{kind: insert}]\n", []string{
+			`f.yaml:2:15: lab.engine: "bdr" is not a replication engine (allowed: native, pglogical)`,
+		}},
+		{"unknown resolver", "duration: 1s\nlab: {engine: pglogical, resolver: newest}\nworkloads: [{kind: insert}]\n", []string{
+			`f.yaml:2:36: lab.resolver: "newest" is not a pglogical conflict resolver (allowed: last_update_wins, first_update_wins, apply_remote, keep_local, error)`,
+		}},
+		{"resolver without pglogical", "duration: 1s\nlab: {resolver: keep_local}\nworkloads: [{kind: insert}]\n", []string{
+			`f.yaml:2:7: lab.resolver: keep_local is a pglogical setting and needs engine: pglogical (allowed engines: native, pglogical; native replication has no resolver)`,
+		}},
+		{"resolver with native", "duration: 1s\nlab:\n  engine: native\n  resolver: error\nworkloads: [{kind: insert}]\n", []string{
+			`f.yaml:4:3: lab.resolver: error is a pglogical setting and needs engine: pglogical (allowed engines: native, pglogical; native replication has no resolver)`,
+		}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tt.yaml))
+			checkErrors(t, err, tt.want)
+		})
+	}
+	good := []struct {
+		yaml, engine, resolver string
+	}{
+		{"duration: 1s\nworkloads: [{kind: insert}]\n", "", ""},
+		{"duration: 1s\nlab: {engine: native}\nworkloads: [{kind: insert}]\n", "native", ""},
+		{"duration: 1s\nlab: {engine: pglogical}\nworkloads: [{kind: insert}]\n", "pglogical", ""},
+		{"duration: 1s\nlab: {resolver: first_update_wins, engine: pglogical}\nworkloads: [{kind: insert}]\n", "pglogical", "first_update_wins"},
+	}
+	for _, tt := range good {
+		s, err := Parse("f.yaml", []byte(tt.yaml))
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		if s.Lab.Engine != tt.engine || s.Lab.Resolver != tt.resolver {
+			t.Errorf("%q: engine %q resolver %q, want %q %q", tt.yaml, s.Lab.Engine, s.Lab.Resolver, tt.engine, tt.resolver)
+		}
+	}
+}
