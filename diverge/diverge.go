@@ -63,6 +63,14 @@ type Options struct {
 	// DefaultRowLimit, negative lists none. Counts stay exact beyond it
 	// and TableDivergence.Truncated says rows were left out.
 	RowLimit int
+	// EachKey, when set, is called with every divergent row's kind
+	// (reports.MissingOnPrimary1, MissingOnPrimary2 or Different) and key
+	// text, whatever RowLimit, in key order within a table, as rows are
+	// found. Listing a key costs nothing beyond finding it; fetching a row
+	// in full on both nodes (its JSON and who wrote it last) does, so
+	// RowLimit caps only those. Diff keeps none of the keys it passes here:
+	// a caller that needs every key exactly gets them with flat memory.
+	EachKey func(table, kind, key string)
 }
 
 // Diff compares tables row by row across primary1 (p1) and primary2 (p2)
@@ -128,7 +136,7 @@ func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeSha
 		if ok2 {
 			pool2 = p2
 		}
-		td, err := compareTable(ctx, pool1, pool2, t, limit, shape)
+		td, err := compareTable(ctx, pool1, pool2, t, limit, opts.EachKey, shape)
 		if err != nil {
 			return nil, err
 		}
@@ -264,6 +272,7 @@ type comparison struct {
 	t       table
 	s1, s2  *side
 	limit   int
+	each    func(table, kind, key string) // Options.EachKey, or nil
 	shape   treeShape
 	td      *reports.TableDivergence
 	pending []keyRange // leaves waiting to be listed (flushLeaves)
@@ -321,7 +330,7 @@ func (s *side) end(ctx context.Context) {
 	}
 }
 
-func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, shape treeShape) (reports.TableDivergence, error) {
+func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, each func(table, kind, key string), shape treeShape) (reports.TableDivergence, error) {
 	td := reports.TableDivergence{Table: t.name}
 	var s1, s2 *side
 	g, gctx := errgroup.WithContext(ctx)
@@ -333,7 +342,7 @@ func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int,
 	if err != nil {
 		return td, err
 	}
-	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
+	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, each: each, shape: shape, td: &td}
 	cuts, err := c.topCuts(ctx)
 	if err != nil {
 		return td, err
@@ -828,6 +837,9 @@ func (c *comparison) count(fs []finding) {
 			c.td.MissingOnPrimary2++
 		case reports.Different:
 			c.td.Different++
+		}
+		if c.each != nil {
+			c.each(c.t.name, f.kind, f.key)
 		}
 		if len(c.listed) < c.limit {
 			c.listed = append(c.listed, f)
