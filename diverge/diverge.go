@@ -20,29 +20,36 @@ import (
 const DefaultRowLimit = 100
 
 // The shape of the comparison: the first pass cuts the table into parts of
-// about half a leaf each, at quantiles of a random sample, and takes them in
-// chunks (adapt.go). A chunk compared by hash is hashed part by part in one
-// scan a node; a part that differs and holds at most leafRows rows on
-// either node is listed row by row, a bigger one is cut into equal parts of
-// about half a leaf (by one node's key order, at most fanout of them) and
-// those that differ are walked in turn. A chunk compared by rows is
-// streamed from both nodes in key order and merged a part at a time.
-// Memory is bounded by these, never by the table: a few thousand part
-// hashes at most, and one leaf or streamed part a node at a time.
+// at most topPartRows rows each (and at most half a leaf), at quantiles of a
+// random sample, and takes them in chunks (adapt.go). A chunk compared by
+// hash is hashed part by part in one scan a node; a part that differs and
+// holds at most leafRows rows on either node is listed row by row, a bigger
+// one is cut into equal parts of about half a leaf (by one node's key
+// order, at most fanout of them) and those that differ are walked in turn.
+// A chunk compared by rows is streamed from both nodes in key order and
+// merged a part at a time. Memory is bounded by these, never by the table:
+// a few thousand part hashes at most, and one leaf or streamed part a node
+// at a time.
 //
-// Parts are about half a leaf so that a part that differs is a leaf at
-// once: where differences are spread over the table every part differs,
-// and splitting each again costs a split, a hash and a leaf statement per
-// sub-part. The sizes are the fastest measured by bench/diverge.
+// A part that differs is a leaf at once: where differences are spread over
+// the table every part differs, and splitting each again costs a split, a
+// hash and a leaf statement per sub-part. The sizes are the fastest
+// measured by bench/diverge.
 const (
 	fanout   = 64
 	leafRows = 2048
 )
 
-// The first pass's parts. Their number is capped to keep the statement's
-// bound parameters and the part hashes small; past that, parts grow with
-// the table and differing ones are split before their leaves.
+// The first pass's parts. They are small so that hashing still pays where
+// differences are moderately dense: with 1,000 of 1M rows differing, spread
+// out, a part of n rows differs with odds 1-(1-1/1000)^n, so parts of half a
+// leaf (1,024 rows) mostly differ (64%) and the chunk is streamed, while
+// parts of topPartRows rows mostly do not (23%) and only those are listed
+// (bench/diverge, "1000 differ"). Their number is capped to keep the
+// statement's bound parameters and the part hashes small; past that, parts
+// grow with the table and differing ones are split before their leaves.
 const (
+	topPartRows   = 256
 	topMaxParts   = 4096
 	topMaxParams  = 32768 // cut values bound in one statement
 	samplePerPart = 16    // sampled rows per part: quantiles steady enough
@@ -410,7 +417,7 @@ func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int,
 // with their part (r cut at cuts into parts parts), merges them a part at a
 // time and returns how many parts differed. Both nodes send at once; one
 // part's rows from each are held at a time, so memory follows the rows a
-// part holds on a node: about half a leaf where the sampled cuts fit it,
+// part holds on a node: about topPartRows where the sampled cuts fit it,
 // more where a node gained many rows in one part since.
 func (c *comparison) byRows(ctx context.Context, r keyRange, cuts []bound, parts int) (int, error) {
 	st1, err := c.openStream(ctx, c.s1, r, cuts)
@@ -529,8 +536,8 @@ func (st *stream) close() {
 }
 
 // topCuts picks the first pass's split points: quantiles of a random sample
-// of the node that seems to hold more rows, about one cut per half leaf of
-// the estimated table. None for a table small enough to bisect
+// of the node that seems to hold more rows, about one cut per topPartRows
+// rows of the estimated table. None for a table small enough to bisect
 // from the whole (or empty on both nodes). The cuts only decide speed: the
 // parts cover the key space whatever they are.
 func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
@@ -556,10 +563,14 @@ func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
 }
 
 // topParts is how many parts the first pass cuts a table of about est
-// rows into: one per half leaf, at least one, and capped by topMaxParts
-// and by the parameters the cuts bind (one per key column).
+// rows into: one per topPartRows rows (or half a leaf, when smaller), one
+// for a table that fits a leaf, and capped by topMaxParts and by the
+// parameters the cuts bind (one per key column).
 func topParts(est float64, leaf int64, keyCols int) int64 {
-	parts := int64(2 * est / float64(leaf))
+	if est <= float64(leaf) {
+		return 1
+	}
+	parts := int64(est / min(float64(leaf)/2, topPartRows))
 	parts = min(parts, topMaxParts, int64(topMaxParams/max(keyCols, 1)))
 	return max(parts, 1)
 }

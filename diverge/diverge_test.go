@@ -309,7 +309,9 @@ func TestTopPartsAndRowEstimate(t *testing.T) {
 	}{
 		{"empty", 0, 2048, 1, 1},
 		{"smaller than a leaf", 1000, 2048, 1, 1},
-		{"a million rows: parts of about half a leaf", 1_000_000, 2048, 1, 976},
+		{"just over a leaf: parts of topPartRows", 2049, 2048, 1, 8},
+		{"a million rows: parts of topPartRows", 1_000_000, 2048, 1, 3906},
+		{"small leaves: parts of half a leaf", 1000, 100, 1, 20},
 		{"a billion rows: capped", 1e9, 2048, 1, topMaxParts},
 		{"wide composite key: capped by parameters", 1e9, 2048, 16, topMaxParams / 16},
 		{"tiny leaves in tests", 1000, 1, 2, 2000},
