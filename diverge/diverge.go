@@ -500,9 +500,6 @@ func (st *stream) advance() error {
 	if err := st.rows.Scan(dst...); err != nil {
 		return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
 	}
-	if lr.cols == nil {
-		lr.cols = bound{lr.key}
-	}
 	if p < st.at {
 		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
 	}
@@ -748,7 +745,7 @@ func split(r keyRange, cuts []bound) []keyRange {
 type leafRow struct {
 	key  string // the key as text, for the report and for matching
 	hash int64  // the row hash
-	cols bound  // the key columns as text, to fetch the row again
+	cols bound  // a composite key's columns as text, to fetch the row again; nil for one column (key is its text)
 }
 
 // finding is one divergent row of a leaf.
@@ -786,10 +783,13 @@ func (c *comparison) readLeaf(s *side, br pgx.BatchResults) ([]leafRow, error) {
 	defer rows.Close()
 	var out []leafRow
 	for rows.Next() {
-		lr := leafRow{cols: make(bound, len(c.t.cols))}
+		var lr leafRow
 		dst := []any{&lr.key, &lr.hash}
-		for i := range lr.cols {
-			dst = append(dst, &lr.cols[i])
+		if n := len(c.t.cols); n > 1 {
+			lr.cols = make(bound, n)
+			for i := range lr.cols {
+				dst = append(dst, &lr.cols[i])
+			}
 		}
 		if err := rows.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
@@ -853,6 +853,11 @@ func (c *comparison) count(fs []finding) {
 			c.each(c.t.name, f.kind, f.key)
 		}
 		if len(c.listed) < c.limit {
+			if f.cols == nil {
+				// A one-column key's text is its value; only the rows
+				// fetched in full need it as a bound.
+				f.cols = bound{f.key}
+			}
 			c.listed = append(c.listed, f)
 		} else {
 			c.td.Truncated = true

@@ -163,6 +163,10 @@ func TestSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
 	if q, _ := arr.hashSQL(keyRange{}, []bound{{"{1}"}}); !strings.Contains(q, "CASE WHEN") || strings.Contains(q, "width_bucket") {
 		t.Errorf("array key hash SQL: %s", q)
 	}
+	// A one-column key's text is its value: leaves select it once.
+	if q, _ := single.leafSQL(keyRange{}); !strings.HasPrefix(q, `SELECT _pgchaos_r."id"::text, hashtextextended(_pgchaos_r::text, 0) FROM`) {
+		t.Errorf("single-column leaf SQL selects more than key text and hash: %s", q)
+	}
 	if strings.Contains(sqlOf(single.detailSQL([]bound{{"3"}}, false)), "pg_xact_commit_timestamp") {
 		t.Error("detail SQL asks for commit timestamps although track_commit_timestamp is off")
 	}
