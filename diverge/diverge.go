@@ -869,25 +869,117 @@ func (c *comparison) count(fs []finding) {
 // and returns the divergent ones in key order. Keys are matched by their
 // text, so Go never has to know PostgreSQL's ordering: rows present on both
 // appear in the same relative order in both lists and anchor the merge.
-// Rows are walked in step while the two lists name the same keys (the
-// common case, costing no map); from the first key that differs on, the
-// rest is matched through maps.
+//
+// Rows are walked in step; where the two lists name different keys, the
+// next few rows of each (mergeWindow) are searched for the other's key: a
+// key found ahead on one side means the rows before it there are missing on
+// the other. That keeps a part with a few scattered differences (the usual
+// case when many rows differ, bench/diverge "100000 differ") in one pass
+// with no map. Two keys found on neither side within the window are taken
+// as missing on the other node each. Where that guess is wrong (a run
+// longer than the window), or in an order the two nodes disagree on (which
+// one collation cannot produce), a row skipped as missing on one side is
+// listed later by the other and skipped there too: a key named missing on
+// both sides reveals it, and the whole range is matched by maps instead.
 func merge(a, b []leafRow) []finding {
 	var out []finding
-	i := 0
-	for i < len(a) && i < len(b) && a[i].key == b[i].key {
-		if a[i].hash != b[i].hash {
-			out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+	var gone1, gone2 int // rows named missing on primary1, primary2
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if a[i].key == b[j].key {
+			if a[i].hash != b[j].hash {
+				out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+			}
+			i++
+			j++
+			continue
 		}
+		if k := ahead(a[i+1:], b[j].key); k >= 0 {
+			for _, r := range a[i : i+1+k] {
+				out = append(out, finding{kind: reports.MissingOnPrimary2, key: r.key, cols: r.cols})
+			}
+			gone2 += 1 + k
+			i += 1 + k
+			continue
+		}
+		if k := ahead(b[j+1:], a[i].key); k >= 0 {
+			for _, r := range b[j : j+1+k] {
+				out = append(out, finding{kind: reports.MissingOnPrimary1, key: r.key, cols: r.cols})
+			}
+			gone1 += 1 + k
+			j += 1 + k
+			continue
+		}
+		// Neither key is near on the other side: most likely each is
+		// missing there (both nodes wrote rows the other lacks). If
+		// either is in fact further on, it is skipped there too and the
+		// check below sees it.
+		out = append(out, finding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols},
+			finding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
+		gone1++
+		gone2++
 		i++
+		j++
 	}
-	return append(out, mergeByMap(a[i:], b[i:])...)
+	for _, f := range mergeByMap(a[i:], b[j:]) {
+		// One side's leftovers.
+		switch f.kind {
+		case reports.MissingOnPrimary1:
+			gone1++
+		case reports.MissingOnPrimary2:
+			gone2++
+		}
+		out = append(out, f)
+	}
+	if gone1 > 0 && gone2 > 0 && missingOnBoth(out, gone2) {
+		return mergeByMap(a, b)
+	}
+	return out
+}
+
+// mergeWindow is how many rows ahead merge looks for a key the other node
+// lists: the longest run of rows missing on one node it steps over without
+// maps.
+const mergeWindow = 16
+
+// ahead is the index in rs, within mergeWindow, of the row with key k, or -1.
+func ahead(rs []leafRow, k string) int {
+	for i, r := range rs[:min(len(rs), mergeWindow)] {
+		if r.key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// missingOnBoth says whether a key of fs is named missing on primary1 and
+// on primary2; n is how many are named missing on primary2.
+func missingOnBoth(fs []finding, n int) bool {
+	on2 := make(map[string]bool, n)
+	for _, f := range fs {
+		if f.kind == reports.MissingOnPrimary2 {
+			on2[f.key] = true
+		}
+	}
+	for _, f := range fs {
+		if f.kind == reports.MissingOnPrimary1 && on2[f.key] {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeByMap is merge for lists that need not name the same keys in step.
 func mergeByMap(a, b []leafRow) []finding {
-	if len(a) == 0 && len(b) == 0 {
-		return nil
+	if len(a) == 0 || len(b) == 0 {
+		out := make([]finding, 0, len(a)+len(b))
+		for _, r := range a {
+			out = append(out, finding{kind: reports.MissingOnPrimary2, key: r.key, cols: r.cols})
+		}
+		for _, r := range b {
+			out = append(out, finding{kind: reports.MissingOnPrimary1, key: r.key, cols: r.cols})
+		}
+		return out
 	}
 	inA := make(map[string]int, len(a))
 	for i, r := range a {

@@ -1,11 +1,16 @@
 package diverge
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgchaos/pgchaos/reports"
 )
 
 func rowsOf(keyHash ...any) []leafRow {
@@ -51,6 +56,91 @@ func TestMergeNamesEachDivergentRowOnceInKeyOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMergeAgreesWithMatchingByMaps checks the in-step merge, with its
+// look-ahead window, against matching every key through maps, on random
+// ranges: rows missing on either side in runs shorter and longer than the
+// window, changed rows, and orders the two sides disagree on.
+func TestMergeAgreesWithMatchingByMaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 6))
+	for n := range 3000 {
+		var a, b []leafRow
+		for k := range rng.IntN(300) {
+			key := fmt.Sprintf("k%05d", k)
+			run := rng.IntN(4) // long runs missing on one side now and then
+			switch p := rng.IntN(100); {
+			case p < 3+run*5:
+				a = append(a, leafRow{key: key, hash: 1})
+			case p < 6+run*10:
+				b = append(b, leafRow{key: key, hash: 1})
+			case p < 10+run*10:
+				a = append(a, leafRow{key: key, hash: 1})
+				b = append(b, leafRow{key: key, hash: 2})
+			default:
+				a = append(a, leafRow{key: key, hash: 1})
+				b = append(b, leafRow{key: key, hash: 1})
+			}
+		}
+		confused := n%5 == 4
+		if confused && len(b) > 1 {
+			i, j := rng.IntN(len(b)), rng.IntN(len(b))
+			b[i], b[j] = b[j], b[i]
+		}
+		fs := merge(a, b)
+		got, want := names(fs), names(mergeByMap(a, b))
+		slices.Sort(got)
+		slices.Sort(want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d (confused order %v):\n a %v\n b %v\nmerge     %v\nby maps   %v", n, confused, a, b, names(fs), want)
+		}
+		if !confused && !inOrder(fs) {
+			t.Fatalf("case %d: findings out of key order: %v", n, names(fs))
+		}
+	}
+	// A run longer than the window on each side, then rows in step again.
+	var a, b []leafRow
+	for k := range 3 * mergeWindow {
+		key := fmt.Sprintf("k%03d", k)
+		switch {
+		case k < mergeWindow+1:
+			a = append(a, leafRow{key: key})
+		case k < 2*mergeWindow+2:
+			b = append(b, leafRow{key: key})
+		default:
+			a = append(a, leafRow{key: key})
+			b = append(b, leafRow{key: key})
+		}
+	}
+	got, want := names(merge(a, b)), names(mergeByMap(a, b))
+	slices.Sort(got)
+	slices.Sort(want)
+	if !reflect.DeepEqual(got, want) || len(got) != 2*mergeWindow+2 {
+		t.Errorf("runs past the window: merge %v, by maps %v", got, want)
+	}
+}
+
+// inOrder says whether each node's findings follow its key order (the keys
+// here sort as text): those it holds (missing on the other, or different),
+// and those it lacks.
+func inOrder(fs []finding) bool {
+	var held, lacked []string
+	for _, f := range fs {
+		if f.kind == reports.MissingOnPrimary1 {
+			lacked = append(lacked, f.key)
+		} else {
+			held = append(held, f.key)
+		}
+	}
+	return slices.IsSorted(held) && slices.IsSorted(lacked)
+}
+
+func names(fs []finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.kind+":"+f.key)
+	}
+	return out
 }
 
 func TestLastWriterFollowsLaterCommitAndItsOrigin(t *testing.T) {
