@@ -2,12 +2,15 @@ package diverge
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
@@ -15,8 +18,9 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 )
 
-// DefaultRowLimit is how many divergent rows a table lists when
-// Options.RowLimit is zero. Counts are exact whatever the limit.
+// DefaultRowLimit is how many divergent rows a table lists in full when
+// Options.RowLimit is zero. Counts, and the keys passed to
+// Options.EachKey, are exact whatever the limit.
 const DefaultRowLimit = 100
 
 // The shape of the comparison: the first pass cuts the table into parts of
@@ -488,6 +492,37 @@ func (st *stream) advance() error {
 		}
 		return nil
 	}
+	lr, p, ok := streamRow(st.rows.FieldDescriptions(), st.rows.RawValues())
+	if !ok {
+		var err error
+		if lr, p, err = st.scan(); err != nil {
+			return err
+		}
+	}
+	if p < st.at {
+		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
+	}
+	st.ahead, st.at, st.ok = lr, p, true
+	return nil
+}
+
+// streamRow decodes a streamed row of a one-column key straight from the
+// wire (part as binary int4, key as text, row hash as binary int8), which
+// is most of what the client does for each row when most rows are
+// streamed; false for any other shape, which scan then reads.
+func streamRow(fds []pgconn.FieldDescription, vals [][]byte) (leafRow, int, bool) {
+	if len(vals) != 3 || len(fds) != 3 ||
+		fds[0].Format != pgx.BinaryFormatCode || fds[0].DataTypeOID != pgtype.Int4OID || len(vals[0]) != 4 ||
+		fds[1].DataTypeOID != pgtype.TextOID || vals[1] == nil ||
+		fds[2].Format != pgx.BinaryFormatCode || fds[2].DataTypeOID != pgtype.Int8OID || len(vals[2]) != 8 {
+		return leafRow{}, 0, false
+	}
+	p := int(int32(binary.BigEndian.Uint32(vals[0])))
+	return leafRow{key: string(vals[1]), hash: int64(binary.BigEndian.Uint64(vals[2]))}, p, true
+}
+
+// scan reads the current streamed row through pgx's Scan.
+func (st *stream) scan() (leafRow, int, error) {
 	var lr leafRow
 	var p int
 	dst := []any{&p, &lr.key, &lr.hash}
@@ -498,13 +533,9 @@ func (st *stream) advance() error {
 		}
 	}
 	if err := st.rows.Scan(dst...); err != nil {
-		return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
+		return lr, 0, fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
 	}
-	if p < st.at {
-		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
-	}
-	st.ahead, st.at, st.ok = lr, p, true
-	return nil
+	return lr, p, nil
 }
 
 // part appends the rows of part p to buf and returns it.

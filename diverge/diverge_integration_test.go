@@ -199,6 +199,43 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		}
 	})
 
+	t.Run("streamed rows of a one-column key are decoded from the wire as pgx scans them", func(t *testing.T) {
+		cat, err := catalog(ctx, p1, lab.Primary1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s1, err := begin(ctx, p1, lab.Primary1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s1.end(ctx)
+		for _, name := range []string{"div_simple", "div_text"} {
+			tb := cat[name]
+			q, args := tb.streamSQL(keyRange{}, nil)
+			rows, err := s1.tx.Query(ctx, q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				lr, p, ok := streamRow(rows.FieldDescriptions(), rows.RawValues())
+				var want leafRow
+				var wantP int
+				if err := rows.Scan(&wantP, &want.key, &want.hash); err != nil {
+					t.Fatal(err)
+				}
+				if !ok || lr.key != want.key || lr.hash != want.hash || lr.cols != nil || p != wantP {
+					t.Fatalf("%s: streamRow %+v part %d (decoded %v), Scan %+v part %d", name, lr, p, ok, want, wantP)
+				}
+				n++
+			}
+			rows.Close()
+			if rows.Err() != nil || n == 0 {
+				t.Fatalf("%s: %d rows streamed, %v", name, n, rows.Err())
+			}
+		}
+	})
+
 	// Split brain by hand: both subscriptions off, then tamper.
 	execAll(t, p1, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary1)))
 	execAll(t, p2, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary2)))

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -463,5 +466,33 @@ func TestSplitStep(t *testing.T) {
 				t.Errorf("splitStep(%d, %+v) = %d: not 2..fanout parts", tt.n, tt.shape, got)
 			}
 		})
+	}
+}
+
+func TestStreamRowDecodesTheWireOrDeclines(t *testing.T) {
+	fd := func(oid uint32, format int16) pgconn.FieldDescription {
+		return pgconn.FieldDescription{DataTypeOID: oid, Format: format}
+	}
+	good := []pgconn.FieldDescription{fd(pgtype.Int4OID, 1), fd(pgtype.TextOID, 0), fd(pgtype.Int8OID, 1)}
+	vals := [][]byte{{0, 0, 1, 2}, []byte("42"), {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}}
+	lr, p, ok := streamRow(good, vals)
+	if !ok || p != 258 || lr.key != "42" || lr.hash != -2 || lr.cols != nil {
+		t.Errorf("streamRow = %+v, %d, %v; want key 42, hash -2, part 258", lr, p, ok)
+	}
+	declined := map[string]struct {
+		fds  []pgconn.FieldDescription
+		vals [][]byte
+	}{
+		"part in text format": {[]pgconn.FieldDescription{fd(pgtype.Int4OID, 0), good[1], good[2]}, vals},
+		"hash not int8":       {[]pgconn.FieldDescription{good[0], good[1], fd(pgtype.NumericOID, 1)}, vals},
+		"key not text":        {[]pgconn.FieldDescription{good[0], fd(pgtype.Int8OID, 1), good[2]}, vals},
+		"null key":            {good, [][]byte{vals[0], nil, vals[2]}},
+		"short hash":          {good, [][]byte{vals[0], vals[1], {1, 2}}},
+		"composite key cols":  {append(slices.Clone(good), good[1]), append(slices.Clone(vals), []byte("x"))},
+	}
+	for name, tt := range declined {
+		if _, _, ok := streamRow(tt.fds, tt.vals); ok {
+			t.Errorf("%s: decoded, want declined (scan reads it)", name)
+		}
 	}
 }
