@@ -2,12 +2,15 @@ package diverge
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
@@ -15,34 +18,42 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 )
 
-// DefaultRowLimit is how many divergent rows a table lists when
-// Options.RowLimit is zero. Counts are exact whatever the limit.
+// DefaultRowLimit is how many divergent rows a table lists in full when
+// Options.RowLimit is zero. Counts, and the keys passed to
+// Options.EachKey, are exact whatever the limit.
 const DefaultRowLimit = 100
 
 // The shape of the comparison: the first pass cuts the table into parts of
-// about half a leaf each, at quantiles of a random sample, and takes them in
-// chunks (adapt.go). A chunk compared by hash is hashed part by part in one
-// scan a node; a part that differs and holds at most leafRows rows on
-// either node is listed row by row, a bigger one is cut into equal parts of
-// about half a leaf (by one node's key order, at most fanout of them) and
-// those that differ are walked in turn. A chunk compared by rows is
-// streamed from both nodes in key order and merged a part at a time.
-// Memory is bounded by these, never by the table: a few thousand part
-// hashes at most, and one leaf or streamed part a node at a time.
+// at most topPartRows rows each (and at most half a leaf), at quantiles of a
+// random sample, and takes them in chunks (adapt.go). A chunk compared by
+// hash is hashed part by part in one scan a node; a part that differs and
+// holds at most leafRows rows on either node is listed row by row, a bigger
+// one is cut into equal parts of about half a leaf (by one node's key
+// order, at most fanout of them) and those that differ are walked in turn.
+// A chunk compared by rows is streamed from both nodes in key order and
+// merged a part at a time. Memory is bounded by these, never by the table:
+// a few thousand part hashes at most, and one leaf or streamed part a node
+// at a time.
 //
-// Parts are about half a leaf so that a part that differs is a leaf at
-// once: where differences are spread over the table every part differs,
-// and splitting each again costs a split, a hash and a leaf statement per
-// sub-part. The sizes are the fastest measured by bench/diverge.
+// A part that differs is a leaf at once: where differences are spread over
+// the table every part differs, and splitting each again costs a split, a
+// hash and a leaf statement per sub-part. The sizes are the fastest
+// measured by bench/diverge.
 const (
 	fanout   = 64
 	leafRows = 2048
 )
 
-// The first pass's parts. Their number is capped to keep the statement's
-// bound parameters and the part hashes small; past that, parts grow with
-// the table and differing ones are split before their leaves.
+// The first pass's parts. They are small so that hashing still pays where
+// differences are moderately dense: with 1,000 of 1M rows differing, spread
+// out, a part of n rows differs with odds 1-(1-1/1000)^n, so parts of half a
+// leaf (1,024 rows) mostly differ (64%) and the chunk is streamed, while
+// parts of topPartRows rows mostly do not (23%) and only those are listed
+// (bench/diverge, "1000 differ"). Their number is capped to keep the
+// statement's bound parameters and the part hashes small; past that, parts
+// grow with the table and differing ones are split before their leaves.
 const (
+	topPartRows   = 256
 	topMaxParts   = 4096
 	topMaxParams  = 32768 // cut values bound in one statement
 	samplePerPart = 16    // sampled rows per part: quantiles steady enough
@@ -63,6 +74,14 @@ type Options struct {
 	// DefaultRowLimit, negative lists none. Counts stay exact beyond it
 	// and TableDivergence.Truncated says rows were left out.
 	RowLimit int
+	// EachKey, when set, is called with every divergent row's kind
+	// (reports.MissingOnPrimary1, MissingOnPrimary2 or Different) and key
+	// text, whatever RowLimit, in key order within a table, as rows are
+	// found. Listing a key costs nothing beyond finding it; fetching a row
+	// in full on both nodes (its JSON and who wrote it last) does, so
+	// RowLimit caps only those. Diff keeps none of the keys it passes here:
+	// a caller that needs every key exactly gets them with flat memory.
+	EachKey func(table, kind, key string)
 }
 
 // Diff compares tables row by row across primary1 (p1) and primary2 (p2)
@@ -128,7 +147,7 @@ func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeSha
 		if ok2 {
 			pool2 = p2
 		}
-		td, err := compareTable(ctx, pool1, pool2, t, limit, shape)
+		td, err := compareTable(ctx, pool1, pool2, t, limit, opts.EachKey, shape)
 		if err != nil {
 			return nil, err
 		}
@@ -264,6 +283,7 @@ type comparison struct {
 	t       table
 	s1, s2  *side
 	limit   int
+	each    func(table, kind, key string) // Options.EachKey, or nil
 	shape   treeShape
 	td      *reports.TableDivergence
 	pending []keyRange // leaves waiting to be listed (flushLeaves)
@@ -321,7 +341,7 @@ func (s *side) end(ctx context.Context) {
 	}
 }
 
-func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, shape treeShape) (reports.TableDivergence, error) {
+func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, each func(table, kind, key string), shape treeShape) (reports.TableDivergence, error) {
 	td := reports.TableDivergence{Table: t.name}
 	var s1, s2 *side
 	g, gctx := errgroup.WithContext(ctx)
@@ -333,7 +353,7 @@ func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int,
 	if err != nil {
 		return td, err
 	}
-	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, shape: shape, td: &td}
+	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, each: each, shape: shape, td: &td}
 	cuts, err := c.topCuts(ctx)
 	if err != nil {
 		return td, err
@@ -401,7 +421,7 @@ func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int,
 // with their part (r cut at cuts into parts parts), merges them a part at a
 // time and returns how many parts differed. Both nodes send at once; one
 // part's rows from each are held at a time, so memory follows the rows a
-// part holds on a node: about half a leaf where the sampled cuts fit it,
+// part holds on a node: about topPartRows where the sampled cuts fit it,
 // more where a node gained many rows in one part since.
 func (c *comparison) byRows(ctx context.Context, r keyRange, cuts []bound, parts int) (int, error) {
 	st1, err := c.openStream(ctx, c.s1, r, cuts)
@@ -472,6 +492,37 @@ func (st *stream) advance() error {
 		}
 		return nil
 	}
+	lr, p, ok := streamRow(st.rows.FieldDescriptions(), st.rows.RawValues())
+	if !ok {
+		var err error
+		if lr, p, err = st.scan(); err != nil {
+			return err
+		}
+	}
+	if p < st.at {
+		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
+	}
+	st.ahead, st.at, st.ok = lr, p, true
+	return nil
+}
+
+// streamRow decodes a streamed row of a one-column key straight from the
+// wire (part as binary int4, key as text, row hash as binary int8), which
+// is most of what the client does for each row when most rows are
+// streamed; false for any other shape, which scan then reads.
+func streamRow(fds []pgconn.FieldDescription, vals [][]byte) (leafRow, int, bool) {
+	if len(vals) != 3 || len(fds) != 3 ||
+		fds[0].Format != pgx.BinaryFormatCode || fds[0].DataTypeOID != pgtype.Int4OID || len(vals[0]) != 4 ||
+		fds[1].DataTypeOID != pgtype.TextOID || vals[1] == nil ||
+		fds[2].Format != pgx.BinaryFormatCode || fds[2].DataTypeOID != pgtype.Int8OID || len(vals[2]) != 8 {
+		return leafRow{}, 0, false
+	}
+	p := int(int32(binary.BigEndian.Uint32(vals[0])))
+	return leafRow{key: string(vals[1]), hash: int64(binary.BigEndian.Uint64(vals[2]))}, p, true
+}
+
+// scan reads the current streamed row through pgx's Scan.
+func (st *stream) scan() (leafRow, int, error) {
 	var lr leafRow
 	var p int
 	dst := []any{&p, &lr.key, &lr.hash}
@@ -482,16 +533,9 @@ func (st *stream) advance() error {
 		}
 	}
 	if err := st.rows.Scan(dst...); err != nil {
-		return fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
+		return lr, 0, fmt.Errorf("diff %s: list the rows of key ranges on %s: %w", st.c.t.name, st.s.node, err)
 	}
-	if lr.cols == nil {
-		lr.cols = bound{lr.key}
-	}
-	if p < st.at {
-		return fmt.Errorf("diff %s: %s listed a row of part %d after part %d: a bug in pgchaos, please report it", st.c.t.name, st.s.node, p, st.at)
-	}
-	st.ahead, st.at, st.ok = lr, p, true
-	return nil
+	return lr, p, nil
 }
 
 // part appends the rows of part p to buf and returns it.
@@ -520,8 +564,8 @@ func (st *stream) close() {
 }
 
 // topCuts picks the first pass's split points: quantiles of a random sample
-// of the node that seems to hold more rows, about one cut per half leaf of
-// the estimated table. None for a table small enough to bisect
+// of the node that seems to hold more rows, about one cut per topPartRows
+// rows of the estimated table. None for a table small enough to bisect
 // from the whole (or empty on both nodes). The cuts only decide speed: the
 // parts cover the key space whatever they are.
 func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
@@ -547,10 +591,14 @@ func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
 }
 
 // topParts is how many parts the first pass cuts a table of about est
-// rows into: one per half leaf, at least one, and capped by topMaxParts
-// and by the parameters the cuts bind (one per key column).
+// rows into: one per topPartRows rows (or half a leaf, when smaller), one
+// for a table that fits a leaf, and capped by topMaxParts and by the
+// parameters the cuts bind (one per key column).
 func topParts(est float64, leaf int64, keyCols int) int64 {
-	parts := int64(2 * est / float64(leaf))
+	if est <= float64(leaf) {
+		return 1
+	}
+	parts := int64(est / min(float64(leaf)/2, topPartRows))
 	parts = min(parts, topMaxParts, int64(topMaxParams/max(keyCols, 1)))
 	return max(parts, 1)
 }
@@ -728,7 +776,7 @@ func split(r keyRange, cuts []bound) []keyRange {
 type leafRow struct {
 	key  string // the key as text, for the report and for matching
 	hash int64  // the row hash
-	cols bound  // the key columns as text, to fetch the row again
+	cols bound  // a composite key's columns as text, to fetch the row again; nil for one column (key is its text)
 }
 
 // finding is one divergent row of a leaf.
@@ -766,10 +814,13 @@ func (c *comparison) readLeaf(s *side, br pgx.BatchResults) ([]leafRow, error) {
 	defer rows.Close()
 	var out []leafRow
 	for rows.Next() {
-		lr := leafRow{cols: make(bound, len(c.t.cols))}
+		var lr leafRow
 		dst := []any{&lr.key, &lr.hash}
-		for i := range lr.cols {
-			dst = append(dst, &lr.cols[i])
+		if n := len(c.t.cols); n > 1 {
+			lr.cols = make(bound, n)
+			for i := range lr.cols {
+				dst = append(dst, &lr.cols[i])
+			}
 		}
 		if err := rows.Scan(dst...); err != nil {
 			return nil, fmt.Errorf("diff %s: list rows of a key range on %s: %w", c.t.name, s.node, err)
@@ -829,7 +880,15 @@ func (c *comparison) count(fs []finding) {
 		case reports.Different:
 			c.td.Different++
 		}
+		if c.each != nil {
+			c.each(c.t.name, f.kind, f.key)
+		}
 		if len(c.listed) < c.limit {
+			if f.cols == nil {
+				// A one-column key's text is its value; only the rows
+				// fetched in full need it as a bound.
+				f.cols = bound{f.key}
+			}
 			c.listed = append(c.listed, f)
 		} else {
 			c.td.Truncated = true
@@ -841,25 +900,117 @@ func (c *comparison) count(fs []finding) {
 // and returns the divergent ones in key order. Keys are matched by their
 // text, so Go never has to know PostgreSQL's ordering: rows present on both
 // appear in the same relative order in both lists and anchor the merge.
-// Rows are walked in step while the two lists name the same keys (the
-// common case, costing no map); from the first key that differs on, the
-// rest is matched through maps.
+//
+// Rows are walked in step; where the two lists name different keys, the
+// next few rows of each (mergeWindow) are searched for the other's key: a
+// key found ahead on one side means the rows before it there are missing on
+// the other. That keeps a part with a few scattered differences (the usual
+// case when many rows differ, bench/diverge "100000 differ") in one pass
+// with no map. Two keys found on neither side within the window are taken
+// as missing on the other node each. Where that guess is wrong (a run
+// longer than the window), or in an order the two nodes disagree on (which
+// one collation cannot produce), a row skipped as missing on one side is
+// listed later by the other and skipped there too: a key named missing on
+// both sides reveals it, and the whole range is matched by maps instead.
 func merge(a, b []leafRow) []finding {
 	var out []finding
-	i := 0
-	for i < len(a) && i < len(b) && a[i].key == b[i].key {
-		if a[i].hash != b[i].hash {
-			out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+	var gone1, gone2 int // rows named missing on primary1, primary2
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if a[i].key == b[j].key {
+			if a[i].hash != b[j].hash {
+				out = append(out, finding{kind: reports.Different, key: a[i].key, cols: a[i].cols})
+			}
+			i++
+			j++
+			continue
 		}
+		if k := ahead(a[i+1:], b[j].key); k >= 0 {
+			for _, r := range a[i : i+1+k] {
+				out = append(out, finding{kind: reports.MissingOnPrimary2, key: r.key, cols: r.cols})
+			}
+			gone2 += 1 + k
+			i += 1 + k
+			continue
+		}
+		if k := ahead(b[j+1:], a[i].key); k >= 0 {
+			for _, r := range b[j : j+1+k] {
+				out = append(out, finding{kind: reports.MissingOnPrimary1, key: r.key, cols: r.cols})
+			}
+			gone1 += 1 + k
+			j += 1 + k
+			continue
+		}
+		// Neither key is near on the other side: most likely each is
+		// missing there (both nodes wrote rows the other lacks). If
+		// either is in fact further on, it is skipped there too and the
+		// check below sees it.
+		out = append(out, finding{kind: reports.MissingOnPrimary2, key: a[i].key, cols: a[i].cols},
+			finding{kind: reports.MissingOnPrimary1, key: b[j].key, cols: b[j].cols})
+		gone1++
+		gone2++
 		i++
+		j++
 	}
-	return append(out, mergeByMap(a[i:], b[i:])...)
+	for _, f := range mergeByMap(a[i:], b[j:]) {
+		// One side's leftovers.
+		switch f.kind {
+		case reports.MissingOnPrimary1:
+			gone1++
+		case reports.MissingOnPrimary2:
+			gone2++
+		}
+		out = append(out, f)
+	}
+	if gone1 > 0 && gone2 > 0 && missingOnBoth(out, gone2) {
+		return mergeByMap(a, b)
+	}
+	return out
+}
+
+// mergeWindow is how many rows ahead merge looks for a key the other node
+// lists: the longest run of rows missing on one node it steps over without
+// maps.
+const mergeWindow = 16
+
+// ahead is the index in rs, within mergeWindow, of the row with key k, or -1.
+func ahead(rs []leafRow, k string) int {
+	for i, r := range rs[:min(len(rs), mergeWindow)] {
+		if r.key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// missingOnBoth says whether a key of fs is named missing on primary1 and
+// on primary2; n is how many are named missing on primary2.
+func missingOnBoth(fs []finding, n int) bool {
+	on2 := make(map[string]bool, n)
+	for _, f := range fs {
+		if f.kind == reports.MissingOnPrimary2 {
+			on2[f.key] = true
+		}
+	}
+	for _, f := range fs {
+		if f.kind == reports.MissingOnPrimary1 && on2[f.key] {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeByMap is merge for lists that need not name the same keys in step.
 func mergeByMap(a, b []leafRow) []finding {
-	if len(a) == 0 && len(b) == 0 {
-		return nil
+	if len(a) == 0 || len(b) == 0 {
+		out := make([]finding, 0, len(a)+len(b))
+		for _, r := range a {
+			out = append(out, finding{kind: reports.MissingOnPrimary2, key: r.key, cols: r.cols})
+		}
+		for _, r := range b {
+			out = append(out, finding{kind: reports.MissingOnPrimary1, key: r.key, cols: r.cols})
+		}
+		return out
 	}
 	inA := make(map[string]int, len(a))
 	for i, r := range a {

@@ -199,6 +199,43 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		}
 	})
 
+	t.Run("streamed rows of a one-column key are decoded from the wire as pgx scans them", func(t *testing.T) {
+		cat, err := catalog(ctx, p1, lab.Primary1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s1, err := begin(ctx, p1, lab.Primary1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s1.end(ctx)
+		for _, name := range []string{"div_simple", "div_text"} {
+			tb := cat[name]
+			q, args := tb.streamSQL(keyRange{}, nil)
+			rows, err := s1.tx.Query(ctx, q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				lr, p, ok := streamRow(rows.FieldDescriptions(), rows.RawValues())
+				var want leafRow
+				var wantP int
+				if err := rows.Scan(&wantP, &want.key, &want.hash); err != nil {
+					t.Fatal(err)
+				}
+				if !ok || lr.key != want.key || lr.hash != want.hash || lr.cols != nil || p != wantP {
+					t.Fatalf("%s: streamRow %+v part %d (decoded %v), Scan %+v part %d", name, lr, p, ok, want, wantP)
+				}
+				n++
+			}
+			rows.Close()
+			if rows.Err() != nil || n == 0 {
+				t.Fatalf("%s: %d rows streamed, %v", name, n, rows.Err())
+			}
+		}
+	})
+
 	// Split brain by hand: both subscriptions off, then tamper.
 	execAll(t, p1, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary1)))
 	execAll(t, p2, fmt.Sprintf(`ALTER SUBSCRIPTION %s DISABLE`, lab.SubscriptionOn(lab.Primary2)))
@@ -245,7 +282,9 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 
 	t.Run("tampered tables name exactly the tampered keys", func(t *testing.T) {
 		for _, sh := range shapes {
-			d, err := diff(ctx, p1, p2, Options{Tables: tables}, sh)
+			each := map[string][]string{}
+			d, err := diff(ctx, p1, p2, Options{Tables: tables,
+				EachKey: func(table, kind, key string) { each[table] = append(each[table], kind+":"+key) }}, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,6 +300,14 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 				slices.Sort(rows)
 				if got := kinds(td); !reflect.DeepEqual(got, rows) {
 					t.Errorf("shape %+v %s: rows\n got %v\nwant %v", sh, name, got, rows)
+				}
+				// Every key reaches EachKey, in the order the rows are listed.
+				var listed []string
+				for _, r := range td.Rows {
+					listed = append(listed, r.Kind+":"+r.Key)
+				}
+				if !reflect.DeepEqual(each[name], listed) {
+					t.Errorf("shape %+v %s: EachKey got\n %v\nthe rows list\n %v", sh, name, each[name], listed)
 				}
 				for _, r := range td.Rows {
 					switch r.Kind {
@@ -297,14 +344,25 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		}
 	})
 
-	t.Run("row limit truncates the list, not the counts", func(t *testing.T) {
-		d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}, RowLimit: 4}, treeShape{fanout: 4, leaf: 8})
+	t.Run("row limit truncates the list, not the counts or the keys", func(t *testing.T) {
+		var each []string
+		d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}, RowLimit: 4,
+			EachKey: func(_, kind, key string) { each = append(each, kind+":"+key) }}, treeShape{fanout: 4, leaf: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
 		td := d.Tables[0]
 		if len(td.Rows) != 4 || !td.Truncated || td.MissingOnPrimary1 != 10 || td.Different != 5 || d.DivergentRows != 15 {
 			t.Errorf("limit 4: %+v", td)
+		}
+		sorted := slices.Sorted(slices.Values(each))
+		if w := slices.Sorted(slices.Values(want["div_simple"].rows)); !reflect.DeepEqual(sorted, w) {
+			t.Errorf("limit 4: EachKey got %v, want every key %v", each, w)
+		}
+		for i, r := range td.Rows {
+			if i < len(each) && r.Kind+":"+r.Key != each[i] {
+				t.Errorf("limit 4: row %d is %s:%s, want the first keys %v", i, r.Kind, r.Key, each[:4])
+			}
 		}
 		d, err = Diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}, RowLimit: -1})
 		if err != nil {
@@ -350,11 +408,21 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		}
 		execAll(t, p2, `UPDATE div_many SET v = -v WHERE id % 2 = 0`, `DELETE FROM div_many WHERE id % 2 = 1 AND id % 5 = 0`)
 		for _, sh := range shapes {
-			d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_many"}, RowLimit: 2000}, sh)
+			var each []string
+			d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_many"}, RowLimit: 2000,
+				EachKey: func(_, kind, key string) { each = append(each, kind+":"+key) }}, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
 			td := d.Tables[0]
+			if len(each) != len(td.Rows) {
+				t.Errorf("shape %+v: %d keys to EachKey, %d rows listed", sh, len(each), len(td.Rows))
+			}
+			for i, r := range td.Rows {
+				if i < len(each) && each[i] != r.Kind+":"+r.Key {
+					t.Fatalf("shape %+v: key %d: EachKey %s, row %s:%s", sh, i, each[i], r.Kind, r.Key)
+				}
+			}
 			if td.MissingOnPrimary1 != 0 || td.MissingOnPrimary2 != 300 || td.Different != 1500 || len(td.Rows) != 1800 || td.Truncated {
 				t.Errorf("shape %+v: m1=%d m2=%d diff=%d listed=%d truncated=%v, want 0 300 1500 1800 false",
 					sh, td.MissingOnPrimary1, td.MissingOnPrimary2, td.Different, len(td.Rows), td.Truncated)

@@ -1,11 +1,19 @@
 package diverge
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pgchaos/pgchaos/reports"
 )
 
 func rowsOf(keyHash ...any) []leafRow {
@@ -51,6 +59,91 @@ func TestMergeNamesEachDivergentRowOnceInKeyOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMergeAgreesWithMatchingByMaps checks the in-step merge, with its
+// look-ahead window, against matching every key through maps, on random
+// ranges: rows missing on either side in runs shorter and longer than the
+// window, changed rows, and orders the two sides disagree on.
+func TestMergeAgreesWithMatchingByMaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 6))
+	for n := range 3000 {
+		var a, b []leafRow
+		for k := range rng.IntN(300) {
+			key := fmt.Sprintf("k%05d", k)
+			run := rng.IntN(4) // long runs missing on one side now and then
+			switch p := rng.IntN(100); {
+			case p < 3+run*5:
+				a = append(a, leafRow{key: key, hash: 1})
+			case p < 6+run*10:
+				b = append(b, leafRow{key: key, hash: 1})
+			case p < 10+run*10:
+				a = append(a, leafRow{key: key, hash: 1})
+				b = append(b, leafRow{key: key, hash: 2})
+			default:
+				a = append(a, leafRow{key: key, hash: 1})
+				b = append(b, leafRow{key: key, hash: 1})
+			}
+		}
+		confused := n%5 == 4
+		if confused && len(b) > 1 {
+			i, j := rng.IntN(len(b)), rng.IntN(len(b))
+			b[i], b[j] = b[j], b[i]
+		}
+		fs := merge(a, b)
+		got, want := names(fs), names(mergeByMap(a, b))
+		slices.Sort(got)
+		slices.Sort(want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d (confused order %v):\n a %v\n b %v\nmerge     %v\nby maps   %v", n, confused, a, b, names(fs), want)
+		}
+		if !confused && !inOrder(fs) {
+			t.Fatalf("case %d: findings out of key order: %v", n, names(fs))
+		}
+	}
+	// A run longer than the window on each side, then rows in step again.
+	var a, b []leafRow
+	for k := range 3 * mergeWindow {
+		key := fmt.Sprintf("k%03d", k)
+		switch {
+		case k < mergeWindow+1:
+			a = append(a, leafRow{key: key})
+		case k < 2*mergeWindow+2:
+			b = append(b, leafRow{key: key})
+		default:
+			a = append(a, leafRow{key: key})
+			b = append(b, leafRow{key: key})
+		}
+	}
+	got, want := names(merge(a, b)), names(mergeByMap(a, b))
+	slices.Sort(got)
+	slices.Sort(want)
+	if !reflect.DeepEqual(got, want) || len(got) != 2*mergeWindow+2 {
+		t.Errorf("runs past the window: merge %v, by maps %v", got, want)
+	}
+}
+
+// inOrder says whether each node's findings follow its key order (the keys
+// here sort as text): those it holds (missing on the other, or different),
+// and those it lacks.
+func inOrder(fs []finding) bool {
+	var held, lacked []string
+	for _, f := range fs {
+		if f.kind == reports.MissingOnPrimary1 {
+			lacked = append(lacked, f.key)
+		} else {
+			held = append(held, f.key)
+		}
+	}
+	return slices.IsSorted(held) && slices.IsSorted(lacked)
+}
+
+func names(fs []finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.kind+":"+f.key)
+	}
+	return out
 }
 
 func TestLastWriterFollowsLaterCommitAndItsOrigin(t *testing.T) {
@@ -162,6 +255,10 @@ func TestSQLUsesRowComparisonWithTypedTextParameters(t *testing.T) {
 	arr := table{name: "t", cols: []string{"k"}, types: []string{"integer[]"}}
 	if q, _ := arr.hashSQL(keyRange{}, []bound{{"{1}"}}); !strings.Contains(q, "CASE WHEN") || strings.Contains(q, "width_bucket") {
 		t.Errorf("array key hash SQL: %s", q)
+	}
+	// A one-column key's text is its value: leaves select it once.
+	if q, _ := single.leafSQL(keyRange{}); !strings.HasPrefix(q, `SELECT _pgchaos_r."id"::text, hashtextextended(_pgchaos_r::text, 0) FROM`) {
+		t.Errorf("single-column leaf SQL selects more than key text and hash: %s", q)
 	}
 	if strings.Contains(sqlOf(single.detailSQL([]bound{{"3"}}, false)), "pg_xact_commit_timestamp") {
 		t.Error("detail SQL asks for commit timestamps although track_commit_timestamp is off")
@@ -309,7 +406,9 @@ func TestTopPartsAndRowEstimate(t *testing.T) {
 	}{
 		{"empty", 0, 2048, 1, 1},
 		{"smaller than a leaf", 1000, 2048, 1, 1},
-		{"a million rows: parts of about half a leaf", 1_000_000, 2048, 1, 976},
+		{"just over a leaf: parts of topPartRows", 2049, 2048, 1, 8},
+		{"a million rows: parts of topPartRows", 1_000_000, 2048, 1, 3906},
+		{"small leaves: parts of half a leaf", 1000, 100, 1, 20},
 		{"a billion rows: capped", 1e9, 2048, 1, topMaxParts},
 		{"wide composite key: capped by parameters", 1e9, 2048, 16, topMaxParams / 16},
 		{"tiny leaves in tests", 1000, 1, 2, 2000},
@@ -367,5 +466,33 @@ func TestSplitStep(t *testing.T) {
 				t.Errorf("splitStep(%d, %+v) = %d: not 2..fanout parts", tt.n, tt.shape, got)
 			}
 		})
+	}
+}
+
+func TestStreamRowDecodesTheWireOrDeclines(t *testing.T) {
+	fd := func(oid uint32, format int16) pgconn.FieldDescription {
+		return pgconn.FieldDescription{DataTypeOID: oid, Format: format}
+	}
+	good := []pgconn.FieldDescription{fd(pgtype.Int4OID, 1), fd(pgtype.TextOID, 0), fd(pgtype.Int8OID, 1)}
+	vals := [][]byte{{0, 0, 1, 2}, []byte("42"), {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}}
+	lr, p, ok := streamRow(good, vals)
+	if !ok || p != 258 || lr.key != "42" || lr.hash != -2 || lr.cols != nil {
+		t.Errorf("streamRow = %+v, %d, %v; want key 42, hash -2, part 258", lr, p, ok)
+	}
+	declined := map[string]struct {
+		fds  []pgconn.FieldDescription
+		vals [][]byte
+	}{
+		"part in text format": {[]pgconn.FieldDescription{fd(pgtype.Int4OID, 0), good[1], good[2]}, vals},
+		"hash not int8":       {[]pgconn.FieldDescription{good[0], good[1], fd(pgtype.NumericOID, 1)}, vals},
+		"key not text":        {[]pgconn.FieldDescription{good[0], fd(pgtype.Int8OID, 1), good[2]}, vals},
+		"null key":            {good, [][]byte{vals[0], nil, vals[2]}},
+		"short hash":          {good, [][]byte{vals[0], vals[1], {1, 2}}},
+		"composite key cols":  {append(slices.Clone(good), good[1]), append(slices.Clone(vals), []byte("x"))},
+	}
+	for name, tt := range declined {
+		if _, _, ok := streamRow(tt.fds, tt.vals); ok {
+			t.Errorf("%s: decoded, want declined (scan reads it)", name)
+		}
 	}
 }

@@ -202,13 +202,18 @@ func (t table) splitSQL(r keyRange, step int64) (string, []any) {
 	return q, args
 }
 
-// leafSQL lists a small range row by row: key text, row hash and the key
-// columns as text, in key order.
+// leafSQL lists a small range row by row: key text, row hash and, for a
+// composite key, the key columns as text (a single column's text is the key
+// text itself), in key order.
 func (t table) leafSQL(r keyRange) (string, []any) {
 	var args []any
 	where := t.where(r, &args)
-	q := fmt.Sprintf("SELECT %s, %s, %s FROM %s AS %s WHERE %s ORDER BY %s",
-		t.keyText(), rowHash, t.colsText(), t.ident(), alias, where, t.colList())
+	cols := ""
+	if len(t.cols) > 1 {
+		cols = ", " + t.colsText()
+	}
+	q := fmt.Sprintf("SELECT %s, %s%s FROM %s AS %s WHERE %s ORDER BY %s",
+		t.keyText(), rowHash, cols, t.ident(), alias, where, t.colList())
 	return q, args
 }
 

@@ -16,8 +16,11 @@
 // then, for each count in -diffs, makes that many rows differ on primary2
 // (spread over the key space), compares again and puts primary2 back.
 // Each state is measured three ways, -runs times each, alternating:
-// diverge.Diff (range hashes inside PostgreSQL, listing only what differs),
-// naive (both tables fetched ordered by key and merged in Go) and floor (one
+// diverge.Diff (range hashes inside PostgreSQL, listing only what differs;
+// it returns every divergent key through Options.EachKey and, as a report
+// shows them, the first diverge.DefaultRowLimit rows in full on both nodes
+// with their last writer), naive (both tables fetched ordered by key and
+// merged in Go; it returns every divergent key) and floor (one
 // hash aggregate over the whole table on each node at once: the least any
 // method that reads every row must pay; it finds nothing). For each run it
 // prints the wall time, the process's peak RSS (VmHWM, reset before each
@@ -135,6 +138,8 @@ func run(ctx context.Context, dsn1, dsn2 string, rows int, diffs []int, keep boo
 
 	var sum []summary
 	defer func() { printSummary(sum) }()
+	fmt.Printf("diverge returns every divergent key (Options.EachKey) and the first %d rows in full on both nodes with their last writer;\n"+
+		"naive returns every divergent key; floor finds nothing (one hash aggregate over the table on each node)\n\n", diverge.DefaultRowLimit)
 	fmt.Printf("%-13s %-8s %10s %10s %12s %14s %s\n", "tables", "method", "time", "CPU", "peak RSS", "peak Go heap", "found")
 	if err := compare(ctx, p1, p2, "identical", nil, runs, servers, &sum); err != nil {
 		return err
@@ -296,7 +301,7 @@ func compare(ctx context.Context, p1, p2 *pgxpool.Pool, label string, want []str
 		finds bool // lists the rows that differ (floor does not)
 	}{
 		{"diverge", func(ctx context.Context, p1, p2 *pgxpool.Pool) ([]string, error) {
-			return diff(ctx, p1, p2, len(want))
+			return diff(ctx, p1, p2)
 		}, true},
 		{"naive", naive, true},
 		{"floor", floor, false},
@@ -511,18 +516,34 @@ func vmHWM() int64 {
 	return -1
 }
 
-// diff is diverge.Diff listing up to want rows (at least 1000), so every
-// changed key can be checked.
-func diff(ctx context.Context, p1, p2 *pgxpool.Pool, want int) ([]string, error) {
-	d, err := diverge.Diff(ctx, p1, p2, diverge.Options{Tables: []string{table}, RowLimit: max(1000, want)})
+// diff is diverge.Diff as a report gets it (DefaultRowLimit rows in full:
+// JSON on each node and the last writer) with every divergent key passed to
+// Options.EachKey: like naive, it returns every key exactly. The rows in
+// full must be the first keys, in order, and Truncated must say whether
+// more differ.
+func diff(ctx context.Context, p1, p2 *pgxpool.Pool) ([]string, error) {
+	var keys []string
+	d, err := diverge.Diff(ctx, p1, p2, diverge.Options{Tables: []string{table},
+		EachKey: func(_, kind, key string) { keys = append(keys, kind+":"+key) }})
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, r := range d.Tables[0].Rows {
-		out = append(out, r.Kind+":"+r.Key)
+	td := d.Tables[0]
+	if n := int64(len(keys)); n != td.MissingOnPrimary1+td.MissingOnPrimary2+td.Different {
+		return nil, fmt.Errorf("diverge: %d keys passed to EachKey, %d counted", n, td.MissingOnPrimary1+td.MissingOnPrimary2+td.Different)
 	}
-	return out, nil
+	if want := min(len(keys), diverge.DefaultRowLimit); len(td.Rows) != want || td.Truncated != (len(keys) > want) {
+		return nil, fmt.Errorf("diverge: %d rows in full (truncated %v) of %d keys, want %d", len(td.Rows), td.Truncated, len(keys), want)
+	}
+	for i, r := range td.Rows {
+		if r.Kind+":"+r.Key != keys[i] {
+			return nil, fmt.Errorf("diverge: row %d in full is %s:%s, the keys' %d is %s", i, r.Kind, r.Key, i, keys[i])
+		}
+		if (r.Primary1 == "") != (r.Kind == reports.MissingOnPrimary1) || (r.Primary2 == "") != (r.Kind == reports.MissingOnPrimary2) {
+			return nil, fmt.Errorf("diverge: row %s (%s) in full lacks a version or has one it should not", r.Key, r.Kind)
+		}
+	}
+	return keys, nil
 }
 
 // floorSQL is one hash aggregate over the whole table: every row read,
