@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,33 +55,13 @@ func (pglogical) CheckImage(ctx context.Context, cli *client.Client, containerID
 // replication sets, then subscribes each to its peer. The tutorial table,
 // the heartbeat table and the interleaved sequence are the native lab's.
 func (pglogical) Setup(ctx context.Context, l *Lab) error {
-	table := compose.TestTableSerial
-	if l.Sequences == SeqUUID {
-		table = compose.TestTableUUID
-	}
-	for i, n := range l.Nodes {
-		steps := []struct {
-			what, sql string
-			vars      map[string]string
-		}{
-			{"test_table", table, nil},
-			{"heartbeat table", compose.Heartbeat, nil},
-			{"pglogical node", compose.PglogicalNode, map[string]string{"node": n.Name, "dsn": PeerConninfo(n.Name, l.SuperuserPassword())}},
-		}
-		if l.Sequences == SeqInterleaved {
-			steps = append(steps, struct {
-				what, sql string
-				vars      map[string]string
-			}{"interleaved sequence", compose.SequencesInterleaved, map[string]string{"node_index": strconv.Itoa(i + 1)}})
-		}
-		for _, s := range steps {
-			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {
-				if s.what == "pglogical node" {
-					err = fmt.Errorf("%w (is pglogical in shared_preload_libraries and installed in image %s?)", err, l.Images.Postgres)
-				}
-				return fmt.Errorf("set up %s on %s: %w", s.what, n.Name, err)
-			}
-		}
+	err := setupNodes(ctx, l, func(n Node) sqlStep {
+		return sqlStep{what: "pglogical node", sql: compose.PglogicalNode,
+			vars: map[string]string{"node": n.Name, "dsn": PeerConninfo(n.Name, l.SuperuserPassword())},
+			hint: fmt.Sprintf("is pglogical in shared_preload_libraries and installed in image %s?", l.Images.Postgres)}
+	})
+	if err != nil {
+		return err
 	}
 	for _, n := range l.Nodes {
 		if err := trustPglogicalOutput(ctx, l, n.Name); err != nil {

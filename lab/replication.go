@@ -28,30 +28,10 @@ func conninfoValue(v string) string {
 // setup-replication.sh does: tutorial table, sequence strategy, heartbeat
 // table, publication; then the subscriptions once both publications exist.
 func setupReplication(ctx context.Context, l *Lab) error {
-	table := compose.TestTableSerial
-	if l.Sequences == SeqUUID {
-		table = compose.TestTableUUID
-	}
-	for i, n := range l.Nodes {
-		steps := []struct {
-			what, sql string
-			vars      map[string]string
-		}{
-			{"test_table", table, nil},
-			{"heartbeat table", compose.Heartbeat, nil},
-			{"publication", compose.Publication, nil},
-		}
-		if l.Sequences == SeqInterleaved {
-			steps = append(steps, struct {
-				what, sql string
-				vars      map[string]string
-			}{"interleaved sequence", compose.SequencesInterleaved, map[string]string{"node_index": strconv.Itoa(i + 1)}})
-		}
-		for _, s := range steps {
-			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {
-				return fmt.Errorf("set up %s on %s: %w", s.what, n.Name, err)
-			}
-		}
+	if err := setupNodes(ctx, l, func(Node) sqlStep {
+		return sqlStep{what: "publication", sql: compose.Publication}
+	}); err != nil {
+		return err
 	}
 	for _, n := range l.Nodes {
 		peer := Peer(n.Name)
@@ -78,4 +58,36 @@ func (l *Lab) execSQL(ctx context.Context, node, sql string, vars map[string]str
 	// No arguments: pgx uses the simple protocol, which runs several statements.
 	_, err = conn.Exec(ctx, q)
 	return err
+}
+
+// sqlStep is one compose/sql file run on a node, with its variables.
+type sqlStep struct {
+	what, sql string
+	vars      map[string]string
+	hint      string // what to check when it fails, added to the error
+}
+
+// setupNodes runs, on each node, what every engine's lab has (the
+// tutorial's table, the heartbeat table, the sequence strategy) and the
+// engine's own step for that node (a publication, a pglogical node).
+func setupNodes(ctx context.Context, l *Lab, engineStep func(Node) sqlStep) error {
+	table := compose.TestTableSerial
+	if l.Sequences == SeqUUID {
+		table = compose.TestTableUUID
+	}
+	for i, n := range l.Nodes {
+		steps := []sqlStep{{what: "test_table", sql: table}, {what: "heartbeat table", sql: compose.Heartbeat}, engineStep(n)}
+		if l.Sequences == SeqInterleaved {
+			steps = append(steps, sqlStep{what: "interleaved sequence", sql: compose.SequencesInterleaved, vars: map[string]string{"node_index": strconv.Itoa(i + 1)}})
+		}
+		for _, s := range steps {
+			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {
+				if s.hint != "" {
+					err = fmt.Errorf("%w (%s)", err, s.hint)
+				}
+				return fmt.Errorf("set up %s on %s: %w", s.what, n.Name, err)
+			}
+		}
+	}
+	return nil
 }
