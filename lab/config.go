@@ -47,6 +47,9 @@ type Config struct {
 	// would give anyone on the network a superuser.
 	Password string
 	Ports    Ports
+	// Schema is the user's own DDL, run on every node before replication
+	// is set up; nil: none. See Schema.
+	Schema   *Schema
 	Images   Images        // empty fields are resolved (see ResolveImages)
 	Timeout  time.Duration // for each readiness wait (default 90s)
 	// KeepOnError leaves a half-built lab in place when Up fails, for
@@ -81,6 +84,9 @@ func WithSequences(s string) Option { return func(c *Config) { c.Sequences = s }
 func WithEngine(engine, resolver string) Option {
 	return func(c *Config) { c.Engine, c.Resolver = engine, resolver }
 }
+
+// WithSchema runs the user's DDL on every node before replication is set up.
+func WithSchema(s *Schema) Option { return func(c *Config) { c.Schema = s } }
 
 // WithPorts sets the host ports (zero fields keep their defaults).
 func WithPorts(p Ports) Option { return func(c *Config) { c.Ports = p } }

@@ -20,6 +20,7 @@ const (
 	LabelListen    = "pgchaos.listen"    // host address the ports bind to
 	LabelEngine    = "pgchaos.engine"    // replication engine (absent: native)
 	LabelResolver  = "pgchaos.resolver"  // pglogical's conflict resolver
+	LabelSchema    = "pgchaos.schema"    // the user's DDL: file name and digest (absent: none)
 )
 
 // RoleHelper marks short-lived helper containers (network faults); they are

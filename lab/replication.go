@@ -80,6 +80,13 @@ func setupNodes(ctx context.Context, l *Lab, engineStep func(Node) sqlStep) erro
 		if l.Sequences == SeqInterleaved {
 			steps = append(steps, sqlStep{what: "interleaved sequence", sql: compose.SequencesInterleaved, vars: map[string]string{"node_index": strconv.Itoa(i + 1)}})
 		}
+		if l.schema != nil {
+			// The user's tables exist before the engine's step, which
+			// (for pglogical) adds every table it finds to a replication set.
+			if err := l.applySchema(ctx, n.Name); err != nil {
+				return err
+			}
+		}
 		for _, s := range steps {
 			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {
 				if s.hint != "" {

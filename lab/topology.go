@@ -52,6 +52,11 @@ type Lab struct {
 	Images    Images
 	// Password is the superuser's; "" means the default, Password.
 	Password string
+	// Schema names the user's DDL the lab was built with (file and digest,
+	// see Schema.Label); "" for none.
+	Schema string
+
+	schema *Schema // the DDL itself, while the lab is being built
 
 	docker *client.Client
 }

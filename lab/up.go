@@ -93,8 +93,9 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 			err = fmt.Errorf("%w\n(the half-built lab %q is kept because of --keep-on-error; remove it with `pgchaos lab down --name %s`)", err, cfg.Name, cfg.Name)
 		}
 		cli.Close()
-		if exitcode.Of(err) == exitcode.Interrupted {
-			return nil, err
+		if code := exitcode.Of(err); code == exitcode.Interrupted || code == exitcode.BadInput {
+			// Ctrl-C, or the user's schema file refused by the server.
+			return nil, exitcode.With(code, fmt.Errorf("lab up: %w", err))
 		}
 		return nil, exitcode.InfraErr(fmt.Errorf("lab up: %w", err))
 	}
@@ -116,6 +117,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	l := &Lab{
 		Name: cfg.Name, Postgres: cfg.Postgres, Sequences: cfg.Sequences,
 		Engine: cfg.Engine, Resolver: cfg.Resolver,
+		schema: cfg.Schema, Schema: cfg.Schema.Label(),
 		Network: networkName(cfg.Name), Images: images, docker: cli, Password: cfg.Password,
 		Proxy: Proxy{
 			Container: containerName(cfg.Name, HAProxy), Host: cfg.Listen,
@@ -173,6 +175,9 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 	labels[LabelPostgres] = cfg.Postgres
 	labels[LabelSequences] = cfg.Sequences
 	labels[LabelListen] = cfg.Listen
+	if cfg.Schema != nil {
+		labels[LabelSchema] = cfg.Schema.Label()
+	}
 	if cfg.Engine != "" && cfg.Engine != EngineNative {
 		labels[LabelEngine] = cfg.Engine
 		labels[LabelResolver] = cfg.Resolver
@@ -223,6 +228,9 @@ func createProxy(ctx context.Context, cli *client.Client, cfg Config, l *Lab, ad
 	}
 	labels := Labels(cfg.Name, HAProxy)
 	labels[LabelListen] = cfg.Listen
+	if cfg.Schema != nil {
+		labels[LabelSchema] = cfg.Schema.Label()
+	}
 	labels["pgchaos.admin"] = p.AdminAddr
 	resp, err := cli.ContainerCreate(ctx,
 		&container.Config{

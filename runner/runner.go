@@ -119,6 +119,10 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	if name != "" {
 		l, err := lab.Open(ctx, name)
 		if err == nil {
+			if err := l.SchemaMismatch(labSchema(sc)); err != nil {
+				l.Close()
+				return nil, false, err
+			}
 			opt.Log("using lab %s (PostgreSQL %s, sequences %s)", name, l.Postgres, l.Sequences)
 			return l, false, nil
 		}
@@ -132,7 +136,7 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	}
 	cfg := lab.Config{
 		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
-		Engine: sc.Lab.Engine, Resolver: sc.Lab.Resolver,
+		Engine: sc.Lab.Engine, Resolver: sc.Lab.Resolver, Schema: labSchema(sc),
 		Ports: portsFor(lab.Ports(sc.Lab.Ports), lab.Ports{
 			Primary1: lab.DefaultPortPrimary1, Primary2: lab.DefaultPortPrimary2,
 			HAProxy: lab.DefaultPortHAProxy, Stats: lab.DefaultPortStats,
@@ -145,6 +149,14 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 		return nil, false, err
 	}
 	return l, true, nil
+}
+
+// labSchema is the scenario's schema: as the lab takes it; nil for none.
+func labSchema(sc *scenario.Scenario) *lab.Schema {
+	if sc.Schema == nil {
+		return nil
+	}
+	return &lab.Schema{File: sc.Schema.File, SQL: sc.Schema.SQL}
 }
 
 // portsFor picks the host ports (primary1, primary2, haproxy, stats) of a

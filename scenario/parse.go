@@ -22,7 +22,7 @@ import (
 
 // Allowed values, in the order messages list them.
 var (
-	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
+	topKeys       = []string{"name", "lab", "schema", "duration", "seed", "workloads", "faults", "assert"}
 	labKeys       = []string{"postgres", "sequences", "ports", "engine", "resolver"}
 	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
@@ -209,6 +209,9 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	}
 	if v, ok := f["lab"]; ok && !isNull(v.val) {
 		s.Lab = r.lab(v.val)
+	}
+	if v, ok := f["schema"]; ok && !isNull(v.val) {
+		s.Schema = r.schema(v.val)
 	}
 	durOK := false
 	if v, ok := f["duration"]; ok {

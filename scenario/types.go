@@ -20,6 +20,7 @@ type Scenario struct {
 	File      string        // path as given by the user, for messages
 	Name      string        // name: (default: the file's base name without extension)
 	Lab       LabSpec       // lab:
+	Schema    *Schema       // schema: the user's DDL, applied on every lab node before replication; nil: none
 	Duration  time.Duration // duration: how long the workloads run (required, > 0)
 	Seed      int64         // seed: one seeded random source for the whole run
 	SeedSet   bool          // true when the file named a seed; otherwise the runner picks one and reports it

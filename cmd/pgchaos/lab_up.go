@@ -13,8 +13,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/inputfile"
 	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/scenario"
 )
 
 // labFlags are the flags that describe a lab to build.
@@ -56,13 +58,23 @@ Examples:
   pgchaos lab up --name demo17 --postgres 17 --port-primary1 6442 --port-primary2 6443 --port-haproxy 6020 --port-stats 8020
   pgchaos lab up --sequences serial      # the tutorial's ids: watch them collide
   pgchaos lab up --engine pglogical --resolver keep_local
+  pgchaos lab up --schema app.sql        # your tables on every node, replicating like test_table
   pgchaos lab up --listen 0.0.0.0        # beyond this machine: a password is generated and printed once`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		var cfg lab.Config
+		var schemaFile string
 		fs := flags(e, "lab up", usage)
 		labFlags(fs, &cfg)
+		fs.StringVar(&schemaFile, "schema", "", "a file of your own DDL, run on every node before replication is set up (as a scenario's schema:)")
 		if err := parse(fs, args); err != nil {
 			return err
+		}
+		if schemaFile != "" {
+			data, err := inputfile.Read(schemaFile, "schema", scenario.MaxSchemaSize)
+			if err != nil {
+				return exitcode.BadInputErr(fmt.Errorf("--schema: %w", err))
+			}
+			cfg.Schema = &lab.Schema{File: schemaFile, SQL: string(data)}
 		}
 		if err := errors.Join(noArgs(fs, "lab up"), checkLabName("name", cfg.Name), checkListen(cfg.Listen),
 			checkPorts(fs, "port-primary1", "port-primary2", "port-haproxy", "port-stats"), notNegative("timeout", cfg.Timeout)); err != nil {
