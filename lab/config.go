@@ -49,9 +49,9 @@ type Config struct {
 	Ports    Ports
 	// Schema is the user's own DDL, run on every node before replication
 	// is set up; nil: none. See Schema.
-	Schema   *Schema
-	Images   Images        // empty fields are resolved (see ResolveImages)
-	Timeout  time.Duration // for each readiness wait (default 90s)
+	Schema  *Schema
+	Images  Images        // empty fields are resolved (see ResolveImages)
+	Timeout time.Duration // for each readiness wait (default 90s)
 	// KeepOnError leaves a half-built lab in place when Up fails, for
 	// debugging; by default Up removes what it made.
 	KeepOnError bool

@@ -105,4 +105,3 @@ func (l *Lab) SchemaMismatch(s *Schema) error {
 	}
 	return exitcode.BadInputErr(fmt.Errorf("lab %s was built with %s, the scenario wants %s: run it on a fresh lab (leave --lab out) or rebuild this one (pgchaos lab down %s)", l.Name, have, want, l.Name))
 }
-
