@@ -207,10 +207,10 @@ func Measures(f Facts, edges []Edge) []Measure {
 				return "no replication to or from another node of the target was matched"
 			}
 			if !n.HeartbeatTable {
-				return "needs pgchaos.heartbeat in the replication: run pgchaos target setup"
+				return "needs pgchaos.pgchaos_heartbeat in the replication: run pgchaos target setup"
 			}
 			if !heartbeatPublished(n) {
-				return "pgchaos.heartbeat exists but no publication carries it: run pgchaos target setup"
+				return "pgchaos.pgchaos_heartbeat exists but no publication carries it: run pgchaos target setup"
 			}
 			return ""
 		}},

@@ -57,7 +57,7 @@ type NodeFacts struct {
 	Problems       []string `json:"problems,omitempty"` // queries that failed, and why
 
 	PgchaosSchema  bool `json:"pgchaos_schema"`  // schema pgchaos exists
-	HeartbeatTable bool `json:"heartbeat_table"` // pgchaos.heartbeat exists
+	HeartbeatTable bool `json:"heartbeat_table"` // pgchaos.pgchaos_heartbeat exists
 
 	Container ContainerFacts `json:"container"`
 }
@@ -66,7 +66,7 @@ type NodeFacts struct {
 type Publication struct {
 	Name      string `json:"name"`
 	AllTables bool   `json:"all_tables"`
-	Heartbeat bool   `json:"heartbeat"` // pgchaos.heartbeat is in it
+	Heartbeat bool   `json:"heartbeat"` // pgchaos.pgchaos_heartbeat is in it
 }
 
 // Subscription is one subscription on a node (native or pglogical).

@@ -153,7 +153,7 @@ func inspectNode(ctx context.Context, n Node) NodeFacts {
 		pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),
 		current_setting('wal_level'), current_setting('track_commit_timestamp'), current_setting('cluster_name'),
 		EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
-		to_regclass(quote_ident($1) || '.heartbeat') IS NOT NULL`, SchemaName).
+		to_regclass(quote_ident($1) || '.pgchaos_heartbeat') IS NOT NULL`, SchemaName).
 		Scan(&nf.Version, &nf.VersionNum, &nf.User, &nf.Superuser, &nf.CanCreateSchema, &nf.SignalBackend,
 			&nf.ReadAllStats, &nf.WalLevel, &track, &nf.ClusterName, &nf.PgchaosSchema, &nf.HeartbeatTable)
 	if err != nil {
@@ -175,7 +175,7 @@ func inspectNode(ctx context.Context, n Node) NodeFacts {
 	nf.Extensions = exts
 
 	rows, _ = conn.Query(ctx, `SELECT p.pubname, p.puballtables,
-		EXISTS (SELECT 1 FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname = $1 AND t.tablename = 'heartbeat')
+		EXISTS (SELECT 1 FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname = $1 AND t.tablename = 'pgchaos_heartbeat')
 		FROM pg_publication p ORDER BY 1`, SchemaName)
 	nf.Publications, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Publication, error) {
 		var p Publication

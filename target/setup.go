@@ -14,6 +14,18 @@ import (
 // named pgchaos that does not carry it (someone else's).
 const schemaComment = "pgchaos: created by pgchaos target setup, removed by pgchaos target clean"
 
+// HeartbeatTable is pgchaos's heartbeat on a target. It has the lab's
+// table name (public.pgchaos_heartbeat there) in schema pgchaos, so the
+// same observer queries serve both: a target's observer sessions run with
+// search_path = pgchaos (the workloads' sessions keep the user's).
+const HeartbeatTable = SchemaName + ".pgchaos_heartbeat"
+
+// The function and trigger that stamp applied_at on replicated heartbeats.
+const (
+	stampFunction = SchemaName + ".pgchaos_stamp_applied"
+	stampTrigger  = "pgchaos_stamp_applied"
+)
+
 // Step is one SQL statement on one node.
 type Step struct {
 	Node string `json:"node"`
@@ -54,7 +66,7 @@ func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + 
 // Marked) is someone else's: that node is left out, with a note.
 func SetupPlan(r Report, marked map[string]bool) Plan {
 	var p Plan
-	hb := SchemaName + ".heartbeat"
+	hb := HeartbeatTable
 	skipped := map[string]bool{}
 	for _, n := range r.Facts.Nodes {
 		if !n.Reached {
@@ -79,11 +91,11 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 		}
 		add("CREATE TABLE IF NOT EXISTS " + hb + " (origin text NOT NULL, seq bigint NOT NULL, " +
 			"sent_at timestamptz NOT NULL DEFAULT clock_timestamp(), applied_at timestamptz, PRIMARY KEY (origin, seq))")
-		add("CREATE OR REPLACE FUNCTION " + SchemaName + ".stamp_applied() RETURNS trigger LANGUAGE plpgsql AS " +
+		add("CREATE OR REPLACE FUNCTION " + stampFunction + "() RETURNS trigger LANGUAGE plpgsql AS " +
 			"$$BEGIN NEW.applied_at := clock_timestamp(); RETURN NEW; END$$")
-		add("DROP TRIGGER IF EXISTS stamp_applied ON " + hb)
-		add("CREATE TRIGGER stamp_applied BEFORE INSERT ON " + hb + " FOR EACH ROW EXECUTE FUNCTION " + SchemaName + ".stamp_applied()")
-		add("ALTER TABLE " + hb + " ENABLE REPLICA TRIGGER stamp_applied")
+		add("DROP TRIGGER IF EXISTS " + stampTrigger + " ON " + hb)
+		add("CREATE TRIGGER " + stampTrigger + " BEFORE INSERT ON " + hb + " FOR EACH ROW EXECUTE FUNCTION " + stampFunction + "()")
+		add("ALTER TABLE " + hb + " ENABLE REPLICA TRIGGER " + stampTrigger)
 	}
 	// The publications the target's own subscriptions read from.
 	refresh := map[string][]string{}
@@ -144,7 +156,7 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 // alone, with a note.
 func CleanPlan(r Report, marked map[string]bool) Plan {
 	var p Plan
-	hb := SchemaName + ".heartbeat"
+	hb := HeartbeatTable
 	for _, n := range r.Facts.Nodes {
 		if !n.Reached || !n.PgchaosSchema {
 			continue
@@ -163,7 +175,7 @@ func CleanPlan(r Report, marked map[string]bool) Plan {
 		}
 		p.Steps = append(p.Steps,
 			Step{Node: n.Name, SQL: "DROP TABLE IF EXISTS " + hb},
-			Step{Node: n.Name, SQL: "DROP FUNCTION IF EXISTS " + SchemaName + ".stamp_applied()"},
+			Step{Node: n.Name, SQL: "DROP FUNCTION IF EXISTS " + stampFunction + "()"},
 			Step{Node: n.Name, SQL: "DROP SCHEMA " + ident(SchemaName)})
 	}
 	return p

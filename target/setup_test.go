@@ -15,8 +15,8 @@ func TestSetupPlanForAllTablesPublicationsOnlyRefreshes(t *testing.T) {
 	sql := p.SQL()
 	for _, want := range []string{
 		"-- on east\nCREATE SCHEMA \"pgchaos\";",
-		"CREATE TABLE IF NOT EXISTS pgchaos.heartbeat",
-		"ALTER TABLE pgchaos.heartbeat ENABLE REPLICA TRIGGER stamp_applied;",
+		"CREATE TABLE IF NOT EXISTS pgchaos.pgchaos_heartbeat",
+		"ALTER TABLE pgchaos.pgchaos_heartbeat ENABLE REPLICA TRIGGER pgchaos_stamp_applied;",
 		"-- on west\nCREATE SCHEMA",
 		"ALTER SUBSCRIPTION \"sub_from_west\" REFRESH PUBLICATION WITH (copy_data = false);",
 	} {
@@ -39,7 +39,7 @@ func TestSetupPlanAddsTheHeartbeatToNamedPublications(t *testing.T) {
 		f.Nodes[i].Subscriptions[0].Publications = []string{"app pub"}
 	}
 	sql := SetupPlan(reportOf(f), nil).SQL()
-	if strings.Count(sql, `ALTER PUBLICATION "app pub" ADD TABLE pgchaos.heartbeat;`) != 2 {
+	if strings.Count(sql, `ALTER PUBLICATION "app pub" ADD TABLE pgchaos.pgchaos_heartbeat;`) != 2 {
 		t.Errorf("want the heartbeat added to each node's publication once:\n%s", sql)
 	}
 }
@@ -67,7 +67,7 @@ func TestSetupPlanPglogicalUsesReplicationSets(t *testing.T) {
 		f.Nodes[i].Subscriptions[0].Publications = []string{"default"}
 	}
 	sql := SetupPlan(reportOf(f), nil).SQL()
-	if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos.heartbeat', false);") != 2 {
+	if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos.pgchaos_heartbeat', false);") != 2 {
 		t.Errorf("plan:\n%s", sql)
 	}
 }
@@ -83,7 +83,7 @@ func TestCleanPlanDropsOnlyWhatSetupMade(t *testing.T) {
 	if strings.Contains(sql, "on west") {
 		t.Errorf("west's schema is not marked as pgchaos's, yet the plan touches it:\n%s", sql)
 	}
-	for _, want := range []string{`ALTER PUBLICATION "app" DROP TABLE pgchaos.heartbeat;`, "DROP TABLE IF EXISTS pgchaos.heartbeat;", "DROP SCHEMA \"pgchaos\";"} {
+	for _, want := range []string{`ALTER PUBLICATION "app" DROP TABLE pgchaos.pgchaos_heartbeat;`, "DROP TABLE IF EXISTS pgchaos.pgchaos_heartbeat;", "DROP SCHEMA \"pgchaos\";"} {
 		if !strings.Contains(sql, want) {
 			t.Errorf("plan lacks %q:\n%s", want, sql)
 		}
