@@ -3,6 +3,7 @@ package scenario
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,18 +54,18 @@ func (r *reader) fault(i int, n *yaml.Node) (Fault, faultKeyPos, bool) {
 	e.window(&kp)
 	switch e.f.Kind {
 	case FaultStop, FaultKill, FaultPause, FaultRestart:
-		e.f.Node = e.choice("node", allTargets, "a node")
+		e.f.Node = e.choice("node", e.targetNames(), "a node")
 	case FaultIsolate:
 		// haproxy is not a replication node; isolating it is a failover
 		// of both backends, which the failover fault expresses better.
-		e.f.Node = e.choice("node", primaries, "a node that can be isolated")
+		e.f.Node = e.choice("node", e.primaryNames(), "a node that can be isolated")
 	case FaultPartition:
 		r.link(&e.f, fields, where, &e.valid)
 	case FaultDelay, FaultLoss:
 		e.nodeOrLink()
 		e.netem()
 	case FaultFailover:
-		e.f.From = e.choice("from", primaries, "a backend")
+		e.f.From = e.choice("from", e.primaryNames(), "a backend")
 	case FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows:
 		e.sqlFault()
 	}
@@ -201,7 +202,7 @@ func (e *faultEntry) nodeOrLink() {
 		e.errorf(e.fields["between"].key, "%s: give either node (the node's whole network) or between (the replication link), not both", e.label)
 		e.valid = false
 	case hasNode:
-		e.f.Node = e.optionalChoice("node", allTargets, "a node")
+		e.f.Node = e.optionalChoice("node", e.targetNames(), "a node")
 		if v, ok := e.fields["direction"]; ok {
 			e.errorf(v.key, "%s: direction applies to a link (between: [primary1, primary2]), not to a node: remove it or use between", e.label)
 			e.valid = false
@@ -209,7 +210,7 @@ func (e *faultEntry) nodeOrLink() {
 	case hasBetween:
 		e.link(&e.f, e.fields, e.where, &e.valid)
 	default:
-		e.errorf(e.n, "%s: needs node (one of: %s) or between: [primary1, primary2]", e.label, strings.Join(allTargets, ", "))
+		e.errorf(e.n, "%s: needs node (one of: %s) or between: [%s]", e.label, strings.Join(e.targetNames(), ", "), strings.Join(e.primaryNames()[:2], ", "))
 		e.valid = false
 	}
 }
@@ -243,17 +244,26 @@ func (e *faultEntry) netem() {
 // link reads between: and direction: of a link fault. between defaults to
 // the only link the lab has.
 func (r *reader) link(f *Fault, fields map[string]field, where string, valid *bool) {
-	f.Between = []string{Primary1, Primary2}
+	ps := r.primaryNames()
+	f.Between = slices.Clone(ps[:min(2, len(ps))])
 	f.Direction = DirBoth
 	if v, ok := fields["between"]; ok {
 		before := len(r.errs)
-		got := r.targets(v.val, where+".between", primaries, false)
+		got := r.targets(v.val, where+".between", ps, false)
 		switch {
 		case len(r.errs) > before:
 			*valid = false
-		case len(got) != 2:
+		case len(got) != 2 && r.nodes == nil:
 			r.errorf(v.val, "%s.between: must be [primary1, primary2], the replication link between the two primaries", where)
 			*valid = false
+		case len(got) != 2:
+			r.errorf(v.val, "%s.between: must name two nodes (e.g. [%s]), the replication link between them", where, strings.Join(f.Between, ", "))
+			*valid = false
+		default:
+			// In the nodes' order, so direction's first and second mean
+			// the same whichever way between: lists them.
+			slices.SortFunc(got, func(a, b string) int { return slices.Index(ps, a) - slices.Index(ps, b) })
+			f.Between = got
 		}
 	}
 	if v, ok := fields["direction"]; ok {

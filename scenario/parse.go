@@ -22,7 +22,7 @@ import (
 
 // Allowed values, in the order messages list them.
 var (
-	topKeys       = []string{"name", "lab", "schema", "duration", "seed", "workloads", "faults", "assert"}
+	topKeys       = []string{"name", "lab", "schema", "target", "duration", "seed", "workloads", "faults", "assert"}
 	labKeys       = []string{"postgres", "sequences", "ports", "engine", "resolver"}
 	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
@@ -118,6 +118,57 @@ func Load(path string) (*Scenario, error) {
 		return nil, exitcode.BadInputErr(err)
 	}
 	return Parse(path, data)
+}
+
+// Nodes are the names a scenario's workloads and faults may use when it
+// runs on a target rather than on a lab: the target's nodes, in the
+// user's names, and whether it has a load balancer (haproxy).
+type Nodes struct {
+	Primaries []string
+	HAProxy   bool
+}
+
+// LoadFor is Load for a scenario that runs on the nodes ns names (a
+// target): node:, between:, from: and targets: take those names instead
+// of a lab's.
+func LoadFor(path string, ns Nodes) (*Scenario, error) {
+	data, err := inputfile.Read(path, "scenario", MaxFileSize)
+	if err != nil {
+		return nil, exitcode.BadInputErr(err)
+	}
+	return ParseFor(path, data, ns)
+}
+
+// ParseFor is Parse with the node names of LoadFor.
+func ParseFor(file string, data []byte, ns Nodes) (*Scenario, error) {
+	ns.Primaries = slices.Clone(ns.Primaries)
+	r := &reader{file: file, nodes: &ns}
+	s := r.parse(data)
+	if len(r.errs) > 0 {
+		return nil, exitcode.BadInputErr(r.result())
+	}
+	return s, nil
+}
+
+// primaryNames are the replicating nodes faults and workloads may name.
+func (r *reader) primaryNames() []string {
+	if r.nodes == nil {
+		return primaries
+	}
+	return r.nodes.Primaries
+}
+
+// targetNames are the names a workload can write through: the nodes, then
+// the load balancer when there is one.
+func (r *reader) targetNames() []string {
+	if r.nodes == nil {
+		return allTargets
+	}
+	out := slices.Clone(r.nodes.Primaries)
+	if r.nodes.HAProxy {
+		out = append(out, HAProxy)
+	}
+	return out
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
@@ -370,9 +421,9 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 	} else {
 		r.errorf(n, "%s: kind is required (one of: %s)", where, strings.Join(workloadKinds, ", "))
 	}
-	w.Targets = append([]string(nil), allTargets...)
+	w.Targets = slices.Clone(r.targetNames())
 	if v, ok := f["targets"]; ok {
-		w.Targets = r.targets(v.val, where+".targets", allTargets, true)
+		w.Targets = r.targets(v.val, where+".targets", r.targetNames(), true)
 	}
 	if v, ok := f["concurrency"]; ok {
 		if c, ok := r.integer(v.val, where+".concurrency", 1, maxConcurrency); ok {

@@ -37,6 +37,7 @@ const MaxErrors = 50
 // problems a file has, and counts the others.
 type reader struct {
 	file    string
+	nodes   *Nodes // the nodes workloads and faults may name; nil: a lab's primary1 and primary2 behind haproxy
 	errs    Errors // at most MaxErrors, sorted by place, ties in the order found
 	dropped int    // errors found beyond MaxErrors
 }
