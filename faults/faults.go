@@ -73,9 +73,19 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		}
 		return n, nil
 	}
+	// A user's node without a container (lab.External) has nothing a
+	// Docker fault could act on; the run's preflight refuses such faults
+	// first, this keeps a ledger heal from reaching a nil client.
+	container := func() (lab.Node, error) {
+		n, err := node()
+		if err == nil && (n.ID == "" || d == nil) {
+			err = fmt.Errorf("fault %s: node %s runs in no container pgchaos can reach", spec.Kind, n.Name)
+		}
+		return n, err
+	}
 	switch spec.Kind {
 	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart:
-		n, err := node()
+		n, err := container()
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +99,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 			return &Restart{c}, nil
 		}
 	case scenario.FaultPause:
-		n, err := node()
+		n, err := container()
 		if err != nil {
 			return nil, err
 		}

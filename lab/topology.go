@@ -59,6 +59,13 @@ type Lab struct {
 	schema *Schema // the DDL itself, while the lab is being built
 
 	docker *client.Client
+
+	// A user's nodes (External): never built, changed or removed by
+	// pgchaos. conns holds each target's connection string (it may carry
+	// a password: never shown), slots each subscriber's slot name.
+	external bool
+	conns    map[string]string
+	slots    map[string]string
 }
 
 // SuperuserPassword is the password of the lab's superuser.
@@ -78,6 +85,7 @@ type Node struct {
 	Host      string // address on the host, e.g. 127.0.0.1
 	Port      int    // port on the host, e.g. 5442
 	State     string // Docker state when last read: running, exited, paused, …
+	User      string // the user pgchaos connects as, on a user's node (External); "" = the lab's superuser
 }
 
 // Proxy is the lab's HAProxy.
@@ -111,6 +119,12 @@ func (l *Lab) Node(name string) (Node, bool) {
 
 // DSN returns a libpq-style URL for a target: primary1, primary2 or haproxy.
 func (l *Lab) DSN(target string) (string, error) {
+	if l.external {
+		if c, ok := l.conns[target]; ok {
+			return c, nil
+		}
+		return "", fmt.Errorf("%s has no node or load balancer called %q", l.Name, target)
+	}
 	if target == HAProxy {
 		return dsn(l.Proxy.Host, l.Proxy.Port, l.SuperuserPassword()), nil
 	}

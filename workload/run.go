@@ -33,10 +33,13 @@ type Spec struct {
 // Config is a run of workloads.
 type Config struct {
 	Workloads []Spec
-	DSN       map[string]string // target → DSN; primary1 and primary2 get the tables
-	Seed      int64             // every worker's random source derives from it (NewWorker)
-	RunID     string            // prefix of insert keys; default: the start time in base 36
-	OpTimeout time.Duration     // per operation; default DefaultOpTimeout
+	DSN       map[string]string // target → DSN; the nodes (Nodes) get the tables
+	// Nodes are the replicating nodes among DSN's targets, in order: where
+	// tables are created and scripts checked. Default: a lab's primaries.
+	Nodes     []string
+	Seed      int64         // every worker's random source derives from it (NewWorker)
+	RunID     string        // prefix of insert keys; default: the start time in base 36
+	OpTimeout time.Duration // per operation; default DefaultOpTimeout
 	// OnStart, when set, is called once the tables are ready, just before
 	// the workers start: t is second 0 of the recorder's timeline.
 	OnStart func(t time.Time)
@@ -175,13 +178,17 @@ func (c *Config) build() ([]Workload, error) {
 }
 
 func setup(ctx context.Context, cfg Config, wls []Workload) error {
+	primaries := cfg.Nodes
+	if len(primaries) == 0 {
+		primaries = node.Primaries()
+	}
 	nodes := make(map[string]*pgx.Conn)
 	defer func() {
 		for _, c := range nodes {
 			c.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	for _, n := range node.Primaries() {
+	for _, n := range primaries {
 		dsn, ok := cfg.DSN[n]
 		if !ok {
 			continue
@@ -193,9 +200,10 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		nodes[n] = c
 	}
 	if len(nodes) == 0 {
-		return errors.New("workload setup: no primary in the DSN map (want primary1 and/or primary2)")
+		return fmt.Errorf("workload setup: no node in the DSN map (want %s)", strings.Join(primaries, " and/or "))
 	}
-	for _, n := range node.Primaries() {
+	created := false
+	for _, n := range primaries {
 		c := nodes[n]
 		if c == nil {
 			continue
@@ -210,13 +218,16 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 			if _, err := c.Exec(ctx, ddl); err != nil {
 				return fmt.Errorf("workload setup: create tables on %s: %w", n, err)
 			}
+			created = true
 		}
 	}
 	// New tables replicate only once each subscriber refreshes; before
-	// that, their changes are skipped by the apply worker.
-	for _, n := range node.Primaries() {
+	// that, their changes are skipped by the apply worker. Without new
+	// tables (sql workloads) there is nothing to refresh, and a user's
+	// subscriptions are left alone.
+	for _, n := range primaries {
 		c := nodes[n]
-		if c == nil {
+		if c == nil || !created {
 			continue
 		}
 		sub := "sub_from_" + node.Peer(n)
@@ -238,7 +249,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 	}
 	// Statements the user wrote are checked on one primary, once the
 	// tables exist, before any worker starts.
-	for _, n := range node.Primaries() {
+	for _, n := range primaries {
 		c := nodes[n]
 		if c == nil {
 			continue

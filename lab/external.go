@@ -1,0 +1,155 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+)
+
+// ExternalNode is one of a user's nodes, for External.
+type ExternalNode struct {
+	// Name is the user's name for the node; workloads and faults use it.
+	Name string
+	// ConnString is the user's connection string as written (URL or
+	// keyword/value). It may hold a password: the Lab keeps it unexported
+	// and only ever hands it to pgx. The password may also come from
+	// PGPASSWORD or ~/.pgpass, which pgx reads when it parses it.
+	ConnString string
+	// Container names the node's container on the local Docker engine, for
+	// container faults and its server log; "" for none.
+	Container string
+	// Slot is the logical slot on the node's peer that serves this node's
+	// subscription, as the preflight's topology found it; "" for unknown.
+	Slot string
+}
+
+// ExternalConfig describes a user's nodes as a lab: a target that pgchaos
+// did not build and must not change beyond its own objects.
+type ExternalConfig struct {
+	// Name names the lab in the ledger and in reports (e.g. target-cluster).
+	Name string
+	// Postgres is the major version the nodes run, "18".
+	Postgres string
+	// Engine is the replication the preflight detected (native or pglogical).
+	Engine string
+	Nodes  []ExternalNode
+	// HAProxy is the load balancer's host:port clients connect to; "" for
+	// none. Workloads reach it with the first node's credentials.
+	HAProxy string
+}
+
+// External makes a Lab of a user's nodes, so workloads, faults, observation
+// and reports run on them through the same code as on a lab pgchaos built.
+// Such a lab has no network or volumes; nothing may remove it (Down works by
+// label and finds nothing of it; callers check IsExternal). When a node
+// names a container, External inspects it on the local engine (its ID is
+// what container faults and log reads take); a missing container is an
+// error. Close it when done.
+func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
+	if cfg.Name == "" || len(cfg.Nodes) == 0 {
+		return nil, exitcode.BadInputErr(errors.New("external lab: a name and at least one node are needed"))
+	}
+	l := &Lab{Name: cfg.Name, Postgres: cfg.Postgres, Engine: cfg.Engine, Sequences: "user's",
+		external: true, conns: map[string]string{}, slots: map[string]string{}}
+	var first *pgx.ConnConfig
+	for _, en := range cfg.Nodes {
+		pc, err := pgx.ParseConfig(en.ConnString)
+		if err != nil {
+			// pgx's message may quote the string: say only which node.
+			return nil, exitcode.BadInputErr(fmt.Errorf("external lab: node %s: its connection string does not parse", en.Name))
+		}
+		if first == nil {
+			first = pc
+		}
+		l.conns[en.Name] = en.ConnString
+		if en.Slot != "" {
+			l.slots[en.Name] = en.Slot
+		}
+		l.Nodes = append(l.Nodes, Node{Name: en.Name, Container: en.Container, Host: pc.Host, Port: int(pc.Port), User: pc.User})
+	}
+	if cfg.HAProxy != "" {
+		host, port, err := net.SplitHostPort(cfg.HAProxy)
+		p, perr := strconv.Atoi(port)
+		if err != nil || perr != nil {
+			return nil, exitcode.BadInputErr(fmt.Errorf("external lab: haproxy address %q is not host:port", cfg.HAProxy))
+		}
+		l.Proxy = Proxy{Host: host, Port: p, Backend: ""}
+		l.conns[HAProxy] = withHostPort(cfg.Nodes[0].ConnString, host, p)
+	}
+	needDocker := false
+	for _, n := range l.Nodes {
+		needDocker = needDocker || n.Container != ""
+	}
+	if !needDocker {
+		return l, nil
+	}
+	cli, err := Docker(ctx)
+	if err != nil {
+		return nil, exitcode.InfraErr(fmt.Errorf("external lab: %w", err))
+	}
+	l.docker = cli
+	for i, n := range l.Nodes {
+		if n.Container == "" {
+			continue
+		}
+		ci, err := cli.ContainerInspect(ctx, n.Container)
+		if err != nil {
+			cli.Close()
+			return nil, exitcode.InfraErr(fmt.Errorf("external lab: node %s: container %s: %w", n.Name, n.Container, err))
+		}
+		l.Nodes[i].ID = ci.ID
+		if ci.State != nil {
+			l.Nodes[i].State = ci.State.Status
+		}
+		if ci.Config != nil && l.Images.Postgres == "" {
+			l.Images.Postgres = ci.Config.Image
+		}
+	}
+	return l, nil
+}
+
+// IsExternal reports whether the lab is a user's nodes (External): pgchaos
+// did not build it and never removes or reconfigures it.
+func (l *Lab) IsExternal() bool { return l != nil && l.external }
+
+// SlotOn is the replication slot on subscriber's peer that serves its
+// subscription: the one the user's topology names on an external lab, the
+// engine's naming on a lab pgchaos built.
+func (l *Lab) SlotOn(subscriber string) string {
+	if s, ok := l.slots[subscriber]; ok {
+		return s
+	}
+	return l.Replication().SlotOn(subscriber)
+}
+
+// PeerOf is the node n replicates with in a two-node lab: the other node,
+// whatever the nodes are called.
+func (l *Lab) PeerOf(n string) string {
+	if len(l.Nodes) == 2 {
+		if l.Nodes[0].Name == n {
+			return l.Nodes[1].Name
+		}
+		return l.Nodes[0].Name
+	}
+	return Peer(n)
+}
+
+// withHostPort is connString aimed at host:port instead: the same user,
+// database, password source and options, for the load balancer in front
+// of the nodes.
+func withHostPort(connString, host string, port int) string {
+	if u, err := url.Parse(connString); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		u.Host = net.JoinHostPort(host, strconv.Itoa(port))
+		return u.String()
+	}
+	// keyword/value: a later keyword overrides an earlier one.
+	return strings.TrimSpace(connString) + " host='" + strings.ReplaceAll(host, "'", `\'`) + "' port=" + strconv.Itoa(port)
+}
