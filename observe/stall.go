@@ -20,6 +20,8 @@ type StallInput struct {
 	// End is when observation stopped (a stall is "resolved" only if the
 	// worker ran for a while before it).
 	End time.Time
+	// Peer names a subscriber's publisher; nil: a lab's primary1/primary2.
+	Peer func(string) string
 }
 
 // stallResolveGrace is how long a restarted apply worker must run without
@@ -82,7 +84,11 @@ func DetectStalls(in StallInput) []reports.Stall {
 			if end.IsZero() {
 				end = time.Now()
 			}
-			out[i].WALBehind = in.WAL.MaxBehind(lab.Peer(out[i].Node), out[i].Node, out[i].Since, end)
+			peer := lab.Peer
+			if in.Peer != nil {
+				peer = in.Peer
+			}
+			out[i].WALBehind = in.WAL.MaxBehind(peer(out[i].Node), out[i].Node, out[i].Since, end)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -105,12 +105,17 @@ type Lab struct {
 	Resolver  string `json:"resolver,omitempty"` // pglogical's conflict resolver
 	Nodes     []Node `json:"nodes"`
 	HAProxy   string `json:"haproxy"` // host:port clients used
+	// Target is true when the nodes are the user's (pgchaos run --target):
+	// Name is then target-<file>, and pgchaos touched only its own schema.
+	Target bool `json:"target,omitempty"`
 }
 
 // Node is one PostgreSQL primary.
 type Node struct {
 	Name          string `json:"name"`
 	Address       string `json:"address"` // host:port
+	User          string `json:"user,omitempty"` // on a target: the user pgchaos connected as (never a password)
+	Container     string `json:"container,omitempty"`
 	Image         string `json:"image"`
 	ServerVersion string `json:"server_version"`
 }

@@ -18,7 +18,7 @@ import (
 // ways, the workload's own witnesses, divergence, failovers.
 func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
-	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, r.lab.Replication().SlotOn, r.opt.ConvergeTimeout)
+	conv := observe.WaitConverged(ctx, r.pools, r.lab.PeerOf, r.lab.SlotOn, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
 	// Apply workers flush their statistics at most once a second, after a
 	// later transaction: with heartbeats still flowing, two more rounds of
@@ -60,6 +60,10 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 	c := &reports.Conflicts{CountedUnknown: r.lab.Replication().UncountedConflicts()}
 	logs := map[string][]pglog.Event{}
 	for _, n := range r.lab.Nodes {
+		if n.ID == "" {
+			r.warn("log of %s not read: the target names no container for it (conflicts are counted from pg_stat_subscription_stats only)", n.Name)
+			continue
+		}
 		out, err := r.lab.LogsSince(ctx, n.ID, r.start)
 		if err != nil {
 			r.warn("log of %s not read: %s", n.Name, trimErr(err))
@@ -72,7 +76,7 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 	}
 	if r.samplers != nil {
 		c.Counted = r.samplers.stats.Totals()
-		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
+		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now(), Peer: r.lab.PeerOf})
 	}
 	return c, logs
 }
@@ -80,7 +84,11 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 // divergence compares the nodes row by row once they converged (or the
 // wait gave up); nil when it could not be measured.
 func (r *run) divergence(ctx context.Context, conv observe.Convergence) *reports.Divergence {
-	div, err := diverge.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], diverge.Options{})
+	nodes := make([]string, 0, len(r.lab.Nodes))
+	for _, n := range r.lab.Nodes {
+		nodes = append(nodes, n.Name)
+	}
+	div, err := diverge.DiffAll(ctx, nodes, r.pools, diverge.Options{})
 	if err != nil {
 		r.warn("divergence not measured: %s", trimErr(err))
 		return nil
@@ -114,7 +122,7 @@ func (r *run) analysisRun(rep *reports.Report, historyPath string) analysis.Run 
 	}
 	return analysis.Run{History: historyPath, Start: r.start, Duration: r.sc.Duration,
 		Workloads: r.sc.Workloads, Scheduled: r.sc.Faults, Faults: rep.Faults,
-		Nodes: nodes, Proxy: lab.HAProxy, Peer: lab.Peer}
+		Nodes: nodes, Proxy: lab.HAProxy, Peer: r.lab.PeerOf}
 }
 
 // failovers measures each failover of the run from the history, with what
@@ -165,7 +173,7 @@ func (r *run) measureStranded(ctx context.Context, from string) *analysis.Strand
 		r.warn("stranded writes not measured: %s", trimErr(err))
 		return nil
 	}
-	survivor := lab.Peer(from)
+	survivor := r.lab.PeerOf(from)
 	var lastBeat *time.Time
 	if err := r.pools[survivor].QueryRow(ctx, "SELECT max(sent_at) FROM pgchaos_heartbeat WHERE origin = $1", from).Scan(&lastBeat); err != nil {
 		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))

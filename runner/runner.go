@@ -26,6 +26,7 @@ import (
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/target"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
@@ -54,6 +55,12 @@ type Options struct {
 	// Client, when set, is written into the report: the GOMAXPROCS the
 	// caller settled on for this run, and why.
 	Client *reports.Client
+	// Target, when set, runs the scenario on the user's nodes instead of
+	// a lab (LabName and KeepLab are then ignored): see acquireTarget.
+	Target *target.Target
+	// AllowSetup lets a target run create pgchaos's own schema and
+	// heartbeat when they are missing (else it prints the SQL and stops).
+	AllowSetup bool
 }
 
 // Progress is a live view of a run, about once a second.
@@ -83,11 +90,22 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*reports.Repo
 		return nil, exitcode.BadInputErr(fmt.Errorf("report dir: %w", err))
 	}
 
-	l, created, err := acquireLab(ctx, sc, opt)
+	var l *lab.Lab
+	var created bool
+	var err error
+	if opt.Target != nil {
+		l, err = acquireTarget(ctx, sc, opt)
+	} else {
+		l, created, err = acquireLab(ctx, sc, opt)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
+		if l.IsExternal() {
+			l.Close()
+			return
+		}
 		if created && !opt.KeepLab {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 			defer cancel()
@@ -211,16 +229,18 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 		Lab:      labInfo(ctx, l),
 		Client:   r.opt.Client,
 	}
-	if sc.Lab.Postgres != "" && l.Postgres != sc.Lab.Postgres {
+	if l.IsExternal() {
+		// The scenario's lab: settings describe a lab pgchaos builds.
+	} else if sc.Lab.Postgres != "" && l.Postgres != sc.Lab.Postgres {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for PostgreSQL %s but lab %s runs %s", sc.Lab.Postgres, l.Name, l.Postgres))
 	}
-	if sc.Lab.Engine != "" && l.Replication().Name() != sc.Lab.Engine {
+	if !l.IsExternal() && sc.Lab.Engine != "" && l.Replication().Name() != sc.Lab.Engine {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for engine %s but lab %s uses %s", sc.Lab.Engine, l.Name, l.Replication().Name()))
 	}
-	if sc.Lab.Resolver != "" && l.Resolver != sc.Lab.Resolver {
+	if !l.IsExternal() && sc.Lab.Resolver != "" && l.Resolver != sc.Lab.Resolver {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for resolver %s but lab %s uses %q", sc.Lab.Resolver, l.Name, l.Resolver))
 	}
-	if sc.Lab.Sequences != "" && l.Sequences != sc.Lab.Sequences {
+	if !l.IsExternal() && sc.Lab.Sequences != "" && l.Sequences != sc.Lab.Sequences {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for sequences %s but lab %s uses %s", sc.Lab.Sequences, l.Name, l.Sequences))
 	}
 
@@ -244,7 +264,7 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 		err := r.ledger.HealAll(hctx)
 		cancel()
 		if err != nil {
-			return nil, exitcode.InfraErr(fmt.Errorf("heal faults left by an earlier run: %w (try `pgchaos lab heal --name %s`)", err, l.Name))
+			return nil, exitcode.InfraErr(fmt.Errorf("heal faults left by an earlier run: %w (%s)", err, healHint(l)))
 		}
 	}
 
@@ -284,12 +304,28 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 	return rep, nil
 }
 
+// healHint says how to heal what a run could not.
+func healHint(l *lab.Lab) string {
+	if l.IsExternal() {
+		return "run the scenario on this target again: a run heals what an earlier one left first"
+	}
+	return fmt.Sprintf("run `pgchaos lab heal --name %s`", l.Name)
+}
+
 func labInfo(ctx context.Context, l *lab.Lab) reports.Lab {
 	info := reports.Lab{Name: l.Name, Postgres: l.Postgres, Sequences: l.Sequences,
 		Engine: l.Replication().Name(), Resolver: l.Resolver,
 		HAProxy: fmt.Sprintf("%s:%d", hostOf(l.Proxy.Host), l.Proxy.Port)}
+	if l.IsExternal() {
+		info.Target = true
+		if l.Proxy.Port == 0 {
+			info.HAProxy = ""
+		}
+	}
 	for _, n := range l.Nodes {
-		node := reports.Node{Name: n.Name, Address: fmt.Sprintf("%s:%d", hostOf(n.Host), n.Port), Image: l.Images.Postgres}
+		// Host, port and user only: never a connection string.
+		node := reports.Node{Name: n.Name, Address: fmt.Sprintf("%s:%d", hostOf(n.Host), n.Port), Image: l.Images.Postgres,
+			User: n.User, Container: n.Container}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if c, err := l.Connect(cctx, n.Name); err == nil {
 			_ = c.QueryRow(cctx, "SHOW server_version").Scan(&node.ServerVersion)
@@ -318,6 +354,13 @@ func openPools(ctx context.Context, l *lab.Lab) (map[string]*pgxpool.Pool, error
 		}
 		cfg.MaxConns = 4
 		cfg.ConnConfig.RuntimeParams["application_name"] = "pgchaos-observer"
+		if l.IsExternal() {
+			// The heartbeat is pgchaos.pgchaos_heartbeat on a target, and
+			// public.pgchaos_heartbeat in a lab: the observer's queries
+			// name it unqualified. Only the observer's sessions: the
+			// workloads keep the user's own search_path.
+			cfg.ConnConfig.RuntimeParams["search_path"] = target.SchemaName
+		}
 		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			closePools(pools)
@@ -397,8 +440,12 @@ func (r *run) execute(ctx context.Context) error {
 // workloadConfig is the scenario's workloads, aimed at the lab's targets.
 func (r *run) workloadConfig() workload.Config {
 	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log, TxnDir: r.opt.ReportDir}
-	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
-		cfg.DSN[t] = r.lab.MustDSN(t)
+	for _, n := range r.lab.Nodes {
+		cfg.Nodes = append(cfg.Nodes, n.Name)
+		cfg.DSN[n.Name] = r.lab.MustDSN(n.Name)
+	}
+	if dsn, err := r.lab.DSN(lab.HAProxy); err == nil {
+		cfg.DSN[lab.HAProxy] = dsn
 	}
 	for _, w := range r.sc.Workloads {
 		var scripts []workload.Script
@@ -451,7 +498,7 @@ func (r *run) healAtEnd(ctx context.Context) error {
 	r.active = nil
 	r.mu.Unlock()
 	if healErr != nil {
-		return exitcode.InfraErr(fmt.Errorf("healing faults: %w (run `pgchaos lab heal --name %s`)", healErr, r.lab.Name))
+		return exitcode.InfraErr(fmt.Errorf("healing faults: %w (%s)", healErr, healHint(r.lab)))
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ const sampleEvery = time.Second
 
 func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.Lab, t0 time.Time) *samplers {
 	s := &samplers{stats: observe.NewStatsSampler(), wal: observe.NewWALSampler(t0)}
-	s.wal.SlotOn = l.Replication().SlotOn
+	s.wal.SlotOn = l.SlotOn
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -45,7 +45,7 @@ func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.L
 				// A node that is down or cut off does not answer: a missing
 				// sample, expected during faults.
 				_ = s.stats.Sample(cctx, n.Name, pools[n.Name])
-				_ = s.wal.Sample(cctx, n.Name, lab.Peer(n.Name), pools[n.Name])
+				_ = s.wal.Sample(cctx, n.Name, l.PeerOf(n.Name), pools[n.Name])
 				cancel()
 			}
 			select {

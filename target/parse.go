@@ -35,7 +35,8 @@ const (
 )
 
 var (
-	topKeys     = []string{"nodes", "haproxy"}
+	topKeys     = []string{"nodes", "haproxy", "setup"}
+	setupModes  = []string{SetupAsk, SetupAllow}
 	nodeKeys    = []string{"name", "dsn", "container", "docker_host"}
 	haproxyKeys = []string{"address", "admin"}
 
@@ -65,6 +66,27 @@ func Load(path string) (*Target, error) {
 		return nil, exitcode.BadInputErr(err)
 	}
 	return Parse(path, data)
+}
+
+// LoadSection reads the target: section of the scenario at path; found is
+// false (and the target nil) when the scenario has none.
+func LoadSection(path string) (t *Target, found bool, err error) {
+	data, err := inputfile.Read(path, "scenario", MaxFileSize)
+	if err != nil {
+		return nil, false, exitcode.BadInputErr(err)
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, false, nil // the scenario parser says what is wrong
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "target" {
+			t, err := Parse(path, data)
+			return t, true, err
+		}
+	}
+	return nil, false, nil
 }
 
 // Parse parses a target from data; file names it in messages. On failure
@@ -165,6 +187,15 @@ func (p *parser) target(n *yaml.Node) *Target {
 	}
 	if h, ok := f["haproxy"]; ok && h.Tag != "!!null" {
 		t.HAProxy = p.haproxy(h)
+	}
+	if v, ok := f["setup"]; ok {
+		if s, ok := p.str(v, "setup", 16); ok {
+			if contains(setupModes, s) {
+				t.Setup = s
+			} else {
+				p.errorf(v, "setup: %q is not one of %s (allow: pgchaos run may create its own schema pgchaos and heartbeat first)", s, strings.Join(setupModes, ", "))
+			}
+		}
 	}
 	return t
 }

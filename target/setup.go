@@ -148,6 +148,19 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 	return p
 }
 
+// NeedsSetup names the reached nodes whose heartbeat pgchaos run cannot use
+// yet: no pgchaos.pgchaos_heartbeat, or no publication of theirs carries
+// it. Empty: setup was done.
+func NeedsSetup(r Report) []string {
+	var out []string
+	for _, n := range r.Facts.Nodes {
+		if n.Reached && (!n.HeartbeatTable || !heartbeatPublished(n)) {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
 // CleanPlan is the SQL that removes what SetupPlan made: the heartbeat
 // out of the publications that list it by name, then the heartbeat, its
 // function and the schema, which is dropped without CASCADE so that

@@ -23,7 +23,17 @@ type Target struct {
 	File    string   // the path it was read from, for messages
 	Nodes   []Node   // in file order; names are unique
 	HAProxy *HAProxy // nil when the file names none
+	// Setup is SetupAllow when pgchaos run may apply SetupPlan itself
+	// (setup: allow); otherwise a run that lacks the heartbeat stops and
+	// prints the SQL.
+	Setup string
 }
+
+// The values of a target's setup: key.
+const (
+	SetupAsk   = "ask"   // the default: print the setup SQL and stop
+	SetupAllow = "allow" // pgchaos run applies the setup SQL first
+)
 
 // Node is one of the user's PostgreSQL primaries.
 type Node struct {
@@ -51,6 +61,10 @@ func (n Node) Config() *pgx.ConnConfig {
 	}
 	return n.config.Copy()
 }
+
+// ConnString is the node's connection string as written, for handing to a
+// driver only: it may hold a password. Never print it (String, Endpoint).
+func (n Node) ConnString() string { return n.dsn }
 
 // Endpoint is where the node is, without secrets: user@host:port/database.
 func (n Node) Endpoint() string {

@@ -20,6 +20,7 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/target"
 )
 
 var runCmd = command{
@@ -39,8 +40,17 @@ heals every fault, writes what was recorded and exits 130.
 Exit codes: 0 every assertion held (or none), 1 an assertion failed, 2 bad
 scenario or flags, 3 lab or infrastructure error, 130 interrupted.
 
+With --target (or a target: section in the scenario) the scenario runs on
+your own nodes instead of a lab: a read-only preflight first, then every
+workload and fault the target cannot take is refused (exit 2, at its
+file:line:col) before anything is written. pgchaos touches only its own
+schema pgchaos; when its heartbeat is missing the run prints the setup SQL
+and stops, unless --allow-setup (or setup: allow in the target) lets it
+run that SQL first. See docs/targets.md.
+
 Examples:
   pgchaos run scenarios/quickstart.yaml
+  pgchaos run my-scenario.yaml --target cluster.yaml --allow-setup
   pgchaos run scenarios/split-brain.yaml --lab demo --keep-lab
   pgchaos run scenarios/soak.yaml --format json --junit junit.xml --report-dir out
   pgchaos run scenarios/latency.yaml --html latency.html`,
@@ -56,6 +66,8 @@ Examples:
 		seed := fs.Int64("seed", 0, "override the scenario's seed (repeat a run)")
 		fs.DurationVar(&opt.ConvergeTimeout, "converge-timeout", 60*time.Second, "how long to wait for the nodes to converge after the run")
 		quiet := fs.Bool("quiet", false, "no progress on stderr")
+		targetFile := fs.String("target", "", "run on the user's nodes this target file names (see pgchaos target check) instead of a lab")
+		fs.BoolVar(&opt.AllowSetup, "allow-setup", false, "with a target: create pgchaos's own schema and heartbeat first when they are missing")
 		cpus := fs.Int("client-cpus", 0, "how many CPUs pgchaos's own Go code may use at once (GOMAXPROCS), 1 up to this machine's count; default: Go's default, or the GOMAXPROCS environment variable")
 		if err := parse(fs, args); err != nil {
 			return err
@@ -74,10 +86,14 @@ Examples:
 		if err != nil {
 			return err
 		}
-		sc, err := scenario.Load(fs.Arg(0))
+		sc, tgt, err := loadScenario(fs.Arg(0), *targetFile)
 		if err != nil {
 			return exitcode.BadInputErr(err)
 		}
+		if tgt != nil && fs.Changed("lab") {
+			return exitcode.BadInputErr(errors.New("--lab and a target exclude each other: a run uses either a lab or the target's nodes"))
+		}
+		opt.Target = tgt
 		if fs.Changed("seed") {
 			opt.Seed = seed
 		}
@@ -137,6 +153,32 @@ Examples:
 		}
 		return nil
 	},
+}
+
+// loadScenario reads the scenario, and the target it runs on when there is
+// one: the --target file, else the scenario's own target: section. On a
+// target the scenario's node names are the target's.
+func loadScenario(path, targetFile string) (*scenario.Scenario, *target.Target, error) {
+	var t *target.Target
+	var err error
+	if targetFile != "" {
+		t, err = target.Load(targetFile)
+	} else {
+		t, _, err = target.LoadSection(path)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if t == nil {
+		sc, err := scenario.Load(path)
+		return sc, nil, err
+	}
+	ns := scenario.Nodes{HAProxy: t.HAProxy != nil && t.HAProxy.Address != ""}
+	for _, n := range t.Nodes {
+		ns.Primaries = append(ns.Primaries, n.Name)
+	}
+	sc, err := scenario.LoadFor(path, ns)
+	return sc, t, err
 }
 
 // clientCPUs settles how many CPUs the run's own Go code may use. The

@@ -32,7 +32,8 @@ Examples:
 		}
 		bad := 0
 		for _, path := range fs.Args() {
-			s, err := scenario.Load(path)
+			// A scenario with a target: section names the target's nodes.
+			s, _, err := loadScenario(path, "")
 			if err != nil {
 				bad++
 				// One problem a line; each line escaped, so a path or a

@@ -1,0 +1,222 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/target"
+)
+
+// targetNodes is how many nodes a target run takes for now: the analysis
+// after the run (convergence, stalls, failover) still pairs each node with
+// its one peer.
+const targetNodes = 2
+
+// acquireTarget makes the lab a target run uses: a read-only preflight of
+// the user's nodes, the refusal of every workload and fault the target
+// cannot take (exit 2, at its place in the scenario, before anything is
+// written), then pgchaos's own setup when it is missing and allowed, and
+// finally lab.External over the nodes.
+func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.Lab, error) {
+	t := opt.Target
+	opt.Log("preflight of %s (read-only)", t.File)
+	pre := target.Preflight(ctx, t)
+	if !pre.AllReached() {
+		var why []string
+		for _, n := range pre.Facts.Nodes {
+			if !n.Reached {
+				why = append(why, fmt.Sprintf("%s (%s): %s", n.Name, n.Endpoint, n.Error))
+			}
+		}
+		return nil, exitcode.InfraErr(fmt.Errorf("target %s: not every node answered, nothing was run: %s", t.File, strings.Join(why, "; ")))
+	}
+	if err := Refusals(sc, t, pre); err != nil {
+		return nil, err
+	}
+	if need := target.NeedsSetup(pre); len(need) > 0 {
+		marked, err := target.Marked(ctx, t)
+		if err != nil {
+			return nil, exitcode.InfraErr(fmt.Errorf("target %s: %w", t.File, err))
+		}
+		plan := target.SetupPlan(pre, marked)
+		notes := ""
+		for _, n := range plan.Notes {
+			notes += "\n-- note: " + n
+		}
+		if !opt.AllowSetup && t.Setup != target.SetupAllow {
+			return nil, exitcode.BadInputErr(fmt.Errorf("target %s: pgchaos's heartbeat (%s) is missing or not replicated on %s, and nothing was written. "+
+				"Run this SQL on the nodes yourself, or `pgchaos target setup %s --allow`, or let the run do it with --allow-setup (or setup: allow in the target section):\n%s%s",
+				t.File, target.HeartbeatTable, strings.Join(need, ", "), t.File, plan.SQL(), notes))
+		}
+		opt.Log("setting up pgchaos's own schema on %s (--allow-setup)", strings.Join(need, ", "))
+		if err := target.Apply(ctx, t, plan, opt.Log); err != nil {
+			return nil, exitcode.InfraErr(fmt.Errorf("target %s: setup: %w (the statements before it were run; `pgchaos target clean %s --allow` removes them)", t.File, err, t.File))
+		}
+		pre = target.Preflight(ctx, t)
+		if need := target.NeedsSetup(pre); len(need) > 0 {
+			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup the heartbeat is still not replicated on %s%s", t.File, strings.Join(need, ", "), notes))
+		}
+	}
+	cfg := lab.ExternalConfig{Name: TargetLabName(t.File), Engine: lab.EngineNative}
+	for _, n := range t.Nodes {
+		en := lab.ExternalNode{Name: n.Name, ConnString: n.ConnString()}
+		if n.DockerHost == "" {
+			en.Container = n.Container
+		}
+		for _, e := range pre.Topology {
+			if e.Subscriber == n.Name && e.Publisher != "" {
+				en.Slot = slotOf(pre, n.Name, e.Subscription)
+			}
+		}
+		cfg.Nodes = append(cfg.Nodes, en)
+	}
+	for _, n := range pre.Facts.Nodes {
+		if cfg.Postgres == "" && n.VersionNum > 0 {
+			cfg.Postgres = fmt.Sprint(n.VersionNum / 10000)
+		}
+	}
+	if t.HAProxy != nil {
+		cfg.HAProxy = t.HAProxy.Address
+	}
+	return lab.External(ctx, cfg)
+}
+
+// slotOf is the slot a subscription of node reads through, as preflight
+// read it (the subscription's name when it did not say).
+func slotOf(pre target.Report, node, sub string) string {
+	for _, n := range pre.Facts.Nodes {
+		if n.Name != node {
+			continue
+		}
+		for _, s := range n.Subscriptions {
+			if s.Name == sub && s.Slot != "" {
+				return s.Slot
+			}
+		}
+	}
+	return sub
+}
+
+// TargetLabName is the name a target run goes by in the fault ledger and
+// the report: target-<the target file's base name>. A run heals what an
+// earlier run on the same target left in its ledger.
+func TargetLabName(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	var b strings.Builder
+	for _, r := range strings.ToLower(base) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	return "target-" + b.String()
+}
+
+// Why each kind of fault a target run does not do yet is refused.
+var notOnTargets = map[string]string{
+	scenario.FaultIsolate:   "network faults are not run on a target yet (they need pgchaos's nettools helper in the node container's network namespace)",
+	scenario.FaultPartition: "network faults are not run on a target yet (they need pgchaos's nettools helper in the node containers' network namespaces)",
+	scenario.FaultDelay:     "network faults are not run on a target yet (they need pgchaos's nettools helper or link proxy in the node containers' network namespaces)",
+	scenario.FaultLoss:      "network faults are not run on a target yet (they need pgchaos's nettools helper in the node containers' network namespaces)",
+	scenario.FaultFailover:  "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
+}
+
+// Refusals checks, before anything is written, that the target can take
+// every workload and fault of sc, from the preflight's report: on a
+// target a workload must be kind sql (built-in kinds create tables of
+// their own, which pgchaos does not put into a user's database), and a
+// fault must be one target runs do and whose capability is yes on its
+// node. Each refusal names the entry's file:line:col and why; the error
+// is marked exitcode.BadInput.
+func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error {
+	var errs scenario.Errors
+	add := func(pos scenario.Pos, format string, args ...any) {
+		errs = append(errs, &scenario.Error{File: sc.File, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	}
+	if len(t.Nodes) != targetNodes {
+		errs = append(errs, &scenario.Error{File: t.File, Pos: t.Nodes[0].Pos,
+			Msg: fmt.Sprintf("the target has %d nodes: pgchaos run --target takes %d for now (lag and divergence need each node's one peer)", len(t.Nodes), targetNodes)})
+	}
+	for _, n := range pre.Facts.Nodes {
+		if !slices.Contains(n.Engines, target.EngineNative) {
+			errs = append(errs, &scenario.Error{File: t.File, Pos: nodePos(t, n.Name),
+				Msg: fmt.Sprintf("node %s: run --target measures native logical replication, and found %s", n.Name, engines(n.Engines))})
+		}
+		subscribed := false
+		for _, e := range pre.Topology {
+			subscribed = subscribed || (e.Subscriber == n.Name && e.Publisher != "")
+		}
+		if !subscribed {
+			errs = append(errs, &scenario.Error{File: t.File, Pos: nodePos(t, n.Name),
+				Msg: fmt.Sprintf("node %s subscribes to no other node of the target: lag and convergence need replication both ways (see `pgchaos target check %s`)", n.Name, t.File)})
+		}
+	}
+	for i, w := range sc.Workloads {
+		if w.Kind != scenario.KindSQL {
+			add(w.Pos, "workloads[%d] (kind: %s): on a target only kind: sql runs (your own scripts on your own tables); built-in kinds create tables of their own, which pgchaos does not put into your database", i, w.Kind)
+		}
+	}
+	for i, f := range sc.Faults {
+		where := fmt.Sprintf("faults[%d] (kind: %s)", i, f.Kind)
+		if why, ok := notOnTargets[f.Kind]; ok {
+			add(f.Pos, "%s: %s", where, why)
+			continue
+		}
+		if f.Node == scenario.HAProxy {
+			add(f.Pos, "%s: the target names no container for haproxy", where)
+			continue
+		}
+		n, _ := t.Node(f.Node)
+		if n.DockerHost != "" && isContainerFault(f.Kind) {
+			add(f.Pos, "%s: %s's container is on another Docker engine (%s), which run --target does not drive yet", where, f.Node, n.DockerHost)
+			continue
+		}
+		c, ok := pre.Capability(f.Kind)
+		if !ok {
+			add(f.Pos, "%s: preflight knows no such fault kind", where)
+			continue
+		}
+		if !c.CanOn(f.Node) {
+			why := "preflight found it cannot be done there"
+			for _, r := range c.Cannot {
+				if r.Node == f.Node {
+					why = r.Reason
+				}
+			}
+			add(f.Pos, "%s: cannot be done on %s: %s", where, f.Node, why)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
+}
+
+func isContainerFault(kind string) bool {
+	switch kind {
+	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause:
+		return true
+	}
+	return false
+}
+
+func nodePos(t *target.Target, name string) scenario.Pos {
+	if n, ok := t.Node(name); ok {
+		return n.Pos
+	}
+	return scenario.Pos{}
+}
+
+func engines(es []string) string {
+	if len(es) == 0 {
+		return "no replication"
+	}
+	return strings.Join(es, ", ")
+}
