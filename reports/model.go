@@ -113,7 +113,7 @@ type Lab struct {
 // Node is one PostgreSQL primary.
 type Node struct {
 	Name          string `json:"name"`
-	Address       string `json:"address"` // host:port
+	Address       string `json:"address"`        // host:port
 	User          string `json:"user,omitempty"` // on a target: the user pgchaos connected as (never a password)
 	Container     string `json:"container,omitempty"`
 	Image         string `json:"image"`
