@@ -78,7 +78,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 	// first, this keeps a ledger heal from reaching a nil client.
 	container := func() (lab.Node, error) {
 		n, err := node()
-		if err == nil && (n.ID == "" || d == nil) {
+		if err == nil && l.IsExternal() && (n.ID == "" || d == nil) {
 			err = fmt.Errorf("fault %s: node %s runs in no container pgchaos can reach", spec.Kind, n.Name)
 		}
 		return n, err

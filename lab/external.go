@@ -57,7 +57,7 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 	if cfg.Name == "" || len(cfg.Nodes) == 0 {
 		return nil, exitcode.BadInputErr(errors.New("external lab: a name and at least one node are needed"))
 	}
-	l := &Lab{Name: cfg.Name, Postgres: cfg.Postgres, Engine: cfg.Engine, Sequences: "user's",
+	l := &Lab{Name: cfg.Name, Postgres: cfg.Postgres, Engine: cfg.Engine,
 		external: true, conns: map[string]string{}, slots: map[string]string{}}
 	var first *pgx.ConnConfig
 	for _, en := range cfg.Nodes {

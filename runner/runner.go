@@ -324,8 +324,10 @@ func labInfo(ctx context.Context, l *lab.Lab) reports.Lab {
 	}
 	for _, n := range l.Nodes {
 		// Host, port and user only: never a connection string.
-		node := reports.Node{Name: n.Name, Address: fmt.Sprintf("%s:%d", hostOf(n.Host), n.Port), Image: l.Images.Postgres,
-			User: n.User, Container: n.Container}
+		node := reports.Node{Name: n.Name, Address: fmt.Sprintf("%s:%d", hostOf(n.Host), n.Port), Image: l.Images.Postgres}
+		if l.IsExternal() {
+			node.User, node.Container = n.User, n.Container
+		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		if c, err := l.Connect(cctx, n.Name); err == nil {
 			_ = c.QueryRow(cctx, "SHOW server_version").Scan(&node.ServerVersion)
