@@ -126,6 +126,7 @@ var notOnTargets = map[string]string{
 	scenario.FaultDelay:     "network faults are not run on a target yet (they need pgchaos's nettools helper or link proxy in the node containers' network namespaces)",
 	scenario.FaultLoss:      "network faults are not run on a target yet (they need pgchaos's nettools helper in the node containers' network namespaces)",
 	scenario.FaultFailover:  "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
+	scenario.FaultLockRows:  "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
 
 // Refusals checks, before anything is written, that the target can take

@@ -1,0 +1,88 @@
+package runner
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/target"
+)
+
+// Refusals decides from the preflight alone, before anything is written:
+// each workload or fault a target cannot take is named at its
+// file:line:col with the reason, and the error is exit code 2.
+func TestRefusalsNameEachEntryATargetCannotTake(t *testing.T) {
+	tg, err := target.Parse("cluster.yaml", []byte(`nodes:
+  - {name: east, dsn: "host=10.0.0.1 user=app dbname=app", container: pg-east}
+  - {name: west, dsn: "host=10.0.0.2 user=app dbname=app"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := target.Facts{}
+	for _, n := range []struct{ name, peer, container string }{{"east", "west", "pg-east"}, {"west", "east", ""}} {
+		nf := target.NodeFacts{Name: n.name, Reached: true, Superuser: true, Engines: []string{target.EngineNative},
+			Subscriptions: []target.Subscription{{Engine: target.EngineNative, Name: "from_" + n.peer, Enabled: true, Owned: true, Slot: "from_" + n.peer}},
+			Slots:         []string{"from_" + n.name}, Container: target.ContainerFacts{State: target.ContainerNone}}
+		if n.container != "" {
+			nf.Container = target.ContainerFacts{Name: n.container, State: target.ContainerRunning}
+		}
+		facts.Nodes = append(facts.Nodes, nf)
+	}
+	pre := target.Report{Facts: facts, Capabilities: target.Capabilities(facts), Topology: []target.Edge{
+		{Subscriber: "east", Publisher: "west", Engine: target.EngineNative, Subscription: "from_west", Enabled: true},
+		{Subscriber: "west", Publisher: "east", Engine: target.EngineNative, Subscription: "from_east", Enabled: true},
+	}}
+	parse := func(t *testing.T, body string) *scenario.Scenario {
+		t.Helper()
+		sc, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\n"+body), scenario.Nodes{Primaries: []string{"east", "west"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	for _, tc := range []struct {
+		name string
+		body string
+		want []string // in the error, in order; none: accepted
+	}{
+		{"sql workload, sql fault and a pause on the node with a container", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: disable-subscription, node: west, for: 2s}
+  - {at: 5s, kind: pause, node: east, for: 2s}
+`, nil},
+		{"stop on the node without a container", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: stop, node: west, for: 2s}
+`, []string{"s.yaml:4:5: faults[0] (kind: stop): cannot be done on west: no container named"}},
+		{"built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
+faults:
+  - {at: 1s, kind: partition, for: 2s}
+  - {at: 5s, kind: failover, from: east, for: 2s}
+  - {at: 9s, kind: lock-rows, node: east, table: pgchaos_insert, for: 2s}
+`, []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:4:5: faults[0] (kind: partition): network faults", "s.yaml:5:5: faults[1] (kind: failover)", "s.yaml:6:5: faults[2] (kind: lock-rows)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := parse(t, strings.ReplaceAll(tc.body, "x.sql", "../scenarios/orders.sql"))
+			err := Refusals(sc, tg, pre)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || exitcode.Of(err) != exitcode.BadInput {
+				t.Fatalf("err = %v (exit %d), want exit 2", err, exitcode.Of(err))
+			}
+			msg, at := err.Error(), 0
+			for _, w := range tc.want {
+				i := strings.Index(msg[at:], w)
+				if i < 0 {
+					t.Fatalf("error lacks %q (in order):\n%s", w, msg)
+				}
+				at += i + len(w)
+			}
+		})
+	}
+}
