@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -117,8 +118,18 @@ func errorEffect(secs []reports.Second, from, to time.Duration) string {
 	if len(byTarget) == 0 {
 		return ""
 	}
+	// A lab's targets in their usual order, then a target's nodes (the
+	// user's names) by name.
+	order := node.Targets()
+	var others []string
+	for t := range byTarget {
+		if !slices.Contains(order, t) {
+			others = append(others, t)
+		}
+	}
+	slices.Sort(others)
 	var parts []string
-	for _, t := range node.Targets() {
+	for _, t := range append(order, others...) {
 		if n := byTarget[t]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", t, n))
 		}

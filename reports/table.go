@@ -315,7 +315,15 @@ func (p *printer) divergence(d *Divergence) {
 // per kind, a column per source and node. "-" means nothing was reported
 // for that node, which is not the same as a count of zero. Both views use it.
 func conflictGrid(c *Conflicts) (header []string, rows [][]string) {
+	// A lab's primaries always get their column; a target's nodes (the
+	// user's names) only the columns of the nodes reported.
 	nodes := node.Primaries()
+	for _, cc := range slices.Concat(c.Counted, c.Logged) {
+		if _, ok := node.PrimaryIndex(cc.Node); !ok {
+			nodes = nil
+			break
+		}
+	}
 	var kinds []string
 	type key struct{ kind, node string }
 	counted := map[key]int64{}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,8 +22,8 @@ import (
 // pgchaos run --target on the tutorial's compose setup, brought up as a
 // user would (docker-compose and setup-replication.sh, no pgchaos): the
 // nodes go by the user's names (east, west), a sql workload updates the
-// user's own test_table, a disable-subscription and a pause run; the
-// report measures lag both ways (and the disable's), divergence and
+// user's own test_table, a disable-subscription, a kill and a stop run;
+// the report measures lag both ways (and the disable's), divergence and
 // conflicts; the user's schema is unchanged, no password shows, and
 // target clean leaves no schema pgchaos. Without --allow-setup the run
 // prints the setup SQL and writes nothing; a stop on a node without a
@@ -112,7 +113,7 @@ UPDATE test_table SET name = 'touched ' || :k WHERE id = :k * 2 + 1;
 `)
 	write("add.sql", "INSERT INTO test_table (name) VALUES ('added');\n")
 	scenarioFile := write("on-target.yaml", `name: on-target
-duration: 16s
+duration: 18s
 seed: 7
 workloads:
   - kind: sql
@@ -125,7 +126,8 @@ workloads:
     rate: 30/s
 faults:
   - {at: 3s, kind: disable-subscription, node: west, for: 5s}
-  - {at: 10s, kind: pause, node: east, for: 2s}
+  - {at: 9s, kind: kill, node: east, for: 1s}
+  - {at: 13s, kind: stop, node: west, for: 1s}
 `)
 	hasSchema := func() string {
 		return psql("postgres-primary1", "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgchaos'") +
@@ -196,8 +198,16 @@ faults:
 			t.Errorf("fault %+v: want injected and healed", f)
 		}
 	}
-	if len(rep.Faults) != 2 {
-		t.Errorf("faults %+v: want the disable and the pause", rep.Faults)
+	if len(rep.Faults) != 3 {
+		t.Errorf("faults %+v: want the disable, the kill and the stop", rep.Faults)
+	}
+	for _, f := range rep.Faults {
+		t.Logf("fault %s %s: injected %v, effects %q", f.Kind, f.Target, f.Injected.D(), f.Effects)
+		if f.Kind == "kill" && !slices.ContainsFunc(f.Effects, func(e string) bool {
+			return strings.HasPrefix(e, "failed or unknown operations while it held: east ")
+		}) {
+			t.Errorf("kill east: effects %q should count the ops that failed on east", f.Effects)
+		}
 	}
 	if len(rep.Workloads) == 0 {
 		t.Fatal("no workload results")
@@ -279,6 +289,20 @@ faults:
 			t.Errorf("pgchaos printed a password (%q)", leak)
 		}
 	}
+
+	// The table names the user's nodes.
+	stdout.Reset()
+	stderr.Reset()
+	if code := runMain([]string{"report", "show", filepath.Join(reportDir, "report.json")}, &stdout, &stderr); code != exitcode.OK {
+		t.Fatalf("report show exited %d: %s", code, &stderr)
+	}
+	t.Logf("the report as a table:\n%s", &stdout)
+	for _, want := range []string{"east", "west", "target-cluster"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("the table lacks %q", want)
+		}
+	}
+	all.WriteString(stdout.String())
 
 	// target clean removes pgchaos's schema.
 	stdout.Reset()
