@@ -159,6 +159,9 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error 
 				Msg: fmt.Sprintf("node %s subscribes to no other node of the target: lag and convergence need replication both ways (see `pgchaos target check %s`)", n.Name, t.File)})
 		}
 	}
+	if sc.Schema != nil {
+		add(sc.Schema.Pos, "schema: is for labs pgchaos builds; on a target the tables are yours and pgchaos creates none (remove schema:, or run on a lab)")
+	}
 	for i, w := range sc.Workloads {
 		if w.Kind != scenario.KindSQL {
 			add(w.Pos, "workloads[%d] (kind: %s): on a target only kind: sql runs (your own scripts on your own tables); built-in kinds create tables of their own, which pgchaos does not put into your database", i, w.Kind)
@@ -197,6 +200,15 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error 
 	if len(errs) == 0 {
 		return nil
 	}
+	slices.SortStableFunc(errs, func(a, b *scenario.Error) int {
+		if a.File != b.File {
+			return strings.Compare(a.File, b.File)
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line - b.Pos.Line
+		}
+		return a.Pos.Col - b.Pos.Col
+	})
 	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
 }
 

@@ -56,12 +56,13 @@ faults:
 faults:
   - {at: 1s, kind: stop, node: west, for: 2s}
 `, []string{"s.yaml:4:5: faults[0] (kind: stop): cannot be done on west: no container named"}},
-		{"built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
+		{"schema, built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
+schema: ../scenarios/shop.sql
 faults:
   - {at: 1s, kind: partition, for: 2s}
   - {at: 5s, kind: failover, from: east, for: 2s}
   - {at: 9s, kind: lock-rows, node: east, table: pgchaos_insert, for: 2s}
-`, []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:4:5: faults[0] (kind: partition): network faults", "s.yaml:5:5: faults[1] (kind: failover)", "s.yaml:6:5: faults[2] (kind: lock-rows)"}},
+`, []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: partition): network faults", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := parse(t, strings.ReplaceAll(tc.body, "x.sql", "../scenarios/orders.sql"))
