@@ -154,7 +154,11 @@ const maxDots = 40
 // draw lays out a chart: the frame (plot and errors strip), then from back
 // to front fault windows, failover marks, ticks, lines and error bars, and
 // the legend under it all.
-func (c chartSpec) draw() chartView {
+func (c chartSpec) draw() chartView { return c.drawOn(c.yValues()) }
+
+// drawOn is draw with a y axis made to hold ys, so that charts of several
+// runs can share one (CompareHTML).
+func (c chartSpec) drawOn(ys []float64) chartView {
 	v := chartView{ID: c.ID, Title: c.Title, YTitle: c.YTitle, Width: chartWidth}
 	v.PlotX, v.PlotY = plotLeft, plotTop
 	v.PlotW, v.PlotH = chartWidth-plotLeft-plotRight, plotHeight
@@ -167,7 +171,6 @@ func (c chartSpec) draw() chartView {
 	if !(xmax > 0) {
 		xmax = 1 // an empty run: an axis from 0 to 1 s rather than a division by zero
 	}
-	ys := c.yValues()
 	ax := newAxis(ys, c.Kind)
 	v.LogScale = ax.log
 	s := plotScale{x: v.PlotX, y: v.PlotY, w: v.PlotW, h: v.PlotH, bottom: bottom, xmax: xmax, ax: ax}

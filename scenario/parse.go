@@ -22,7 +22,7 @@ import (
 
 // Allowed values, in the order messages list them.
 var (
-	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
+	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert", "variants"}
 	labKeys       = []string{"postgres", "sequences", "ports", "engine", "resolver"}
 	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
@@ -240,6 +240,9 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	}
 	if v, ok := f["assert"]; ok && !isNull(v.val) {
 		s.Assert = r.assert(v.val)
+	}
+	if v, ok := f["variants"]; ok && !isNull(v.val) {
+		s.Variants = r.variants(v.val)
 	}
 	if durOK {
 		r.schedule(s, faultPos)

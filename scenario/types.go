@@ -26,6 +26,9 @@ type Scenario struct {
 	Workloads []Workload    // workloads: at least one
 	Faults    []Fault       // faults: a schedule, may be empty
 	Assert    Assert        // assert: thresholds; all optional
+	// Variants is variants: the labs `pgchaos compare` runs the scenario
+	// on, one after another; `pgchaos run` uses Lab alone.
+	Variants []Variant
 }
 
 // LabSpec is the scenario's lab: section. Zero values mean "the default".
@@ -35,6 +38,7 @@ type LabSpec struct {
 	Ports     Ports
 	Engine    string // "native" (default) or "pglogical"
 	Resolver  string // pglogical's conflict resolver; only with engine pglogical
+	Nodes     int    // how many primaries; 0 means the default (2)
 }
 
 // Ports overrides the lab's host ports; 0 means the default (5442, 5443, 5020, 7020).
