@@ -170,11 +170,17 @@ func VariantOf(name string, r *Report) VariantResult {
 	return v
 }
 
-// byKind sums counts of each kind over nodes; never nil.
+// byKind sums counts of each kind over nodes, leaving out the kinds that
+// sum to 0; never nil.
 func byKind(cs []ConflictCount) map[string]int64 {
 	m := map[string]int64{}
 	for _, c := range cs {
 		m[c.Kind] += c.Count
+	}
+	for k, n := range m {
+		if n == 0 {
+			delete(m, k)
+		}
 	}
 	return m
 }

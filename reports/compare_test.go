@@ -3,7 +3,9 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,52 @@ func TestCompareHTMLSharesAxes(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// TestCompareDocsDescribeEveryJSONField pins docs/compare.md to
+// compare.go as TestDocsDescribeEveryJSONField pins docs/report.md; the
+// types a comparison shares with a report (Scenario) are documented there.
+func TestCompareDocsDescribeEveryJSONField(t *testing.T) {
+	model := map[string][]string{}
+	jsonFields(reflect.TypeFor[Comparison](), model)
+	docs := docFields(t, "../docs/compare.md")
+	report := docFields(t, "../docs/report.md")
+	for typ, fields := range model {
+		documented, ok := docs[typ]
+		if !ok {
+			if _, ok := report[typ]; !ok {
+				t.Errorf("docs/compare.md has no section \"### %s: …\"", typ)
+			}
+			continue
+		}
+		for _, f := range fields {
+			if !slices.Contains(documented, f) {
+				t.Errorf("docs/compare.md, section %s: JSON field %q is not documented", typ, f)
+			}
+		}
+		for _, f := range documented {
+			if !slices.Contains(fields, f) {
+				t.Errorf("docs/compare.md, section %s: documents %q, which %s does not have", typ, f, typ)
+			}
+		}
+	}
+	for typ := range docs {
+		if _, ok := model[typ]; !ok {
+			t.Errorf("docs/compare.md has a section for %s, which is not a type of the comparison", typ)
+		}
+	}
+}
+
+// A kind PostgreSQL counted zero times is left out: the cell lists what happened.
+func TestVariantConflictsLeaveOutZeroKinds(t *testing.T) {
+	r := fixture()
+	r.Conflicts.Counted = append(r.Conflicts.Counted, ConflictCount{Node: "primary1", Kind: "delete_missing", Count: 0})
+	v := VariantOf("x", r)
+	if _, ok := v.Conflicts.Counted["delete_missing"]; ok || v.Conflicts.Counted["insert_exists"] != 1 {
+		t.Errorf("counted: %v", v.Conflicts.Counted)
+	}
+	if cell := conflictsCell(&VariantConflicts{Counted: map[string]int64{}}); cell != "none" {
+		t.Errorf("no conflicts counted: %q", cell)
 	}
 }
