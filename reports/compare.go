@@ -57,6 +57,12 @@ type VariantResult struct {
 	Wall  Duration  `json:"wall_ms"`
 	LabUp *Duration `json:"lab_up_ms"`
 
+	// OpsOK and Ops are the workloads' acknowledged and attempted
+	// operations, all targets: the denominator of the losses below, which
+	// a slower variant makes smaller.
+	OpsOK int64 `json:"ops_ok"`
+	Ops   int64 `json:"ops"`
+
 	Converged     *bool             `json:"converged"`
 	ConvergedIn   *Duration         `json:"converged_in_ms"` // only when converged
 	DivergentRows *int64            `json:"divergent_rows"`
@@ -116,6 +122,10 @@ func VariantOf(name string, r *Report) VariantResult {
 	}
 	v.Lab = &VariantLab{Engine: cmp.Or(r.Lab.Engine, "native"), Resolver: r.Lab.Resolver,
 		Postgres: r.Lab.Postgres, Sequences: r.Lab.Sequences, Nodes: len(r.Lab.Nodes)}
+	for _, w := range r.Workloads {
+		v.OpsOK += w.OK
+		v.Ops += w.Ops
+	}
 	if d := r.Divergence; d != nil {
 		v.Converged = &d.Converged
 		if d.Converged {

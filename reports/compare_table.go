@@ -54,7 +54,7 @@ func CompareTable(w io.Writer, c *Comparison) error {
 // CompareHeader is the header of the variants table, shared by the
 // terminal and HTML views.
 func CompareHeader() []string {
-	return []string{"variant", "converged", "converged in", "divergent rows", "lost writes", "lost updates",
+	return []string{"variant", "ops ok", "converged", "converged in", "divergent rows", "lost writes", "lost updates",
 		"conflicts", "stalls", "lag p99", "unavailable", "verdict"}
 }
 
@@ -69,12 +69,20 @@ func CompareRows(c *Comparison) [][]string {
 			conv = yesNo(*v.Converged)
 		}
 		rows = append(rows, []string{
-			v.Variant, conv, optMillis(v.ConvergedIn), optCount(v.DivergentRows),
+			v.Variant, opsCell(v), conv, optMillis(v.ConvergedIn), optCount(v.DivergentRows),
 			optCount(v.LostWrites), optCount(v.LostUpdates), conflictsCell(v.Conflicts),
 			optCount(v.Stalls), lagCell(v.LagP99), optMillis(v.Unavailability), variantVerdict(v),
 		})
 	}
 	return rows
+}
+
+// opsCell is the acknowledged operations of all workloads, "-" without a report.
+func opsCell(v VariantResult) string {
+	if v.Lab == nil {
+		return "-"
+	}
+	return count(v.OpsOK)
 }
 
 func optCount(n *int64) string {

@@ -23,9 +23,9 @@ var compareCmd = command{
 
 Runs the scenario once per variant, one after another, each on a fresh lab
 and all with the same seed, then writes one comparison: a table with a row
-per variant (converged, convergence time, divergent rows, lost writes, lost
-updates, conflicts by kind, stalls, lag p99 per direction, unavailability,
-verdict) to stdout, compare.json (schema pgchaos.compare/v1) and
+per variant (operations acknowledged, converged, convergence time, divergent
+rows, lost writes, lost updates, conflicts by kind, stalls, lag p99 per
+direction, unavailability, verdict) to stdout, compare.json (schema pgchaos.compare/v1) and
 compare.html (every variant's charts one under the other, on the same axes)
 to --report-dir. Each variant's report.json and history.jsonl are in their
 own folder there (1-native, 2-pglogical-keep_local, …).
