@@ -113,7 +113,7 @@ func TestCompareTableShowsARowPerVariant(t *testing.T) {
 		"42 (every variant)",
 		"converged in", "lost updates", "unavailable",
 		"update_origin_differs 26", // counted, summed over nodes
-		"│ 41980  │", // ops ok of the fixture: 29990 + 11990
+		"│ 41980  │",               // ops ok of the fixture: 29990 + 11990
 		"logged insert_exists 3",   // pglogical: no counters, the log's
 		"primary2->primary1 3.1 s",
 		"FAIL", "lag_p99", "PASS", "not run",
