@@ -86,7 +86,8 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 // divergence compares the nodes row by row once they converged (or the
 // wait gave up); nil when it could not be measured.
 func (r *run) divergence(ctx context.Context, conv observe.Convergence) *reports.Divergence {
-	div, err := diverge.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], diverge.Options{})
+	// With two nodes DiffAll is Diff: the report keeps its two-node shape.
+	div, err := diverge.DiffAll(ctx, r.lab.Primaries(), r.pools, diverge.Options{})
 	if err != nil {
 		r.warn("divergence not measured: %s", trimErr(err))
 		return nil
