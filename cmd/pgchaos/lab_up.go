@@ -16,8 +16,8 @@ import (
 	"github.com/pgchaos/pgchaos/internal/inputfile"
 	"github.com/pgchaos/pgchaos/internal/term"
 	"github.com/pgchaos/pgchaos/lab"
-	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/node"
+	"github.com/pgchaos/pgchaos/scenario"
 )
 
 // labFlags are the flags that describe a lab to build.
