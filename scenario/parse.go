@@ -22,19 +22,16 @@ import (
 
 // Allowed values, in the order messages list them.
 var (
-	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert", "variants"}
-	labKeys       = []string{"postgres", "sequences", "ports", "engine", "resolver"}
-	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
+	topKeys       = []string{"name", "lab", "schema", "duration", "seed", "workloads", "faults", "assert", "variants"}
+	labKeys       = []string{"nodes", "postgres", "sequences", "ports", "engine", "resolver"}
+	portKeys      = append(node.PrimariesOf(node.MaxPrimaries), node.HAProxy, "stats")
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
 	postgresVers  = []string{"18", "17"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
 	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister, KindSQL}
 	isolations    = []string{ReadCommitted, RepeatableRead, Serializable}
-	allTargets    = []string{Primary1, Primary2, HAProxy}
-	primaries     = []string{Primary1, Primary2}
 	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
 		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
-	directions    = []string{DirBoth, DirOneToTwo, DirTwoToOne}
 	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "unexplained_divergence", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
 	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
 )
@@ -210,6 +207,9 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if v, ok := f["lab"]; ok && !isNull(v.val) {
 		s.Lab = r.lab(v.val)
 	}
+	if v, ok := f["schema"]; ok && !isNull(v.val) {
+		s.Schema = r.schema(v.val)
+	}
 	durOK := false
 	if v, ok := f["duration"]; ok {
 		if d, ok := r.duration(v.val, "duration"); ok {
@@ -256,6 +256,12 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 	if !ok {
 		return l
 	}
+	if v, ok := f["nodes"]; ok {
+		if n, ok := r.integer(v.val, "lab.nodes", node.MinPrimaries, node.MaxPrimaries); ok {
+			l.Nodes, l.NodesPos = int(n), posOf(v.val)
+			r.nodes = l.Nodes
+		}
+	}
 	if v, ok := f["postgres"]; ok {
 		// 18 and "18" both mean the major version; a float such as 18.0 is
 		// not accepted because 18.1 would look like a minor version.
@@ -273,10 +279,21 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
 		if ok {
 			dst := map[string]*int{node.Primary1: &l.Ports.Primary1, node.Primary2: &l.Ports.Primary2, node.HAProxy: &l.Ports.HAProxy, "stats": &l.Ports.Stats}
+			if n := l.NodeCount(); n > 2 {
+				l.Ports.Rest = make([]int, n-2)
+				for i := range l.Ports.Rest {
+					dst[node.Primary(i+3)] = &l.Ports.Rest[i]
+				}
+			}
 			seen := map[int64]string{}
 			for _, k := range portKeys {
 				pv, ok := pf[k]
 				if !ok {
+					continue
+				}
+				if dst[k] == nil {
+					r.errorf(pv.key, "lab.ports.%s: the lab has %d primaries (%s), so there is no %s: remove it or raise lab.nodes",
+						k, l.NodeCount(), strings.Join(l.Primaries(), ", "), k)
 					continue
 				}
 				p, ok := r.integer(pv.val, "lab.ports."+k, 1, 65535)
@@ -294,6 +311,13 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 	}
 	return l
 }
+
+// primaries are the names of the lab's primaries (lab.nodes of them).
+func (r *reader) primaries() []string { return node.PrimariesOf(max(r.nodes, node.DefaultPrimaries)) }
+
+// allTargets are the lab's primaries and haproxy: what a workload can
+// write through and a container fault can act on.
+func (r *reader) allTargets() []string { return node.TargetsOf(max(r.nodes, node.DefaultPrimaries)) }
 
 func (r *reader) workloads(n *yaml.Node) []Workload {
 	items, ok := r.list(n, "workloads", "[{kind: insert}]", maxWorkloads)
@@ -370,9 +394,9 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 	} else {
 		r.errorf(n, "%s: kind is required (one of: %s)", where, strings.Join(workloadKinds, ", "))
 	}
-	w.Targets = append([]string(nil), allTargets...)
+	w.Targets = r.allTargets()
 	if v, ok := f["targets"]; ok {
-		w.Targets = r.targets(v.val, where+".targets", allTargets, true)
+		w.Targets = r.targets(v.val, where+".targets", r.allTargets(), true)
 	}
 	if v, ok := f["concurrency"]; ok {
 		if c, ok := r.integer(v.val, where+".concurrency", 1, maxConcurrency); ok {

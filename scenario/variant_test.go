@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -103,7 +104,7 @@ func TestVariantApplyKeepsWhatItDoesNotName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := v.Apply(base); got != tc.want {
+		if got := v.Apply(base); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s applied: %+v, want %+v", tc.variant, got, tc.want)
 		}
 	}

@@ -37,6 +37,7 @@ const MaxErrors = 50
 // problems a file has, and counts the others.
 type reader struct {
 	file    string
+	nodes   int    // the lab's primaries, from lab.nodes (0 until read: two)
 	errs    Errors // at most MaxErrors, sorted by place, ties in the order found
 	dropped int    // errors found beyond MaxErrors
 }
