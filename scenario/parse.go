@@ -132,6 +132,20 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	return s, nil
 }
 
+// ParseAs parses and validates data as Parse does, with the lab settings
+// of variant v in place of the file's: every check that depends on the
+// lab (the node names workloads and faults use, lab.ports, engine
+// options) is made against the lab v builds. Errors keep the file's
+// line and column.
+func ParseAs(file string, data []byte, v Variant) (*Scenario, error) {
+	r := &reader{file: file, variant: &v}
+	s := r.parse(data)
+	if len(r.errs) > 0 {
+		return nil, exitcode.BadInputErr(r.result())
+	}
+	return s, nil
+}
+
 func (r *reader) parse(data []byte) *Scenario {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -207,6 +221,10 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if v, ok := f["lab"]; ok && !isNull(v.val) {
 		s.Lab = r.lab(v.val)
 	}
+	if r.variant != nil {
+		s.Lab = r.variant.Apply(s.Lab)
+		r.nodes = s.Lab.NodeCount()
+	}
 	if v, ok := f["schema"]; ok && !isNull(v.val) {
 		s.Schema = r.schema(v.val)
 	}
@@ -261,6 +279,11 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 			l.Nodes, l.NodesPos = int(n), posOf(v.val)
 			r.nodes = l.Nodes
 		}
+	}
+	if r.variant != nil && r.variant.Nodes != 0 {
+		// lab.ports is checked against the variant's primaries.
+		l.Nodes = r.variant.Nodes
+		r.nodes = l.Nodes
 	}
 	if v, ok := f["postgres"]; ok {
 		// 18 and "18" both mean the major version; a float such as 18.0 is

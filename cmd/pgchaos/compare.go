@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/internal/inputfile"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/scenario"
@@ -89,6 +90,9 @@ Examples:
 		}
 		if len(variants) == 0 {
 			return exitcode.BadInputErr(fmt.Errorf("%s names no variants: pass --variants (e.g. --variants native,pglogical:keep_local) or add variants: to the scenario", sc.File))
+		}
+		if err := checkVariants(sc.File, variants); err != nil {
+			return err
 		}
 		s := sc.Seed
 		switch {
@@ -253,4 +257,24 @@ func randomSeed() int64 {
 	var b [8]byte
 	crand.Read(b[:])
 	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+}
+
+// checkVariants validates the scenario file once per variant, with the
+// variant's lab in place of the file's, so a workload or fault naming
+// primary3 under nodes=2 stops the comparison before any lab is built.
+func checkVariants(file string, variants []scenario.Variant) error {
+	data, err := inputfile.Read(file, "scenario", scenario.MaxFileSize)
+	if err != nil {
+		return exitcode.BadInputErr(err)
+	}
+	var errs []error
+	for _, v := range variants {
+		if _, err := scenario.ParseAs(file, data, v); err != nil {
+			errs = append(errs, fmt.Errorf("variant %s:\n%w", v.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return exitcode.BadInputErr(errors.Join(errs...))
+	}
+	return nil
 }

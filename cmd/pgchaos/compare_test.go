@@ -23,6 +23,7 @@ func TestCompareRejectsBadVariantsBeforeAnyLab(t *testing.T) {
 		return p
 	}
 	plain := write("plain.yaml", "duration: 5s\nworkloads: [{kind: insert}]\n")
+	three := write("three.yaml", "lab: {nodes: 3}\nduration: 5s\nworkloads:\n  - {kind: insert, targets: [primary1, primary3]}\n")
 	badFile := write("bad.yaml", "duration: 5s\nworkloads: [{kind: insert}]\nvariants:\n  - native\n  - pglogical:keep_locl\n")
 	for _, tc := range []struct {
 		name string
@@ -34,6 +35,7 @@ func TestCompareRejectsBadVariantsBeforeAnyLab(t *testing.T) {
 		{"one variant", []string{plain, "--variants", "native"}, "at least two variants"},
 		{"none at all", []string{plain}, "names no variants: pass --variants"},
 		{"in the file, at its place", []string{badFile}, `bad.yaml:5:5: variants[1]: variant "pglogical:keep_locl"`},
+		{"a node the variant's lab lacks", []string{three, "--variants", "native,pglogical+nodes=2"}, "variant pglogical+nodes=2:\n" + three + ":4:40: workloads[0].targets[1]: \"primary3\" is not a target"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(tmp, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
