@@ -34,9 +34,13 @@ const (
 )
 
 // seriesColour is the colour of line i, in legend order; none is red or
-// orange, which mean errors and faults.
+// orange, which mean errors and faults. There are twenty, one for each
+// direction of a five-node lag chart; the first six are the ones charts
+// of two nodes and three targets always had.
 func seriesColour(i int) string {
-	colours := [...]string{"#2563eb", "#059669", "#7c3aed", "#0891b2", "#be185d", "#4b5563"}
+	colours := [...]string{"#2563eb", "#059669", "#7c3aed", "#0891b2", "#be185d", "#4b5563",
+		"#1e3a8a", "#65a30d", "#c026d3", "#0f766e", "#a16207", "#4f46e5", "#166534", "#6b21a8",
+		"#0284c7", "#831843", "#111827", "#84cc16", "#22d3ee", "#a78bfa"}
 	return colours[i%len(colours)]
 }
 
@@ -311,14 +315,21 @@ func (c chartSpec) errorBars(s plotScale, lane *laneView) (string, []rectView) {
 	return top, bars
 }
 
-// legend is one row under the x axis, starting at x: series, then errors,
-// then faults. It returns the row's baseline with it.
+// legend is a row under the x axis, starting at x: series, then errors,
+// then faults; entries that would run past the chart's right edge (the
+// twenty directions of five nodes) start a new row. It returns the last
+// row's baseline with it.
 func (c chartSpec) legend(lines []lineView, x, bottom float64) ([]legendView, float64) {
 	y := bottom + xAxisHeight + 14
 	var out []legendView
+	left := x
 	add := func(colour, name string) {
+		w := 26 + 7*float64(len([]rune(name)))
+		if x > left && x+w-10 > chartWidth-plotRight {
+			x, y = left, y+legendRow
+		}
 		out = append(out, legendView{X: x, Y: y, Colour: colour, Name: name})
-		x = r1(x + 26 + 7*float64(len([]rune(name))))
+		x = r1(x + w)
 	}
 	for _, l := range lines {
 		add(l.Colour, l.Name)
