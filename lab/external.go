@@ -26,9 +26,6 @@ type ExternalNode struct {
 	// Container names the node's container on the local Docker engine, for
 	// container faults and its server log; "" for none.
 	Container string
-	// Slot is the logical slot on the node's peer that serves this node's
-	// subscription, as the preflight's topology found it; "" for unknown.
-	Slot string
 }
 
 // ExternalConfig describes a user's nodes as a lab: a target that pgchaos
@@ -41,6 +38,10 @@ type ExternalConfig struct {
 	// Engine is the replication the preflight detected (native or pglogical).
 	Engine string
 	Nodes  []ExternalNode
+	// Links are the user's subscriptions between the nodes (subscriber,
+	// publisher, subscription name, slot on the publisher), as the
+	// preflight's topology found them.
+	Links []Link
 	// HAProxy is the load balancer's host:port clients connect to; "" for
 	// none. Workloads reach it with the first node's credentials.
 	HAProxy string
@@ -58,7 +59,7 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 		return nil, exitcode.BadInputErr(errors.New("external lab: a name and at least one node are needed"))
 	}
 	l := &Lab{Name: cfg.Name, Postgres: cfg.Postgres, Engine: cfg.Engine,
-		external: true, conns: map[string]string{}, slots: map[string]string{}}
+		external: true, conns: map[string]string{}, links: cfg.Links}
 	var first *pgx.ConnConfig
 	for _, en := range cfg.Nodes {
 		pc, err := pgx.ParseConfig(en.ConnString)
@@ -70,9 +71,6 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 			first = pc
 		}
 		l.conns[en.Name] = en.ConnString
-		if en.Slot != "" {
-			l.slots[en.Name] = en.Slot
-		}
 		l.Nodes = append(l.Nodes, Node{Name: en.Name, Container: en.Container, Host: pc.Host, Port: int(pc.Port), User: pc.User})
 	}
 	if cfg.HAProxy != "" {
@@ -120,26 +118,18 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 // did not build it and never removes or reconfigures it.
 func (l *Lab) IsExternal() bool { return l != nil && l.external }
 
-// SlotOn is the replication slot on subscriber's peer that serves its
-// subscription: the one the user's topology names on an external lab, the
-// engine's naming on a lab pgchaos built.
-func (l *Lab) SlotOn(subscriber string) string {
-	if s, ok := l.slots[subscriber]; ok {
-		return s
-	}
-	return l.Replication().SlotOn(subscriber)
-}
-
-// PeerOf is the node n replicates with in a two-node lab: the other node,
-// whatever the nodes are called.
-func (l *Lab) PeerOf(n string) string {
-	if len(l.Nodes) == 2 {
-		if l.Nodes[0].Name == n {
-			return l.Nodes[1].Name
+// SlotOn is the replication slot on publisher that serves subscriber's
+// subscription to it: the one the user's topology names on an external
+// lab, the engine's naming on a lab pgchaos built.
+func (l *Lab) SlotOn(subscriber, publisher string) string {
+	if l.external {
+		for _, k := range l.links {
+			if k.Subscriber == subscriber && k.Publisher == publisher {
+				return k.Slot
+			}
 		}
-		return l.Nodes[0].Name
 	}
-	return Peer(n)
+	return l.Replication().SlotOn(subscriber, publisher)
 }
 
 // withHostPort is connString aimed at host:port instead: the same user,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/client"
 
@@ -31,11 +32,49 @@ const (
 	Publication = "pgchaos_pub"
 )
 
-// SubscriptionOn is the name of the subscription that node holds (to its peer).
-func SubscriptionOn(node string) string { return "sub_from_" + Peer(node) }
+// SubscriptionOn is the name of the subscription that node holds to its
+// peer in a two-node lab, on either engine. With more nodes each node holds
+// one per peer: see Engine.SubscriptionName.
+func SubscriptionOn(node string) string { return SubscriptionFrom(Peer(node)) }
 
-// Peer returns the other primary.
+// SubscriptionFrom is the tutorial's name for a subscription to publisher:
+// sub_from_<publisher>.
+func SubscriptionFrom(publisher string) string { return "sub_from_" + publisher }
+
+// Peer returns the other primary of a two-node lab.
 func Peer(n string) string { return node.Peer(n) }
+
+// Primaries returns the names of the lab's primaries, in order.
+func (l *Lab) Primaries() []string {
+	out := make([]string, len(l.Nodes))
+	for i, n := range l.Nodes {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// Link is one subscription of a lab: Subscriber applies what Publisher
+// sends, through the subscription Name on Subscriber and the slot Slot on
+// Publisher.
+type Link struct {
+	Subscriber, Publisher, Name, Slot string
+}
+
+// Links returns every subscription of the lab's full mesh, ordered by
+// subscriber then publisher: n·(n-1) of them.
+func (l *Lab) Links() []Link {
+	if l.external {
+		return append([]Link(nil), l.links...)
+	}
+	e := l.Replication()
+	var out []Link
+	for _, sub := range l.Primaries() {
+		for _, pub := range node.Others(l.Primaries(), sub) {
+			out = append(out, Link{Subscriber: sub, Publisher: pub, Name: e.SubscriptionName(sub, pub), Slot: e.SlotOn(sub, pub)})
+		}
+	}
+	return out
+}
 
 // Lab is a running (or partly running) lab: what it is called, where its
 // parts listen, and the Docker objects that make it up. Find it again with
@@ -47,7 +86,7 @@ type Lab struct {
 	Engine    string // replication engine: native ("" means native) or pglogical
 	Resolver  string // pglogical's conflict resolver; empty for native
 	Network   string // Docker network name
-	Nodes     []Node // primary1, primary2
+	Nodes     []Node // primary1 … primaryN, in order
 	Proxy     Proxy
 	Images    Images
 	// Password is the superuser's; "" means the default, Password.
@@ -62,10 +101,10 @@ type Lab struct {
 
 	// A user's nodes (External): never built, changed or removed by
 	// pgchaos. conns holds each target's connection string (it may carry
-	// a password: never shown), slots each subscriber's slot name.
+	// a password: never shown), links the user's subscriptions.
 	external bool
 	conns    map[string]string
-	slots    map[string]string
+	links    []Link
 }
 
 // SuperuserPassword is the password of the lab's superuser.
@@ -78,7 +117,7 @@ func (l *Lab) SuperuserPassword() string {
 
 // Node is one PostgreSQL primary of the lab.
 type Node struct {
-	Name      string // primary1 or primary2
+	Name      string // primary1 … primaryN
 	Container string // Docker container name
 	ID        string // Docker container ID
 	Volume    string // Docker volume with its data directory
@@ -117,7 +156,7 @@ func (l *Lab) Node(name string) (Node, bool) {
 	return Node{}, false
 }
 
-// DSN returns a libpq-style URL for a target: primary1, primary2 or haproxy.
+// DSN returns a libpq-style URL for a target: a primary or haproxy.
 func (l *Lab) DSN(target string) (string, error) {
 	if l.external {
 		if c, ok := l.conns[target]; ok {
@@ -130,7 +169,7 @@ func (l *Lab) DSN(target string) (string, error) {
 	}
 	n, ok := l.Node(target)
 	if !ok {
-		return "", fmt.Errorf("lab %q has no target %q (targets: primary1, primary2, haproxy)", l.Name, target)
+		return "", fmt.Errorf("lab %q has no target %q (targets: %s)", l.Name, target, strings.Join(append(l.Primaries(), HAProxy), ", "))
 	}
 	return dsn(n.Host, n.Port, l.SuperuserPassword()), nil
 }

@@ -20,8 +20,9 @@ type StallInput struct {
 	// End is when observation stopped (a stall is "resolved" only if the
 	// worker ran for a while before it).
 	End time.Time
-	// Peer names a subscriber's publisher; nil: a lab's primary1/primary2.
-	Peer func(string) string
+	// Publisher names the node a subscription on node applies changes
+	// from. Nil: a two-node lab's, the other primary.
+	Publisher func(node, subscription string) string
 }
 
 // stallResolveGrace is how long a restarted apply worker must run without
@@ -84,11 +85,11 @@ func DetectStalls(in StallInput) []reports.Stall {
 			if end.IsZero() {
 				end = time.Now()
 			}
-			peer := lab.Peer
-			if in.Peer != nil {
-				peer = in.Peer
+			pub := lab.Peer(out[i].Node)
+			if in.Publisher != nil {
+				pub = in.Publisher(out[i].Node, out[i].Subscription)
 			}
-			out[i].WALBehind = in.WAL.MaxBehind(peer(out[i].Node), out[i].Node, out[i].Since, end)
+			out[i].WALBehind = in.WAL.MaxBehind(pub, out[i].Node, out[i].Since, end)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/observe"
 )
 
@@ -21,7 +22,8 @@ type samplers struct {
 	beats observe.HeartbeatCounts
 }
 
-// heartbeatEvery is the heartbeat period: ten points a second per direction.
+// heartbeatEvery is the heartbeat period: ten points a second per node,
+// each received by every other node (a point per ordered pair).
 const heartbeatEvery = 100 * time.Millisecond
 
 // sampleEvery is the period of the statistics and WAL samplers.
@@ -45,7 +47,9 @@ func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.L
 				// A node that is down or cut off does not answer: a missing
 				// sample, expected during faults.
 				_ = s.stats.Sample(cctx, n.Name, pools[n.Name])
-				_ = s.wal.Sample(cctx, n.Name, l.PeerOf(n.Name), pools[n.Name])
+				for _, to := range node.Others(l.Primaries(), n.Name) {
+					_ = s.wal.Sample(cctx, n.Name, to, pools[n.Name])
+				}
 				cancel()
 			}
 			select {

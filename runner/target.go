@@ -9,14 +9,10 @@ import (
 
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/target"
 )
-
-// targetNodes is how many nodes a target run takes for now: the analysis
-// after the run (convergence, stalls, failover) still pairs each node with
-// its one peer.
-const targetNodes = 2
 
 // acquireTarget makes the lab a target run uses: a read-only preflight of
 // the user's nodes, the refusal of every workload and fault the target
@@ -69,12 +65,13 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		if n.DockerHost == "" {
 			en.Container = n.Container
 		}
-		for _, e := range pre.Topology {
-			if e.Subscriber == n.Name && e.Publisher != "" {
-				en.Slot = slotOf(pre, n.Name, e.Subscription)
-			}
-		}
 		cfg.Nodes = append(cfg.Nodes, en)
+	}
+	for _, e := range pre.Topology {
+		if e.Publisher != "" && e.Engine == target.EngineNative {
+			cfg.Links = append(cfg.Links, lab.Link{Subscriber: e.Subscriber, Publisher: e.Publisher,
+				Name: e.Subscription, Slot: slotOf(pre, e.Subscriber, e.Subscription)})
+		}
 	}
 	for _, n := range pre.Facts.Nodes {
 		if cfg.Postgres == "" && n.VersionNum > 0 {
@@ -141,22 +138,32 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error 
 	add := func(pos scenario.Pos, format string, args ...any) {
 		errs = append(errs, &scenario.Error{File: sc.File, Pos: pos, Msg: fmt.Sprintf(format, args...)})
 	}
-	if len(t.Nodes) != targetNodes {
+	if len(t.Nodes) < node.MinPrimaries || len(t.Nodes) > node.MaxPrimaries {
 		errs = append(errs, &scenario.Error{File: t.File, Pos: t.Nodes[0].Pos,
-			Msg: fmt.Sprintf("the target has %d nodes: pgchaos run --target takes %d for now (lag and divergence need each node's one peer)", len(t.Nodes), targetNodes)})
+			Msg: fmt.Sprintf("the target has %d nodes: pgchaos run --target takes %d to %d, as a lab has", len(t.Nodes), node.MinPrimaries, node.MaxPrimaries)})
 	}
 	for _, n := range pre.Facts.Nodes {
 		if !slices.Contains(n.Engines, target.EngineNative) {
 			errs = append(errs, &scenario.Error{File: t.File, Pos: nodePos(t, n.Name),
 				Msg: fmt.Sprintf("node %s: run --target measures native logical replication, and found %s", n.Name, engines(n.Engines))})
+			continue
 		}
-		subscribed := false
-		for _, e := range pre.Topology {
-			subscribed = subscribed || (e.Subscriber == n.Name && e.Publisher != "")
+		// Lag, convergence and divergence read every ordered pair: the
+		// nodes must replicate in a full mesh, as a lab's do.
+		var missing []string
+		for _, m := range t.Nodes {
+			if m.Name == n.Name {
+				continue
+			}
+			if !slices.ContainsFunc(pre.Topology, func(e target.Edge) bool {
+				return e.Subscriber == n.Name && e.Publisher == m.Name && e.Engine == target.EngineNative
+			}) {
+				missing = append(missing, m.Name)
+			}
 		}
-		if !subscribed {
+		if len(missing) > 0 {
 			errs = append(errs, &scenario.Error{File: t.File, Pos: nodePos(t, n.Name),
-				Msg: fmt.Sprintf("node %s subscribes to no other node of the target: lag and convergence need replication both ways (see `pgchaos target check %s`)", n.Name, t.File)})
+				Msg: fmt.Sprintf("node %s has no native subscription to %s: run --target needs every node to subscribe to every other (see `pgchaos target check %s`)", n.Name, strings.Join(missing, ", "), t.File)})
 		}
 	}
 	if sc.Schema != nil {

@@ -37,9 +37,11 @@ const MaxErrors = 50
 // problems a file has, and counts the others.
 type reader struct {
 	file    string
-	nodes   *Nodes // the nodes workloads and faults may name; nil: a lab's primary1 and primary2 behind haproxy
-	errs    Errors // at most MaxErrors, sorted by place, ties in the order found
-	dropped int    // errors found beyond MaxErrors
+	nodes   int      // the lab's primaries, from lab.nodes (0 until read: two)
+	variant *Variant // ParseAs: the lab settings that replace the file's
+	target  *Nodes   // ParseFor: a target's nodes, by the user's names, replace the lab's
+	errs    Errors   // at most MaxErrors, sorted by place, ties in the order found
+	dropped int      // errors found beyond MaxErrors
 }
 
 func posOf(n *yaml.Node) Pos {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,7 @@ type Config struct {
 	Workloads []Spec
 	DSN       map[string]string // target → DSN; the nodes (Nodes) get the tables
 	// Nodes are the replicating nodes among DSN's targets, in order: where
-	// tables are created and scripts checked. Default: a lab's primaries.
+	// tables are created and scripts checked. Default: DSN's primaryN.
 	Nodes     []string
 	Seed      int64         // every worker's random source derives from it (NewWorker)
 	RunID     string        // prefix of insert keys; default: the start time in base 36
@@ -178,16 +179,16 @@ func (c *Config) build() ([]Workload, error) {
 }
 
 func setup(ctx context.Context, cfg Config, wls []Workload) error {
-	primaries := cfg.Nodes
-	if len(primaries) == 0 {
-		primaries = node.Primaries()
-	}
 	nodes := make(map[string]*pgx.Conn)
 	defer func() {
 		for _, c := range nodes {
 			c.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	primaries := cfg.Nodes
+	if len(primaries) == 0 {
+		primaries = primariesIn(cfg.DSN)
+	}
 	for _, n := range primaries {
 		dsn, ok := cfg.DSN[n]
 		if !ok {
@@ -200,7 +201,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		nodes[n] = c
 	}
 	if len(nodes) == 0 {
-		return fmt.Errorf("workload setup: no node in the DSN map (want %s)", strings.Join(primaries, " and/or "))
+		return errors.New("workload setup: no primary in the DSN map (want primary1, primary2, …)")
 	}
 	created := false
 	for _, n := range primaries {
@@ -222,24 +223,29 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		}
 	}
 	// New tables replicate only once each subscriber refreshes; before
-	// that, their changes are skipped by the apply worker. Without new
-	// tables (sql workloads) there is nothing to refresh, and a user's
-	// subscriptions are left alone.
+	// that, their changes are skipped by the apply worker. Every node of a
+	// lab holds a subscription to each other node, all named sub_from_….
+	// Without new tables (sql workloads) there is nothing to refresh, and
+	// a user's subscriptions (a target's) are left alone.
 	for _, n := range primaries {
 		c := nodes[n]
 		if c == nil || !created {
 			continue
 		}
-		sub := "sub_from_" + node.Peer(n)
-		var exists bool
-		if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1)`, sub).Scan(&exists); err != nil {
-			return fmt.Errorf("workload setup: look up subscription %s on %s: %w", sub, n, err)
+		rows, err := c.Query(ctx, `SELECT subname::text FROM pg_subscription
+WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND subname LIKE 'sub\_from\_%' ORDER BY subname`)
+		if err != nil {
+			return fmt.Errorf("workload setup: look up subscriptions on %s: %w", n, err)
 		}
-		if !exists {
-			continue // a single database, not a lab: nothing to refresh
+		subs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("workload setup: look up subscriptions on %s: %w", n, err)
 		}
-		if _, err := c.Exec(ctx, `ALTER SUBSCRIPTION `+pgx.Identifier{sub}.Sanitize()+` REFRESH PUBLICATION WITH (copy_data = false)`); err != nil {
-			return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is %s up?)", sub, n, err, node.Peer(n))
+		// None: a single database, not a lab: nothing to refresh.
+		for _, sub := range subs {
+			if _, err := c.Exec(ctx, `ALTER SUBSCRIPTION `+pgx.Identifier{sub}.Sanitize()+` REFRESH PUBLICATION WITH (copy_data = false)`); err != nil {
+				return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is its publisher up?)", sub, n, err)
+			}
 		}
 	}
 	for _, w := range wls {
@@ -581,4 +587,21 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// primariesIn returns the primaries among nodes' names, in order
+// (primary1, primary2, …): the lab's nodes without the load balancer.
+func primariesIn[T any](nodes map[string]T) []string {
+	var out []string
+	for n := range nodes {
+		if _, ok := node.PrimaryIndex(n); ok {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := node.PrimaryIndex(out[i])
+		b, _ := node.PrimaryIndex(out[j])
+		return a < b
+	})
+	return out
 }
