@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgchaos/pgchaos/exitcode"
@@ -49,11 +50,13 @@ type ExternalConfig struct {
 
 // External makes a Lab of a user's nodes, so workloads, faults, observation
 // and reports run on them through the same code as on a lab pgchaos built.
-// Such a lab has no network or volumes; nothing may remove it (Down works by
-// label and finds nothing of it; callers check IsExternal). When a node
-// names a container, External inspects it on the local engine (its ID is
-// what container faults and log reads take); a missing container is an
-// error. Close it when done.
+// Such a lab has no volumes and creates no network; nothing may remove it
+// (Down works by label and finds nothing of it; callers check IsExternal).
+// When a node names a container, External inspects it on the local engine
+// (its ID is what container faults and log reads take); a container the
+// engine does not have is left out (Container and ID empty). When every node names a container and they share
+// exactly one Docker network, that is the lab's Network (link faults find
+// peers' addresses on it); otherwise Network is empty. Close it when done.
 func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 	if cfg.Name == "" || len(cfg.Nodes) == 0 {
 		return nil, exitcode.BadInputErr(errors.New("external lab: a name and at least one node are needed"))
@@ -94,11 +97,18 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 		return nil, exitcode.InfraErr(fmt.Errorf("external lab: %w", err))
 	}
 	l.docker = cli
+	l.Images.NetTools = imageCandidates("nettools", l.Postgres)[0]
+	shared := map[string]int{} // network → how many of the nodes' containers are on it
 	for i, n := range l.Nodes {
 		if n.Container == "" {
 			continue
 		}
 		ci, err := cli.ContainerInspect(ctx, n.Container)
+		if cerrdefs.IsNotFound(err) {
+			// Preflight says so; the faults that need it are refused.
+			l.Nodes[i].Container = ""
+			continue
+		}
 		if err != nil {
 			cli.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("external lab: node %s: container %s: %w", n.Name, n.Container, err))
@@ -110,6 +120,22 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 		if ci.Config != nil && l.Images.Postgres == "" {
 			l.Images.Postgres = ci.Config.Image
 		}
+		if ci.NetworkSettings != nil {
+			for name := range ci.NetworkSettings.Networks {
+				shared[name]++
+			}
+		}
+	}
+	// Link faults find a node's peer by its address on the network the
+	// nodes share: usable only when there is exactly one.
+	var nets []string
+	for name, k := range shared {
+		if k == len(l.Nodes) && name != "host" && name != "none" {
+			nets = append(nets, name)
+		}
+	}
+	if len(nets) == 1 {
+		l.Network = nets[0]
 	}
 	return l, nil
 }

@@ -32,12 +32,20 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		}
 		return nil, exitcode.InfraErr(fmt.Errorf("target %s: not every node answered, nothing was run: %s", t.File, strings.Join(why, "; ")))
 	}
-	if err := Refusals(sc, t, pre); err != nil {
+	// The lab value only parses and inspects (containers, their networks):
+	// the refusals below may need what it found.
+	l, err := lab.External(ctx, externalConfig(t, pre))
+	if err != nil {
+		return nil, err
+	}
+	if err := Refusals(sc, t, pre, l.Network); err != nil {
+		l.Close()
 		return nil, err
 	}
 	if need := target.NeedsSetup(pre); len(need) > 0 {
 		marked, err := target.Marked(ctx, t)
 		if err != nil {
+			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: %w", t.File, err))
 		}
 		plan := target.SetupPlan(pre, marked)
@@ -46,19 +54,28 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 			notes += "\n-- note: " + n
 		}
 		if !opt.AllowSetup && t.Setup != target.SetupAllow {
+			l.Close()
 			return nil, exitcode.BadInputErr(fmt.Errorf("target %s: pgchaos's heartbeat (%s) is missing or not replicated on %s, and nothing was written. "+
 				"Run this SQL on the nodes yourself, or `pgchaos target setup %s --allow`, or let the run do it with --allow-setup (or setup: allow in the target section):\n%s%s",
 				t.File, target.HeartbeatTable, strings.Join(need, ", "), t.File, plan.SQL(), notes))
 		}
 		opt.Log("setting up pgchaos's own schema on %s (--allow-setup)", strings.Join(need, ", "))
 		if err := target.Apply(ctx, t, plan, opt.Log); err != nil {
+			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: setup: %w (the statements before it were run; `pgchaos target clean %s --allow` removes them)", t.File, err, t.File))
 		}
 		pre = target.Preflight(ctx, t)
 		if need := target.NeedsSetup(pre); len(need) > 0 {
+			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup the heartbeat is still not replicated on %s%s", t.File, strings.Join(need, ", "), notes))
 		}
 	}
+	return l, nil
+}
+
+// externalConfig describes the target's nodes as lab.External takes them:
+// containers on the local engine only, the user's subscriptions as links.
+func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 	cfg := lab.ExternalConfig{Name: TargetLabName(t.File), Engine: lab.EngineNative}
 	for _, n := range t.Nodes {
 		en := lab.ExternalNode{Name: n.Name, ConnString: n.ConnString()}
@@ -81,7 +98,7 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 	if t.HAProxy != nil {
 		cfg.HAProxy = t.HAProxy.Address
 	}
-	return lab.External(ctx, cfg)
+	return cfg
 }
 
 // slotOf is the slot a subscription of node reads through, as preflight
@@ -118,10 +135,8 @@ func TargetLabName(file string) string {
 
 // Why each kind of fault a target run does not do yet is refused.
 var notOnTargets = map[string]string{
-	scenario.FaultIsolate:   "network faults are not run on a target yet (they need pgchaos's nettools helper in the node container's network namespace)",
-	scenario.FaultPartition: "network faults are not run on a target yet (they need pgchaos's nettools helper in the node containers' network namespaces)",
-	scenario.FaultDelay:     "network faults are not run on a target yet (they need pgchaos's nettools helper or link proxy in the node containers' network namespaces)",
-	scenario.FaultLoss:      "network faults are not run on a target yet (they need pgchaos's nettools helper in the node containers' network namespaces)",
+	scenario.FaultIsolate: "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
+	scenario.FaultDelay:   "delay is not run on a target yet (it needs pgchaos's link proxy or sch_netem in the node containers' network namespaces)",
 	scenario.FaultFailover:  "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
 	scenario.FaultLockRows:  "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
@@ -133,7 +148,10 @@ var notOnTargets = map[string]string{
 // fault must be one target runs do and whose capability is yes on its
 // node. Each refusal names the entry's file:line:col and why; the error
 // is marked exitcode.BadInput.
-func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error {
+//
+// network is the Docker network the nodes' containers share ("" for none
+// or several): partition and loss find a peer's address on it.
+func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, network string) error {
 	var errs scenario.Errors
 	add := func(pos scenario.Pos, format string, args ...any) {
 		errs = append(errs, &scenario.Error{File: sc.File, Pos: pos, Msg: fmt.Sprintf(format, args...)})
@@ -184,9 +202,12 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error 
 			add(f.Pos, "%s: the target names no container for haproxy", where)
 			continue
 		}
-		n, _ := t.Node(f.Node)
-		if n.DockerHost != "" && isContainerFault(f.Kind) {
-			add(f.Pos, "%s: %s's container is on another Docker engine (%s), which run --target does not drive yet", where, f.Node, n.DockerHost)
+		on := []string{f.Node}
+		if f.Node == "" {
+			on = f.Between // a link fault: both ends
+		}
+		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss) && network == "" {
+			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, on the local engine", where)
 			continue
 		}
 		c, ok := pre.Capability(f.Kind)
@@ -194,14 +215,20 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error 
 			add(f.Pos, "%s: preflight knows no such fault kind", where)
 			continue
 		}
-		if !c.CanOn(f.Node) {
-			why := "preflight found it cannot be done there"
-			for _, r := range c.Cannot {
-				if r.Node == f.Node {
-					why = r.Reason
-				}
+		for _, name := range on {
+			if n, _ := t.Node(name); n.DockerHost != "" && isContainerFault(f.Kind) {
+				add(f.Pos, "%s: %s's container is on another Docker engine (%s), which run --target does not drive yet", where, name, n.DockerHost)
+				continue
 			}
-			add(f.Pos, "%s: cannot be done on %s: %s", where, f.Node, why)
+			if !c.CanOn(name) {
+				why := "preflight found it cannot be done there"
+				for _, r := range c.Cannot {
+					if r.Node == name {
+						why = r.Reason
+					}
+				}
+				add(f.Pos, "%s: cannot be done on %s: %s", where, name, why)
+			}
 		}
 	}
 	if len(errs) == 0 {
@@ -221,7 +248,8 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report) error 
 
 func isContainerFault(kind string) bool {
 	switch kind {
-	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause:
+	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
+		scenario.FaultPartition, scenario.FaultLoss:
 		return true
 	}
 	return false

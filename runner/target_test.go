@@ -43,30 +43,39 @@ func TestRefusalsNameEachEntryATargetCannotTake(t *testing.T) {
 		return sc
 	}
 	for _, tc := range []struct {
-		name string
-		body string
-		want []string // in the error, in order; none: accepted
+		name    string
+		body    string
+		network string   // the network the containers share
+		want    []string // in the error, in order; none: accepted
 	}{
 		{"sql workload, sql fault and a pause on the node with a container", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: disable-subscription, node: west, for: 2s}
   - {at: 5s, kind: pause, node: east, for: 2s}
-`, nil},
+`, "", nil},
 		{"stop on the node without a container", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: stop, node: west, for: 2s}
-`, []string{"s.yaml:4:5: faults[0] (kind: stop): cannot be done on west: no container named"}},
+`, "", []string{"s.yaml:4:5: faults[0] (kind: stop): cannot be done on west: no container named"}},
+		{"partition with no shared network", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: partition, for: 2s}
+`, "", []string{"s.yaml:4:5: faults[0] (kind: partition): link and network faults find a node's peer on the Docker network"}},
+		{"partition to the node without a container", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: loss, between: [east, west], loss: 10%, for: 2s}
+`, "net", []string{"s.yaml:4:5: faults[0] (kind: loss): cannot be done on west: no container named"}},
 		{"schema, built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
 schema: ../scenarios/shop.sql
 faults:
-  - {at: 1s, kind: partition, for: 2s}
+  - {at: 1s, kind: isolate, node: east, for: 2s}
   - {at: 5s, kind: failover, from: east, for: 2s}
   - {at: 9s, kind: lock-rows, node: east, table: pgchaos_insert, for: 2s}
-`, []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: partition): network faults", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows)"}},
+`, "net", []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: isolate): isolate is not run", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := parse(t, strings.ReplaceAll(tc.body, "x.sql", "../scenarios/orders.sql"))
-			err := Refusals(sc, tg, pre)
+			err := Refusals(sc, tg, pre, tc.network)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

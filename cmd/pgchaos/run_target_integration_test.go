@@ -22,7 +22,8 @@ import (
 // pgchaos run --target on the tutorial's compose setup, brought up as a
 // user would (docker-compose and setup-replication.sh, no pgchaos): the
 // nodes go by the user's names (east, west), a sql workload updates the
-// user's own test_table, a disable-subscription, a kill and a stop run;
+// user's own test_table, a disable-subscription, a kill, a stop and a
+// partition (through the nettools helper in the containers' namespaces) run;
 // the report measures lag both ways (and the disable's), divergence and
 // conflicts; the user's schema is unchanged, no password shows, and
 // target clean leaves no schema pgchaos. Without --allow-setup the run
@@ -113,7 +114,7 @@ UPDATE test_table SET name = 'touched ' || :k WHERE id = :k * 2 + 1;
 `)
 	write("add.sql", "INSERT INTO test_table (name) VALUES ('added');\n")
 	scenarioFile := write("on-target.yaml", `name: on-target
-duration: 18s
+duration: 40s
 seed: 7
 workloads:
   - kind: sql
@@ -126,9 +127,13 @@ workloads:
     rate: 30/s
 faults:
   - {at: 3s, kind: disable-subscription, node: west, for: 5s}
-  - {at: 9s, kind: kill, node: east, for: 1s}
-  - {at: 13s, kind: stop, node: west, for: 1s}
+  - {at: 10s, kind: kill, node: east, for: 1s}
+  - {at: 20s, kind: stop, node: west, for: 1s}
+  - {at: 30s, kind: partition, between: [east, west], for: 2s}
 `)
+	// The faults are ten seconds apart: a lifecycle fault's heal (start,
+	// recovery, ready) took up to ten seconds on a loaded 2-core machine,
+	// and the timeline runs its steps one after another.
 	hasSchema := func() string {
 		return psql("postgres-primary1", "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgchaos'") +
 			psql("postgres-primary2", "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgchaos'")
@@ -178,7 +183,10 @@ faults:
 	code = runMain([]string{"run", scenarioFile, "--target", targetFile, "--allow-setup", "--format", "json", "--report-dir", reportDir}, &stdout, &stderr)
 	all.WriteString(stdout.String() + stderr.String())
 	if code != exitcode.OK {
-		t.Fatalf("run --target exited %d\nstderr:\n%s", code, &stderr)
+		raw, _ := os.ReadFile(filepath.Join(reportDir, "report.json"))
+		var rep reports.Report
+		json.Unmarshal(raw, &rep)
+		t.Fatalf("run --target exited %d\nfaults: %+v\nstderr:\n%s", code, rep.Faults, &stderr)
 	}
 	raw, err := os.ReadFile(filepath.Join(reportDir, "report.json"))
 	if err != nil {
@@ -198,8 +206,8 @@ faults:
 			t.Errorf("fault %+v: want injected and healed", f)
 		}
 	}
-	if len(rep.Faults) != 3 {
-		t.Errorf("faults %+v: want the disable, the kill and the stop", rep.Faults)
+	if len(rep.Faults) != 4 {
+		t.Errorf("faults %+v: want the disable, the kill, the stop and the partition", rep.Faults)
 	}
 	for _, f := range rep.Faults {
 		t.Logf("fault %s %s: injected %v, effects %q", f.Kind, f.Target, f.Injected.D(), f.Effects)
