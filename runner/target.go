@@ -135,10 +135,10 @@ func TargetLabName(file string) string {
 
 // Why each kind of fault a target run does not do yet is refused.
 var notOnTargets = map[string]string{
-	scenario.FaultIsolate: "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
-	scenario.FaultDelay:   "delay is not run on a target yet (it needs pgchaos's link proxy or sch_netem in the node containers' network namespaces)",
-	scenario.FaultFailover:  "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
-	scenario.FaultLockRows:  "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
+	scenario.FaultIsolate:  "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
+	scenario.FaultDelay:    "delay is not run on a target yet (it needs pgchaos's link proxy or sch_netem in the node containers' network namespaces)",
+	scenario.FaultFailover: "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
+	scenario.FaultLockRows: "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
 
 // Refusals checks, before anything is written, that the target can take
