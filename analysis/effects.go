@@ -1,8 +1,10 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -117,13 +119,33 @@ func errorEffect(secs []reports.Second, from, to time.Duration) string {
 	if len(byTarget) == 0 {
 		return ""
 	}
+	targets := make([]string, 0, len(byTarget))
+	for t := range byTarget {
+		targets = append(targets, t)
+	}
+	slices.SortFunc(targets, targetOrder)
 	var parts []string
-	for _, t := range node.Targets() {
-		if n := byTarget[t]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", t, n))
-		}
+	for _, t := range targets {
+		parts = append(parts, fmt.Sprintf("%s %d", t, byTarget[t]))
 	}
 	return "failed or unknown operations while it held: " + strings.Join(parts, ", ")
+}
+
+// targetOrder sorts targets as the report lists them: the primaries by
+// number (primary10 after primary9, however many the lab has), then the
+// load balancer and any other name alphabetically.
+func targetOrder(a, b string) int {
+	ia, pa := node.PrimaryIndex(a)
+	ib, pb := node.PrimaryIndex(b)
+	switch {
+	case pa && pb:
+		return cmp.Compare(ia, ib)
+	case pa:
+		return -1
+	case pb:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // silentSeconds finds the longest run (two seconds or more) of seconds in
