@@ -389,15 +389,16 @@ type Stall struct {
 // Failover is the measured effect of one manual failover.
 type Failover struct {
 	From             string           `json:"from"`
-	To               string           `json:"to"`
+	To               string           `json:"to"` // the other primary; with more than two, every other one in order, joined by ", "
 	At               Duration         `json:"at_ms"`
 	Unavailable      Duration         `json:"unavailable_ms"` // first failed op to first ok op after, through HAProxy
 	LastOKBefore     *Duration        `json:"last_ok_before_ms"`
 	FirstOKAfter     *Duration        `json:"first_ok_after_ms"`
 	ErrorsByClass    map[string]int64 `json:"errors_by_class,omitempty"`
-	OldPrimaryWrites int64            `json:"old_primary_writes"` // ok writes the old primary served after the failover
-	StrandedWrites   int64            `json:"stranded_writes"`    // acknowledged writes on the old primary the survivor lacked before failback
-	StrandedSpan     Duration         `json:"stranded_span_ms"`   // RPO in time: the span those writes cover
+	OldPrimaryWrites int64            `json:"old_primary_writes"`    // ok writes the old primary served after the failover
+	StrandedWrites   int64            `json:"stranded_writes"`       // acknowledged writes on the old primary the survivor lacked before failback
+	StrandedSpan     Duration         `json:"stranded_span_ms"`      // RPO in time: the span those writes cover
+	StrandedOn       string           `json:"stranded_on,omitempty"` // the survivor they were counted on: with more than two primaries, the one lacking the most
 	Failback         *Failback        `json:"failback,omitempty"`
 }
 
