@@ -67,8 +67,12 @@ type CauseEvidence struct {
 //     name conflicts (PostgreSQL 17): a row that differs, written on both
 //     nodes.
 //  5. unexplained.
+//
+// A comparison of more than two nodes (div.Nodes) is left as it is, with
+// no cause and Unexplained nil (not measured): the rules read a row as
+// missing on one of two nodes and would name wrong causes.
 func ExplainDivergence(div *reports.Divergence, ev CauseEvidence) {
-	if div == nil {
+	if div == nil || len(div.Nodes) > 2 {
 		return
 	}
 	conflicts := keyConflicts(ev.Logs)
