@@ -15,13 +15,20 @@ import (
 	"github.com/pgchaos/pgchaos/scenario"
 )
 
-// In a three-node mesh primary1 has two subscribers, and both subscriptions
-// are called sub_from_primary1 (so are their walsenders' application_name).
-// A delay on primary1->primary2 must reconnect only primary2's subscription
-// through the proxy: primary3's walsender on primary1 keeps its process and
-// its direct connection through inject and heal.
+// In a three-node mesh primary1 has two subscribers. Natively both
+// subscriptions are called sub_from_primary1 (so are their walsenders'
+// application_name); pglogical's are named per pair. A delay on
+// primary1->primary2 must reconnect only primary2's subscription through
+// the proxy: primary3's walsender on primary1 keeps its process and its
+// direct connection through inject and heal.
 func TestLinkDelayInAMeshReconnectsOnlyItsLink(t *testing.T) {
-	l := labtest.Start(t, lab.WithNodes(3))
+	for _, engine := range []string{lab.EngineNative, lab.EnginePglogical} {
+		t.Run(engine, func(t *testing.T) { linkDelayInAMesh(t, engine) })
+	}
+}
+
+func linkDelayInAMesh(t *testing.T, engine string) {
+	l := labtest.Start(t, lab.WithNodes(3), lab.WithEngine(engine, ""))
 	e := l.Replication()
 	primary3 := node.Primary(3)
 	// walsender is the pid and client address of the walsender on primary1
