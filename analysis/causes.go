@@ -68,11 +68,18 @@ type CauseEvidence struct {
 //     nodes.
 //  5. unexplained.
 //
-// A comparison of more than two nodes (div.Nodes) is left as it is, with
-// no cause and Unexplained nil (not measured): the rules read a row as
-// missing on one of two nodes and would name wrong causes.
+// Over more than two nodes (div.Nodes) no cause is sought, because the
+// rules read a row as missing on one of two nodes and would name wrong
+// ones: Unexplained stays nil (not measured), unless no row diverged, when
+// there is nothing to explain and it is 0.
 func ExplainDivergence(div *reports.Divergence, ev CauseEvidence) {
-	if div == nil || len(div.Nodes) > 2 {
+	if div == nil {
+		return
+	}
+	if len(div.Nodes) > 2 {
+		if div.DivergentRows == 0 {
+			div.Unexplained = new(int64)
+		}
 		return
 	}
 	conflicts := keyConflicts(ev.Logs)

@@ -242,8 +242,8 @@ func TestExplainDivergenceCountsOnlyUnexplainedRows(t *testing.T) {
 // Over three nodes the rules (a row missing on one of two nodes) do not
 // apply: no row gets a cause, and unexplained stays "not measured" rather
 // than a count the rules could not make, even with a conflict logged for
-// the row.
-func TestExplainDivergenceLeavesThreeNodesUnexplainedUnmeasured(t *testing.T) {
+// the row; with no divergent row it is 0.
+func TestExplainDivergenceOverThreeNodesMeasuresOnlyNoDivergence(t *testing.T) {
 	div := &reports.Divergence{DivergentRows: 1, Nodes: []string{"primary1", "primary2", "primary3"}, Tables: []reports.TableDivergence{
 		{Table: "test_table", Rows: []reports.DivergentRow{{Key: "7", Kind: reports.Different}}},
 	}}
@@ -252,6 +252,12 @@ func TestExplainDivergenceLeavesThreeNodesUnexplainedUnmeasured(t *testing.T) {
 	}})
 	if div.Unexplained != nil || div.Tables[0].Rows[0].Cause != "" {
 		t.Errorf("three nodes: unexplained %v, cause %q; want neither set", div.Unexplained, div.Tables[0].Rows[0].Cause)
+	}
+	// Nothing diverged: nothing is unexplained, on any number of nodes.
+	same := &reports.Divergence{Nodes: []string{"primary1", "primary2", "primary3"}, Tables: []reports.TableDivergence{{Table: "test_table"}}}
+	ExplainDivergence(same, CauseEvidence{})
+	if same.Unexplained == nil || *same.Unexplained != 0 {
+		t.Errorf("three nodes, no divergent row: unexplained %v, want 0", same.Unexplained)
 	}
 }
 
