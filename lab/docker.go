@@ -20,6 +20,9 @@ const (
 	LabelListen    = "pgchaos.listen"    // host address the ports bind to
 	LabelEngine    = "pgchaos.engine"    // replication engine (absent: native)
 	LabelResolver  = "pgchaos.resolver"  // pglogical's conflict resolver
+	// LabelRetainDeadTuples is "true" when the subscriptions retain dead
+	// tuples (PostgreSQL 19); absent otherwise.
+	LabelRetainDeadTuples = "pgchaos.retain_dead_tuples"
 )
 
 // RoleHelper marks short-lived helper containers (network faults); they are

@@ -68,6 +68,7 @@ func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
 		l.Postgres = c.Labels[LabelPostgres]
 		l.Sequences = c.Labels[LabelSequences]
 		l.Engine, l.Resolver = c.Labels[LabelEngine], c.Labels[LabelResolver]
+		l.RetainDeadTuples = c.Labels[LabelRetainDeadTuples] == "true"
 		l.Images.Postgres = ci.Config.Image
 		n := Node{
 			Name: role, Container: trimSlash(ci.Name), ID: ci.ID, Host: listen,

@@ -33,10 +33,14 @@ func setupReplication(ctx context.Context, l *Lab) error {
 	}); err != nil {
 		return err
 	}
+	sub := compose.Subscription
+	if l.RetainDeadTuples {
+		sub = compose.SubscriptionRetainDeadTuples
+	}
 	for _, n := range l.Nodes {
 		peer := Peer(n.Name)
 		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer, l.SuperuserPassword())}
-		if err := l.execSQL(ctx, n.Name, compose.Subscription, vars); err != nil {
+		if err := l.execSQL(ctx, n.Name, sub, vars); err != nil {
 			return fmt.Errorf("subscribe %s to %s: %w", n.Name, peer, err)
 		}
 	}

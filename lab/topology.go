@@ -52,6 +52,9 @@ type Lab struct {
 	Images    Images
 	// Password is the superuser's; "" means the default, Password.
 	Password string
+	// RetainDeadTuples: the native subscriptions retain dead tuples for
+	// update_deleted detection (PostgreSQL 19).
+	RetainDeadTuples bool
 
 	docker *client.Client
 }
