@@ -139,6 +139,7 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 		}),
 		Log: opt.Log,
 	}
+	cfg.RetainDeadTuples = sc.Lab.RetainDeadTuples
 	opt.Log("building lab %s", name)
 	l, err := lab.Up(ctx, cfg)
 	if err != nil {
@@ -207,6 +208,9 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 	}
 	if sc.Lab.Resolver != "" && l.Resolver != sc.Lab.Resolver {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for resolver %s but lab %s uses %q", sc.Lab.Resolver, l.Name, l.Resolver))
+	}
+	if sc.Lab.RetainDeadTuples && !l.RetainDeadTuples {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for retain_dead_tuples but lab %s's subscriptions do not retain dead tuples", l.Name))
 	}
 	if sc.Lab.Sequences != "" && l.Sequences != sc.Lab.Sequences {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for sequences %s but lab %s uses %s", sc.Lab.Sequences, l.Name, l.Sequences))
@@ -407,7 +411,7 @@ func (r *run) workloadConfig() workload.Config {
 func (r *run) schedule(wctx, sctx context.Context, t0 time.Time) error {
 	r.start = t0
 	r.rec.SetOrigin(t0)
-	r.samplers = startSamplers(sctx, r.pools, r.lab, t0)
+	r.samplers = startSamplers(sctx, r.pools, r.lab, t0, hotTable(r.sc))
 	r.opt.Log("workloads running for %s", r.sc.Duration)
 	tctx, endTimeline := context.WithDeadline(wctx, t0.Add(r.sc.Duration))
 	defer endTimeline()
