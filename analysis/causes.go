@@ -155,7 +155,7 @@ type rowEvidence struct {
 var (
 	insertKinds = []string{pglog.KindInsertExists, pglog.KindUpdateExists, pglog.KindMultipleUniqueConflicts, pglog.KindApplyError}
 	updateKinds = []string{pglog.KindUpdateOriginDiffers}
-	deleteKinds = []string{pglog.KindUpdateMissing, pglog.KindDeleteOriginDiffers, pglog.KindDeleteMissing}
+	deleteKinds = []string{pglog.KindUpdateMissing, pglog.KindUpdateDeleted, pglog.KindDeleteOriginDiffers, pglog.KindDeleteMissing}
 )
 
 func (e rowEvidence) explain() (cause, detail string) {
