@@ -79,10 +79,15 @@ rootfs() {
 	# experimental is not a whole suite: it holds only the packages newer
 	# than sid's, so it is sid plus experimental. apt gives experimental
 	# priority 1 (NotAutomatic), so only what exists nowhere else (the
-	# postgresql-19 packages) comes from it; the rest is sid's.
+	# postgresql-19 packages) comes from it; the rest is sid's. Except
+	# libpq5: postgresql-client-19 needs libpq5 >= 19~rc1, which sid (18.x)
+	# lacks and apt's solver will not take from a priority-1 suite by
+	# itself, so a pin raises experimental's libpq5 to sid's priority.
+	local extra=()
 	if [ "$suite" = experimental ]; then
 		base=sid
 		sources="deb $mirror sid main"$'\n'"deb $mirror experimental main"
+		extra+=(--setup-hook='mkdir -p "$1"/etc/apt/preferences.d && printf "Package: libpq5\nPin: release a=experimental\nPin-Priority: 500\n" > "$1"/etc/apt/preferences.d/pgchaos-libpq5')
 	fi
 	local t0=$(date +%s)
 	say "building root filesystem for Debian $suite ($*)"
@@ -104,6 +109,7 @@ rootfs() {
 			--dpkgopt='path-exclude=/usr/share/locale/*' \
 			--include="$(IFS=,; echo "$*")" \
 			--customize-hook='for v in $(chroot "$1" sh -c "ls /etc/postgresql 2>/dev/null"); do chroot "$1" pg_dropcluster "$v" main; done' \
+			"${extra[@]}" \
 			--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
 			"$base" "$tmp/rootfs.tar" - >&2; then
 			break
