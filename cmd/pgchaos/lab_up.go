@@ -86,7 +86,11 @@ Examples:
 }
 
 func printEndpoints(e *env, l *lab.Lab) {
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n", l.Name, l.Postgres, l.Sequences, engineNote(l.Engine, l.Resolver))
+	note := engineNote(l.Engine, l.Resolver)
+	if l.RetainDeadTuples {
+		note += ", retain_dead_tuples"
+	}
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n", l.Name, l.Postgres, l.Sequences, note)
 	for _, n := range l.Nodes {
 		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, shellWord(l.SuperuserPassword()), hostFor(n.Host), n.Port, lab.User, lab.Database)
 	}
