@@ -67,8 +67,17 @@ type CauseEvidence struct {
 //     name conflicts (PostgreSQL 17): a row that differs, written on both
 //     nodes.
 //  5. unexplained.
+//
+// The rules are for two nodes, and a divergence of more (div.Nodes set)
+// gets no cause: rows keep an empty Cause and Unexplained stays nil, as
+// when no cause is sought. Past two nodes, "the other node" of a conflict
+// or of a stalled apply worker is any of several, and a worker's stop
+// accounts for a missing write only when it serves the subscription to
+// the writer, which the evidence here cannot tell (the subscription's
+// publisher is the lab's or target's naming). Guessing would give causes
+// that read right and are wrong.
 func ExplainDivergence(div *reports.Divergence, ev CauseEvidence) {
-	if div == nil {
+	if div == nil || div.Nodes != nil {
 		return
 	}
 	conflicts := keyConflicts(ev.Logs)

@@ -90,7 +90,7 @@ func TestCausesOfDivergenceKnownAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	healed := reports.Duration(time.Since(start))
-	conv := observe.WaitConverged(ctx, db, lab.Peer, lab.SubscriptionOn, 30*time.Second)
+	conv := observe.WaitConverged(ctx, db, func(_, pub string) string { return lab.SubscriptionFrom(pub) }, 30*time.Second)
 	if !conv.Converged {
 		t.Fatalf("after the heal: %s", conv)
 	}
@@ -116,7 +116,7 @@ func TestCausesOfDivergenceKnownAnswers(t *testing.T) {
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if conv := observe.WaitConverged(ctx, db, lab.Peer, lab.SubscriptionOn, 30*time.Second); !conv.Converged {
+	if conv := observe.WaitConverged(ctx, db, func(_, pub string) string { return lab.SubscriptionFrom(pub) }, 30*time.Second); !conv.Converged {
 		t.Fatalf("after the tamper: %s", conv)
 	}
 

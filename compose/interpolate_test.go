@@ -1,6 +1,9 @@
 package compose
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestInterpolateSubstitutesLikePsql(t *testing.T) {
 	vars := map[string]string{"n": "2", "sub": `sub"x`, "conninfo": "host=a password='p'"}
@@ -36,7 +39,10 @@ func TestEmbeddedSQLInterpolates(t *testing.T) {
 		"sequences":    SequencesInterleaved,
 		"subscription": Subscription,
 	} {
-		out, err := Interpolate(sql, map[string]string{"node_index": "1", "subscription": "s", "conninfo": "host=x"})
+		out, err := Interpolate(sql, map[string]string{"node_index": "1", "node_count": "3", "subscription": "s", "conninfo": "host=x", "slot": "s"})
+		if strings.Contains(out, ":node_count") || strings.Contains(out, ":'slot'") {
+			t.Fatalf("%s: a variable is left: %s", name, out)
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

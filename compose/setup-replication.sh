@@ -30,7 +30,7 @@ for node in "${nodes[@]}"; do
 	serial) psql_on "$node" <sql/test_table-serial.sql ;;
 	interleaved)
 		psql_on "$node" <sql/test_table-serial.sql
-		psql_on "$node" -v node_index=$i <sql/sequences-interleaved.sql ;;
+		psql_on "$node" -v node_index=$i -v node_count=${#nodes[@]} <sql/sequences-interleaved.sql ;;
 	*) echo "SEQUENCES must be interleaved, serial or uuid (got '$seq')" >&2; exit 2 ;;
 	esac
 	psql_on "$node" <sql/heartbeat.sql
@@ -40,7 +40,7 @@ done
 for node in "${nodes[@]}"; do
 	peer=primary1
 	[ "$node" = primary1 ] && peer=primary2
-	psql_on "$node" -v subscription="sub_from_$peer" \
+	psql_on "$node" -v subscription="sub_from_$peer" -v slot="sub_from_$peer" \
 		-v conninfo="host=$peer port=5432 user=postgres password=postgres dbname=postgres" \
 		<sql/subscription.sql
 done

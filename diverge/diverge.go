@@ -60,25 +60,26 @@ const (
 	guessPageRows = 100   // rows a page when the table was never vacuumed or analyzed
 )
 
-// heartbeatTable is left out of default comparisons.
-const heartbeatTable = "pgchaos_heartbeat"
-
-// Options chooses what Diff compares.
+// Options chooses what Diff and DiffAll compare.
 type Options struct {
-	// Tables names the tables of schema public to compare. Empty means
-	// every ordinary (or partitioned) table of public that has a primary
-	// key on either node, except pgchaos_heartbeat (it differs by design:
-	// the peer stamps its apply time). The workloads' tables are compared.
+	// Tables names the tables to compare: "table" in schema public, or
+	// "schema.table". Empty means every ordinary (or partitioned) table
+	// with a primary key in every schema but the system's, the replication
+	// engines' (pglogical, …) and extensions' own, except pgchaos's
+	// heartbeat tables (they differ by design: each node stamps its apply
+	// time). The workloads' tables are compared; tables that cannot be are
+	// listed in Divergence.NotCompared with the reason.
 	Tables []string
 	// RowLimit caps the DivergentRow entries listed per table: 0 means
 	// DefaultRowLimit, negative lists none. Counts stay exact beyond it
 	// and TableDivergence.Truncated says rows were left out.
 	RowLimit int
 	// EachKey, when set, is called with every divergent row's kind
-	// (reports.MissingOnPrimary1, MissingOnPrimary2 or Different) and key
+	// (reports.MissingOnPrimary1, MissingOnPrimary2 or Different with two
+	// nodes; Different or reports.MissingOn(nodes…) with more) and key
 	// text, whatever RowLimit, in key order within a table, as rows are
 	// found. Listing a key costs nothing beyond finding it; fetching a row
-	// in full on both nodes (its JSON and who wrote it last) does, so
+	// in full on every node (its JSON and who wrote it last) does, so
 	// RowLimit caps only those. Diff keeps none of the keys it passes here:
 	// a caller that needs every key exactly gets them with flat memory.
 	EachKey func(table, kind, key string)
@@ -93,10 +94,51 @@ type Options struct {
 // order instead. Either way the client holds one range at a time, so its
 // memory does not grow with the tables. A table present on one
 // node only is compared as empty on the other (all its rows are missing
-// there). Diff fills DivergentRows and Tables; whether and how fast the
-// nodes converged is for the caller that waited for them.
+// there). Diff fills DivergentRows, Tables and NotCompared; whether and
+// how fast the nodes converged is for the caller that waited for them.
 func Diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options) (*reports.Divergence, error) {
-	return diff(ctx, p1, p2, opts, treeShape{fanout: fanout, leaf: leafRows})
+	return diff(ctx, []string{lab.Primary1, lab.Primary2}, []*pgxpool.Pool{p1, p2}, opts, treeShape{fanout: fanout, leaf: leafRows})
+}
+
+// MaxNodes is the most nodes DiffAll compares at once.
+const MaxNodes = 64
+
+// DiffAll compares tables row by row across every node of nodes (names of
+// the caller's choosing, each with its pool in pools) and names every row
+// that is not the same on all of them, with which node holds which version.
+//
+// It is Diff over N nodes at once, not over pairs: each stage that Diff
+// runs on two nodes runs on all N at the same time, each on its own
+// connection and snapshot, and a range differs when any node's hash of it
+// differs from the others'. Every node therefore reads each table once for
+// the hashes (as with two) and lists only the ranges that differ anywhere;
+// the client holds one range from each node at a time. Comparing every
+// pair instead would read each node N-1 times and take N-1 snapshots of
+// it. With two nodes DiffAll is Diff, the same statements and the same
+// report (the _primary1 fields name nodes[0], the _primary2 ones
+// nodes[1]); with more, merging a range's rows goes through maps of its
+// keys (one range at a time) and the report adds, per table, each node's
+// rows and missing rows, and per row the versions and who holds each
+// (reports.TableDivergence.Nodes, DivergentRow.Versions).
+func DiffAll(ctx context.Context, nodes []string, pools map[string]*pgxpool.Pool, opts Options) (*reports.Divergence, error) {
+	if len(nodes) < 2 || len(nodes) > MaxNodes {
+		return nil, fmt.Errorf("diff: %d nodes given (%s): compare 2 to %d nodes", len(nodes), strings.Join(nodes, ", "), MaxNodes)
+	}
+	ps := make([]*pgxpool.Pool, len(nodes))
+	seen := map[string]bool{}
+	for i, n := range nodes {
+		switch {
+		case n == "" || strings.ContainsAny(n, ", \t\n"):
+			return nil, fmt.Errorf("diff: node name %q: a node's name must be non-empty, without commas or spaces (a row's kind lists nodes by name)", n)
+		case seen[n]:
+			return nil, fmt.Errorf("diff: node %s is named twice: give each node once", n)
+		case pools[n] == nil:
+			return nil, fmt.Errorf("diff: no connection pool for node %s: a bug in the caller, please report it", n)
+		}
+		seen[n] = true
+		ps[i] = pools[n]
+	}
+	return diff(ctx, nodes, ps, opts, treeShape{fanout: fanout, leaf: leafRows})
 }
 
 // treeShape is the bisection's fan-out and leaf size; tests shrink it to
@@ -109,7 +151,7 @@ type treeShape struct {
 	pin    method
 }
 
-func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeShape) (*reports.Divergence, error) {
+func diff(ctx context.Context, nodes []string, pools []*pgxpool.Pool, opts Options, shape treeShape) (*reports.Divergence, error) {
 	limit := opts.RowLimit
 	if limit == 0 {
 		limit = DefaultRowLimit
@@ -117,151 +159,67 @@ func diff(ctx context.Context, p1, p2 *pgxpool.Pool, opts Options, shape treeSha
 	if limit < 0 {
 		limit = 0
 	}
-	var cat1, cat2 map[string]table
+	cats := make([]map[string]table, len(nodes))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { cat1, err = catalog(gctx, p1, lab.Primary1); return err })
-	g.Go(func() (err error) { cat2, err = catalog(gctx, p2, lab.Primary2); return err })
+	for i := range nodes {
+		g.Go(func() (err error) { cats[i], err = catalog(gctx, pools[i], nodes[i]); return err })
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	names, err := chooseTables(opts.Tables, cat1, cat2)
+	names, skipped, err := chooseTables(opts.Tables, nodes, cats)
 	if err != nil {
 		return nil, err
 	}
-	out := &reports.Divergence{Tables: []reports.TableDivergence{}}
+	out := &reports.Divergence{Tables: []reports.TableDivergence{}, NotCompared: skipped}
+	if len(nodes) > 2 {
+		out.Nodes = slices.Clone(nodes)
+	}
 	for _, name := range names {
-		t1, ok1 := cat1[name]
-		t2, ok2 := cat2[name]
-		t := t1
-		if !ok1 {
-			t = t2
+		var t table
+		on := make([]*pgxpool.Pool, len(nodes))
+		for i, cat := range cats {
+			if ct, ok := cat[name]; ok {
+				t, on[i] = ct, pools[i]
+			}
 		}
-		if ok1 && ok2 && (!slices.Equal(t1.cols, t2.cols) || !slices.Equal(t1.types, t2.types)) {
-			return nil, fmt.Errorf("diff %s: the primary keys differ: primary1 (%s) vs primary2 (%s): the schemas diverged, align them before comparing rows",
-				name, describeKey(t1), describeKey(t2))
-		}
-		var pool1, pool2 *pgxpool.Pool
-		if ok1 {
-			pool1 = p1
-		}
-		if ok2 {
-			pool2 = p2
-		}
-		td, err := compareTable(ctx, pool1, pool2, t, limit, opts.EachKey, shape)
+		td, err := compareTable(ctx, nodes, on, t, limit, opts.EachKey, shape)
 		if err != nil {
 			return nil, err
 		}
-		out.DivergentRows += td.MissingOnPrimary1 + td.MissingOnPrimary2 + td.Different
+		out.DivergentRows += td.Count()
 		out.Tables = append(out.Tables, td)
 	}
 	return out, nil
 }
 
-// DiffLab is Diff on a running lab's two primaries, for "pgchaos lab diff".
+// DiffLab is DiffAll on a running lab's primaries, for "pgchaos lab diff".
 func DiffLab(ctx context.Context, l *lab.Lab, opts Options) (*reports.Divergence, error) {
-	open := func(node string) (*pgxpool.Pool, error) {
-		dsn, err := l.DSN(node)
+	nodes := make([]string, 0, len(l.Nodes))
+	pools := map[string]*pgxpool.Pool{}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	for _, n := range l.Nodes {
+		dsn, err := l.DSN(n.Name)
 		if err != nil {
 			return nil, err
 		}
 		cfg, err := pgxpool.ParseConfig(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("diff: lab %q %s DSN: %w", l.Name, node, err)
+			return nil, fmt.Errorf("diff: lab %q %s DSN: %w", l.Name, n.Name, err)
 		}
 		cfg.MaxConns = 2
 		p, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("diff: connect to lab %q %s: %w", l.Name, node, err)
+			return nil, fmt.Errorf("diff: connect to lab %q %s: %w", l.Name, n.Name, err)
 		}
-		return p, nil
+		nodes = append(nodes, n.Name)
+		pools[n.Name] = p
 	}
-	p1, err := open(lab.Primary1)
-	if err != nil {
-		return nil, err
-	}
-	defer p1.Close()
-	p2, err := open(lab.Primary2)
-	if err != nil {
-		return nil, err
-	}
-	defer p2.Close()
-	return Diff(ctx, p1, p2, opts)
-}
-
-func describeKey(t table) string {
-	q := make([]string, len(t.cols))
-	for i := range t.cols {
-		q[i] = t.cols[i] + " " + t.types[i]
-	}
-	return strings.Join(q, ", ")
-}
-
-// catalog lists the tables of schema public with their primary keys
-// (tables without one have no cols).
-func catalog(ctx context.Context, p *pgxpool.Pool, node string) (map[string]table, error) {
-	const q = `
-SELECT c.relname::text,
-       coalesce(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}'),
-       coalesce(array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ord) FILTER (WHERE a.attname IS NOT NULL), '{}')
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-LEFT JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON TRUE
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-GROUP BY c.relname`
-	rows, err := p.Query(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
-	}
-	out := map[string]table{}
-	for rows.Next() {
-		var t table
-		if err := rows.Scan(&t.name, &t.cols, &t.types); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
-		}
-		out[t.name] = t
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("diff: list tables on %s: %w", node, err)
-	}
-	return out, nil
-}
-
-// chooseTables picks the tables to compare, sorted by name: the named
-// ones (each must exist with a primary key on at least one node, and have
-// one wherever it exists) or, by default, every table with a primary key.
-func chooseTables(named []string, cat1, cat2 map[string]table) ([]string, error) {
-	var names []string
-	if len(named) == 0 {
-		seen := map[string]bool{}
-		for _, cat := range []map[string]table{cat1, cat2} {
-			for name, t := range cat {
-				if len(t.cols) > 0 && name != heartbeatTable && !seen[name] {
-					seen[name] = true
-					names = append(names, name)
-				}
-			}
-		}
-	} else {
-		names = slices.Clone(named)
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	for _, name := range names {
-		t1, ok1 := cat1[name]
-		t2, ok2 := cat2[name]
-		switch {
-		case !ok1 && !ok2:
-			return nil, fmt.Errorf("diff: table %q is on neither primary1 nor primary2 (schema public): check the name", name)
-		case ok1 && len(t1.cols) == 0:
-			return nil, fmt.Errorf("diff: table %q has no primary key on primary1: rows cannot be matched across nodes without one", name)
-		case ok2 && len(t2.cols) == 0:
-			return nil, fmt.Errorf("diff: table %q has no primary key on primary2: rows cannot be matched across nodes without one", name)
-		}
-	}
-	return names, nil
+	return DiffAll(ctx, nodes, pools, opts)
 }
 
 // side is one node's view of one table: a snapshot transaction, or nil
@@ -281,13 +239,19 @@ type partHash struct {
 // comparison holds one table's comparison in progress.
 type comparison struct {
 	t       table
-	s1, s2  *side
+	sides   []*side // one a node, in the caller's order
 	limit   int
 	each    func(table, kind, key string) // Options.EachKey, or nil
 	shape   treeShape
 	td      *reports.TableDivergence
 	pending []keyRange // leaves waiting to be listed (flushLeaves)
 	listed  []finding  // divergent rows to list, at most limit
+
+	// Counts as rows are found, copied into td at the end.
+	rows      []int64 // each node's rows
+	missing   []int64 // divergent rows each node lacks
+	different int64   // rows of kind Different
+	divergent int64   // divergent rows, each once
 }
 
 // Leaves are listed leafBatch at a time: each node gets their statements
@@ -341,22 +305,53 @@ func (s *side) end(ctx context.Context) {
 	}
 }
 
-func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int, each func(table, kind, key string), shape treeShape) (reports.TableDivergence, error) {
+// compareTable compares one table across the nodes; pools[i] is nil where
+// the table is not on nodes[i].
+func compareTable(ctx context.Context, nodes []string, pools []*pgxpool.Pool, t table, limit int, each func(table, kind, key string), shape treeShape) (reports.TableDivergence, error) {
 	td := reports.TableDivergence{Table: t.name}
-	var s1, s2 *side
+	sides := make([]*side, len(nodes))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { s1, err = begin(gctx, p1, lab.Primary1); return err })
-	g.Go(func() (err error) { s2, err = begin(gctx, p2, lab.Primary2); return err })
+	for i := range nodes {
+		g.Go(func() (err error) { sides[i], err = begin(gctx, pools[i], nodes[i]); return err })
+	}
 	err := g.Wait()
-	defer s1.end(ctx)
-	defer s2.end(ctx)
+	for _, s := range sides {
+		defer s.end(ctx)
+	}
 	if err != nil {
 		return td, err
 	}
-	c := &comparison{t: t, s1: s1, s2: s2, limit: limit, each: each, shape: shape, td: &td}
+	c := &comparison{t: t, sides: sides, limit: limit, each: each, shape: shape, td: &td,
+		rows: make([]int64, len(nodes)), missing: make([]int64, len(nodes))}
+	if err := c.compare(ctx); err != nil {
+		return td, err
+	}
+	c.fill()
+	return td, c.listRows(ctx)
+}
+
+// fill copies the counts into the table's report: the first two nodes'
+// into the _primary1 and _primary2 fields and, past two nodes, every
+// node's into Nodes.
+func (c *comparison) fill() {
+	td := c.td
+	td.RowsPrimary1, td.RowsPrimary2 = c.rows[0], c.rows[1]
+	td.MissingOnPrimary1, td.MissingOnPrimary2 = c.missing[0], c.missing[1]
+	td.Different = c.different
+	if len(c.sides) > 2 {
+		td.DivergentRows = c.divergent
+		td.Nodes = make([]reports.TableNode, len(c.sides))
+		for i, s := range c.sides {
+			td.Nodes[i] = reports.TableNode{Node: s.node, Rows: c.rows[i], Missing: c.missing[i]}
+		}
+	}
+}
+
+// compare runs the comparison's passes over the whole table.
+func (c *comparison) compare(ctx context.Context) error {
 	cuts, err := c.topCuts(ctx)
 	if err != nil {
-		return td, err
+		return err
 	}
 	parts := split(keyRange{}, cuts)
 	// The parts are compared a chunk at a time, each chunk by the method
@@ -376,7 +371,7 @@ func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int,
 			dirty, err = c.byRows(ctx, chunk, inner, size)
 		}
 		if err != nil {
-			return td, err
+			return err
 		}
 		i += size
 		m, next = nextChunk(m, size, dirty, len(parts))
@@ -384,37 +379,58 @@ func compareTable(ctx context.Context, p1, p2 *pgxpool.Pool, t table, limit int,
 			m = c.shape.pin
 		}
 	}
-	return td, c.listRows(ctx)
+	return nil
 }
 
-// byHash hashes the parts of r cut at cuts on both nodes, lists the rows of
-// those that differ and returns how many did.
+// byHash hashes the parts of r cut at cuts on every node, lists the rows
+// of those that differ and returns how many did.
 func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int, error) {
-	h1, h2, err := c.hashBoth(ctx, r, cuts)
+	h, err := c.hashAll(ctx, r, cuts)
 	if err != nil {
 		return 0, err
 	}
+	parts := len(cuts) + 1
 	dirty := 0
-	for i := range h1 {
-		if h1[i] != h2[i] {
+	for i := range parts {
+		if differ(h, i) {
 			dirty++
 		}
 	}
-	if nextMethod(dirty, len(h1)) == byRows {
+	if nextMethod(dirty, parts) == byRows {
 		// Most parts differ: one stream of the chunk's rows lists them at
 		// less cost than a statement per part (the counts come with it).
-		return c.byRows(ctx, r, cuts, len(h1))
+		return c.byRows(ctx, r, cuts, parts)
 	}
 	for i, p := range split(r, cuts) {
-		c.td.RowsPrimary1 += h1[i].n
-		c.td.RowsPrimary2 += h2[i].n
-		if h1[i] != h2[i] {
-			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
+		for k := range h {
+			c.rows[k] += h[k][i].n
+		}
+		if differ(h, i) {
+			if err := c.walk(ctx, p, counts(h, i)); err != nil {
 				return 0, err
 			}
 		}
 	}
 	return dirty, c.flushLeaves(ctx)
+}
+
+// differ says whether the nodes' hashes of part i (h[node][part]) differ.
+func differ(h [][]partHash, i int) bool {
+	for _, hk := range h[1:] {
+		if hk[i] != h[0][i] {
+			return true
+		}
+	}
+	return false
+}
+
+// counts is each node's rows in part i.
+func counts(h [][]partHash, i int) []int64 {
+	n := make([]int64, len(h))
+	for k := range h {
+		n[k] = h[k][i].n
+	}
+	return n
 }
 
 // byRows streams the rows of r from both nodes, in key order and tagged
@@ -424,38 +440,54 @@ func (c *comparison) byHash(ctx context.Context, r keyRange, cuts []bound) (int,
 // part holds on a node: about topPartRows where the sampled cuts fit it,
 // more where a node gained many rows in one part since.
 func (c *comparison) byRows(ctx context.Context, r keyRange, cuts []bound, parts int) (int, error) {
-	st1, err := c.openStream(ctx, c.s1, r, cuts)
-	if err != nil {
-		return 0, err
+	sts := make([]*stream, len(c.sides))
+	for k, s := range c.sides {
+		st, err := c.openStream(ctx, s, r, cuts)
+		if err != nil {
+			return 0, err
+		}
+		defer st.close()
+		sts[k] = st
 	}
-	defer st1.close()
-	st2, err := c.openStream(ctx, c.s2, r, cuts)
-	if err != nil {
-		return 0, err
-	}
-	defer st2.close()
 	dirty := 0
-	var a, b []leafRow
+	lists := make([][]leafRow, len(sts))
 	for p := range parts {
-		if a, err = st1.part(p, a[:0]); err != nil {
-			return 0, err
+		for k, st := range sts {
+			var err error
+			if lists[k], err = st.part(p, lists[k][:0]); err != nil {
+				return 0, err
+			}
+			c.rows[k] += int64(len(lists[k]))
 		}
-		if b, err = st2.part(p, b[:0]); err != nil {
-			return 0, err
-		}
-		c.td.RowsPrimary1 += int64(len(a))
-		c.td.RowsPrimary2 += int64(len(b))
-		if fs := merge(a, b); len(fs) > 0 {
+		if fs := c.merge(lists); len(fs) > 0 {
 			dirty++
 			c.count(fs)
 		}
 	}
-	for _, st := range []*stream{st1, st2} {
+	for _, st := range sts {
 		if err := st.end(); err != nil {
 			return 0, err
 		}
 	}
 	return dirty, nil
+}
+
+// merge compares one range's rows from every node, each in key order, and
+// returns the divergent ones: merge for two nodes, mergeN past two.
+func (c *comparison) merge(lists [][]leafRow) []finding {
+	if len(lists) == 2 {
+		return merge(lists[0], lists[1])
+	}
+	return mergeN(lists, c.nodes())
+}
+
+// nodes is the nodes' names, in order.
+func (c *comparison) nodes() []string {
+	out := make([]string, len(c.sides))
+	for i, s := range c.sides {
+		out[i] = s.node
+	}
+	return out
 }
 
 // stream is one node's rows of a chunk in key order, read a part at a
@@ -569,13 +601,15 @@ func (st *stream) close() {
 // from the whole (or empty on both nodes). The cuts only decide speed: the
 // parts cover the key space whatever they are.
 func (c *comparison) topCuts(ctx context.Context) ([]bound, error) {
-	est1, est2, err := both(ctx, c, c.estimate)
+	ests, err := all(ctx, c, c.estimate)
 	if err != nil {
 		return nil, err
 	}
-	s, est := c.s1, est1
-	if est2 > est1 {
-		s, est = c.s2, est2
+	s, est := c.sides[0], ests[0]
+	for k, e := range ests[1:] {
+		if e > est {
+			s, est = c.sides[k+1], e
+		}
 	}
 	parts := topParts(est, c.shape.leaf, len(c.t.cols))
 	if parts <= 1 {
@@ -642,19 +676,20 @@ func estimateRows(tuples float64, pages, now int64) float64 {
 	return density * float64(now)
 }
 
-// both runs f on the two nodes of c at once (each has its own
-// connection) and returns primary1's result, then primary2's.
-func both[T any](ctx context.Context, c *comparison, f func(ctx context.Context, s *side) (T, error)) (v1, v2 T, err error) {
+// all runs f on every node of c at once (each has its own connection)
+// and returns their results in node order.
+func all[T any](ctx context.Context, c *comparison, f func(ctx context.Context, s *side) (T, error)) ([]T, error) {
+	out := make([]T, len(c.sides))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { v1, err = f(gctx, c.s1); return err })
-	g.Go(func() (err error) { v2, err = f(gctx, c.s2); return err })
-	err = g.Wait()
-	return v1, v2, err
+	for k, s := range c.sides {
+		g.Go(func() (err error) { out[k], err = f(gctx, s); return err })
+	}
+	return out, g.Wait()
 }
 
-// hashBoth hashes the parts of r cut at cuts on both nodes.
-func (c *comparison) hashBoth(ctx context.Context, r keyRange, cuts []bound) (h1, h2 []partHash, err error) {
-	return both(ctx, c, func(ctx context.Context, s *side) ([]partHash, error) { return c.hash(ctx, s, r, cuts) })
+// hashAll hashes the parts of r cut at cuts on every node: h[node][part].
+func (c *comparison) hashAll(ctx context.Context, r keyRange, cuts []bound) ([][]partHash, error) {
+	return all(ctx, c, func(ctx context.Context, s *side) ([]partHash, error) { return c.hash(ctx, s, r, cuts) })
 }
 
 // hash returns each part's row count and hash on one node, in one scan of
@@ -712,23 +747,21 @@ func (c *comparison) keys(ctx context.Context, s *side, q string, args []any) ([
 	return out, rows.Err()
 }
 
-// walk finds the divergent rows of a range known to differ, holding n1 rows
-// on primary1 and n2 on primary2.
-func (c *comparison) walk(ctx context.Context, r keyRange, n1, n2 int64) error {
-	if max(n1, n2) <= c.shape.leaf {
+// walk finds the divergent rows of a range known to differ, holding n[k]
+// rows on node k.
+func (c *comparison) walk(ctx context.Context, r keyRange, n []int64) error {
+	most := slices.Max(n)
+	if most <= c.shape.leaf {
 		c.pending = append(c.pending, r)
 		if len(c.pending) < leafBatch {
 			return nil
 		}
 		return c.flushLeaves(ctx)
 	}
-	// Split by the node that holds more rows here, so the parts shrink
-	// even when the other node lacks most of them.
-	s, n := c.s1, n1
-	if n2 > n1 {
-		s, n = c.s2, n2
-	}
-	q, args := c.t.splitSQL(r, splitStep(n, c.shape))
+	// Split by the node that holds the most rows here, so the parts
+	// shrink even when the others lack most of them.
+	s := c.sides[slices.Index(n, most)]
+	q, args := c.t.splitSQL(r, splitStep(most, c.shape))
 	cuts, err := c.keys(ctx, s, q, args)
 	if err != nil {
 		return fmt.Errorf("diff %s: split a key range on %s: %w", c.t.name, s.node, err)
@@ -736,15 +769,15 @@ func (c *comparison) walk(ctx context.Context, r keyRange, n1, n2 int64) error {
 	if len(cuts) == 0 {
 		// Cannot happen within one snapshot (n > step); refuse rather than
 		// fetch an unbounded range row by row.
-		return fmt.Errorf("diff %s: %s counted %d rows in a range but found no split point: a bug in pgchaos, please report it", c.t.name, s.node, n)
+		return fmt.Errorf("diff %s: %s counted %d rows in a range but found no split point: a bug in pgchaos, please report it", c.t.name, s.node, most)
 	}
-	h1, h2, err := c.hashBoth(ctx, r, cuts)
+	h, err := c.hashAll(ctx, r, cuts)
 	if err != nil {
 		return err
 	}
 	for i, p := range split(r, cuts) {
-		if h1[i] != h2[i] {
-			if err := c.walk(ctx, p, h1[i].n, h2[i].n); err != nil {
+		if differ(h, i) {
+			if err := c.walk(ctx, p, counts(h, i)); err != nil {
 				return err
 			}
 		}
@@ -784,6 +817,18 @@ type finding struct {
 	kind string
 	key  string
 	cols bound
+	// vers is, past two nodes, the version each node holds: -1 where it
+	// lacks the row, else the version's number, numbered in node order
+	// (see mergeN). nil with two nodes, where kind says it all.
+	vers []int
+}
+
+// holds says whether node k holds the row found.
+func (f finding) holds(k int) bool {
+	if f.vers != nil {
+		return f.vers[k] >= 0
+	}
+	return !(k == 0 && f.kind == reports.MissingOnPrimary1 || k == 1 && f.kind == reports.MissingOnPrimary2)
 }
 
 // sendLeaves sends one node the statements listing each of the ranges,
@@ -833,8 +878,8 @@ func (c *comparison) readLeaf(s *side, br pgx.BatchResults) ([]leafRow, error) {
 	return out, nil
 }
 
-// flushLeaves lists the pending leaves on both nodes, a batch a node, and
-// counts their divergent rows. Both nodes work on their batch at once; one
+// flushLeaves lists the pending leaves on every node, a batch a node, and
+// counts their divergent rows. The nodes work on their batch at once; one
 // leaf's rows from each are held at a time.
 func (c *comparison) flushLeaves(ctx context.Context) error {
 	if len(c.pending) == 0 {
@@ -842,23 +887,24 @@ func (c *comparison) flushLeaves(ctx context.Context) error {
 	}
 	rs := c.pending
 	c.pending = nil
-	br1 := c.sendLeaves(ctx, c.s1, rs)
-	br2 := c.sendLeaves(ctx, c.s2, rs)
+	brs := make([]pgx.BatchResults, len(c.sides))
+	for k, s := range c.sides {
+		brs[k] = c.sendLeaves(ctx, s, rs)
+	}
 	err := func() error {
+		lists := make([][]leafRow, len(c.sides))
 		for range rs {
-			a, err := c.readLeaf(c.s1, br1)
-			if err != nil {
-				return err
+			for k, s := range c.sides {
+				var err error
+				if lists[k], err = c.readLeaf(s, brs[k]); err != nil {
+					return err
+				}
 			}
-			b, err := c.readLeaf(c.s2, br2)
-			if err != nil {
-				return err
-			}
-			c.count(merge(a, b))
+			c.count(c.merge(lists))
 		}
 		return nil
 	}()
-	for _, br := range []pgx.BatchResults{br1, br2} {
+	for _, br := range brs {
 		if br != nil {
 			if cerr := br.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("diff %s: list rows of key ranges: %w", c.t.name, cerr)
@@ -872,13 +918,14 @@ func (c *comparison) flushLeaves(ctx context.Context) error {
 // first ones, up to the limit, to list.
 func (c *comparison) count(fs []finding) {
 	for _, f := range fs {
-		switch f.kind {
-		case reports.MissingOnPrimary1:
-			c.td.MissingOnPrimary1++
-		case reports.MissingOnPrimary2:
-			c.td.MissingOnPrimary2++
-		case reports.Different:
-			c.td.Different++
+		c.divergent++
+		if f.kind == reports.Different {
+			c.different++
+		}
+		for k := range c.sides {
+			if !f.holds(k) {
+				c.missing[k]++
+			}
 		}
 		if c.each != nil {
 			c.each(c.t.name, f.kind, f.key)
@@ -1059,21 +1106,32 @@ type detail struct {
 	origin *int64
 }
 
-// listRows fetches the kept divergent rows in full on both nodes, with
+// listRows fetches the kept divergent rows in full on every node, with
 // who last wrote each, into the table's Rows, in key order.
 func (c *comparison) listRows(ctx context.Context) error {
 	for len(c.listed) > 0 {
 		fs := c.listed[:min(len(c.listed), detailBatch, max(1, topMaxParams/len(c.t.cols)))]
 		c.listed = c.listed[len(fs):]
-		d1, d2, err := both(ctx, c, func(ctx context.Context, s *side) (map[string]detail, error) { return c.details(ctx, s, fs) })
+		ds, err := all(ctx, c, func(ctx context.Context, s *side) (map[string]detail, error) { return c.details(ctx, s, fs) })
 		if err != nil {
 			return err
 		}
 		for _, f := range fs {
-			row := reports.DivergentRow{Key: f.key, Kind: f.kind, Primary1: d1[f.key].json, Primary2: d2[f.key].json}
-			if f.kind == reports.Different {
-				x, y := d1[f.key], d2[f.key]
-				row.LastWriter = lastWriter(x.ts, x.origin, y.ts, y.origin)
+			row := reports.DivergentRow{Key: f.key, Kind: f.kind, Primary1: ds[0][f.key].json, Primary2: ds[1][f.key].json}
+			if f.vers == nil {
+				if f.kind == reports.Different {
+					x, y := ds[0][f.key], ds[1][f.key]
+					row.LastWriter = lastWriter(x.ts, x.origin, y.ts, y.origin, c.sides[0].node, c.sides[1].node)
+				}
+			} else {
+				vs := make([]detail, len(ds))
+				for k, d := range ds {
+					vs[k] = d[f.key]
+				}
+				row.Versions = versions(f.vers, c.nodes(), vs)
+				if f.kind == reports.Different {
+					row.LastWriter = lastWriterN(f.vers, c.nodes(), vs)
+				}
 			}
 			c.td.Rows = append(c.td.Rows, row)
 		}
@@ -1087,13 +1145,10 @@ func (c *comparison) details(ctx context.Context, s *side, fs []finding) (map[st
 	if s.tx == nil {
 		return out, nil
 	}
-	absent := reports.MissingOnPrimary1
-	if s == c.s2 {
-		absent = reports.MissingOnPrimary2
-	}
+	k := slices.Index(c.sides, s)
 	var keys []bound
 	for _, f := range fs {
-		if f.kind != absent {
+		if f.holds(k) {
 			keys = append(keys, f.cols)
 		}
 	}
@@ -1122,24 +1177,24 @@ func (c *comparison) details(ctx context.Context, s *side, fs []finding) (map[st
 
 // lastWriter names the node whose commit of a row was last, from each
 // node's commit timestamp and replication origin for its version of the
-// row. On the receiving node a replicated row carries the sender's commit
-// time and a non-zero origin, so the later version's writer is the node
-// holding it when written locally (origin 0), else its peer. Empty when a
-// timestamp is unknown (track_commit_timestamp off, a frozen row) or the
-// two are equal.
-func lastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64) string {
+// row; node1 and node2 are the two nodes' names. On the receiving node a
+// replicated row carries the sender's commit time and a non-zero origin,
+// so the later version's writer is the node holding it when written
+// locally (origin 0), else its peer. Empty when a timestamp is unknown
+// (track_commit_timestamp off, a frozen row) or the two are equal.
+func lastWriter(ts1 *time.Time, origin1 *int64, ts2 *time.Time, origin2 *int64, node1, node2 string) string {
 	if ts1 == nil || ts2 == nil || ts1.Equal(*ts2) {
 		return ""
 	}
-	node, origin := lab.Primary1, origin1
+	node, peer, origin := node1, node2, origin1
 	if ts2.After(*ts1) {
-		node, origin = lab.Primary2, origin2
+		node, peer, origin = node2, node1, origin2
 	}
 	if origin == nil {
 		return ""
 	}
 	if *origin != 0 {
-		return lab.Peer(node)
+		return peer
 	}
 	return node
 }

@@ -130,7 +130,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 
 	t.Run("identical tables show no divergence", func(t *testing.T) {
 		for _, sh := range shapes {
-			d, err := diff(ctx, p1, p2, Options{Tables: tables}, sh)
+			d, err := diff(ctx, []string{lab.Primary1, lab.Primary2}, []*pgxpool.Pool{p1, p2}, Options{Tables: tables}, sh)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 				t.Fatal(err)
 			}
 			td := reports.TableDivergence{}
-			c := &comparison{t: cat[name], s1: s1, s2: s2, shape: treeShape{fanout: 4, leaf: 1}, td: &td}
+			c := &comparison{t: cat[name], sides: []*side{s1, s2}, shape: treeShape{fanout: 4, leaf: 1}, td: &td}
 			cuts, err := c.topCuts(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -283,7 +283,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 	t.Run("tampered tables name exactly the tampered keys", func(t *testing.T) {
 		for _, sh := range shapes {
 			each := map[string][]string{}
-			d, err := diff(ctx, p1, p2, Options{Tables: tables,
+			d, err := diff(ctx, []string{lab.Primary1, lab.Primary2}, []*pgxpool.Pool{p1, p2}, Options{Tables: tables,
 				EachKey: func(table, kind, key string) { each[table] = append(each[table], kind+":"+key) }}, sh)
 			if err != nil {
 				t.Fatal(err)
@@ -346,7 +346,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 
 	t.Run("row limit truncates the list, not the counts or the keys", func(t *testing.T) {
 		var each []string
-		d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_simple"}, RowLimit: 4,
+		d, err := diff(ctx, []string{lab.Primary1, lab.Primary2}, []*pgxpool.Pool{p1, p2}, Options{Tables: []string{"div_simple"}, RowLimit: 4,
 			EachKey: func(_, kind, key string) { each = append(each, kind+":"+key) }}, treeShape{fanout: 4, leaf: 8})
 		if err != nil {
 			t.Fatal(err)
@@ -409,7 +409,7 @@ func TestDiffNamesExactlyTheTamperedRowsOnARealLab(t *testing.T) {
 		execAll(t, p2, `UPDATE div_many SET v = -v WHERE id % 2 = 0`, `DELETE FROM div_many WHERE id % 2 = 1 AND id % 5 = 0`)
 		for _, sh := range shapes {
 			var each []string
-			d, err := diff(ctx, p1, p2, Options{Tables: []string{"div_many"}, RowLimit: 2000,
+			d, err := diff(ctx, []string{lab.Primary1, lab.Primary2}, []*pgxpool.Pool{p1, p2}, Options{Tables: []string{"div_many"}, RowLimit: 2000,
 				EachKey: func(_, kind, key string) { each = append(each, kind+":"+key) }}, sh)
 			if err != nil {
 				t.Fatal(err)

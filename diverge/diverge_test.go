@@ -171,7 +171,7 @@ func TestLastWriterFollowsLaterCommitAndItsOrigin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := lastWriter(tt.ts1, tt.o1, tt.ts2, tt.o2); got != tt.want {
+			if got := lastWriter(tt.ts1, tt.o1, tt.ts2, tt.o2, "primary1", "primary2"); got != tt.want {
 				t.Errorf("lastWriter = %q, want %q", got, tt.want)
 			}
 		})
@@ -272,23 +272,34 @@ func TestChooseTables(t *testing.T) {
 	pk := func(name string) table {
 		return table{name: name, cols: []string{"id"}, types: []string{"integer"}}
 	}
-	cat1 := map[string]table{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos_insert": pk("pgchaos_insert"), "only1": pk("only1")}
-	cat2 := map[string]table{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "only2": pk("only2")}
+	nodes := []string{"primary1", "primary2"}
+	cat1 := map[string]table{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos.heartbeat": pk("pgchaos.heartbeat"),
+		"pgchaos_insert": pk("pgchaos_insert"), "only1": pk("only1"), "app.orders": pk("app.orders"), "halfkey": pk("halfkey"),
+		"bigkey": {name: "bigkey", cols: []string{"id"}, types: []string{"bigint"}}, "nopk1": {name: "nopk1"}}
+	cat2 := map[string]table{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos.heartbeat": pk("pgchaos.heartbeat"),
+		"only2": pk("only2"), "app.orders": pk("app.orders"), "halfkey": {name: "halfkey"}, "bigkey": pk("bigkey")}
 	tests := []struct {
 		name    string
 		named   []string
 		want    []string
+		skipped []string // table: reason fragment
 		wantErr string
 	}{
-		{"default: every keyed table on either node, sorted, workload tables in, heartbeat out", nil, []string{"a", "b", "only1", "only2", "pgchaos_insert"}, ""},
-		{"named, sorted and deduplicated", []string{"b", "a", "b"}, []string{"a", "b"}, ""},
-		{"named pgchaos table is allowed", []string{"pgchaos_heartbeat"}, []string{"pgchaos_heartbeat"}, ""},
-		{"named table on neither node", []string{"zz"}, nil, `"zz" is on neither`},
-		{"named table without a key", []string{"nopk"}, nil, "no primary key on primary1"},
+		{"default: every keyed table on any node and schema, sorted, workload tables in, heartbeats out, the rest listed with why", nil,
+			[]string{"a", "app.orders", "b", "only1", "only2", "pgchaos_insert"},
+			[]string{"bigkey: the primary keys differ: primary1 (id bigint) vs primary2 (id integer)",
+				"halfkey: no primary key on primary2, one on the others (id integer)",
+				"nopk: no primary key: rows cannot",
+				"nopk1: no primary key (on primary1; absent on primary2)"}, ""},
+		{"named, sorted and deduplicated", []string{"b", "a", "b", "app.orders"}, []string{"a", "app.orders", "b"}, nil, ""},
+		{"named pgchaos table is allowed", []string{"pgchaos_heartbeat"}, []string{"pgchaos_heartbeat"}, nil, ""},
+		{"named table on no node", []string{"zz"}, nil, nil, `"zz": on no node (primary1, primary2)`},
+		{"named table without a key", []string{"nopk"}, nil, nil, `"nopk": no primary key`},
+		{"named table whose keys differ", []string{"bigkey"}, nil, nil, "the primary keys differ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := chooseTables(tt.named, cat1, cat2)
+			got, skipped, err := chooseTables(tt.named, nodes, []map[string]table{cat1, cat2})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to say %q", err, tt.wantErr)
@@ -301,7 +312,47 @@ func TestChooseTables(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("tables = %v, want %v", got, tt.want)
 			}
+			if len(skipped) != len(tt.skipped) {
+				t.Fatalf("not compared = %v, want %d: %v", skipped, len(tt.skipped), tt.skipped)
+			}
+			for i, nc := range skipped {
+				if got := nc.Table + ": " + nc.Reason; !strings.HasPrefix(got, tt.skipped[i]) {
+					t.Errorf("not compared[%d] = %q, want it to start %q", i, got, tt.skipped[i])
+				}
+			}
 		})
+	}
+}
+
+func TestChooseTablesOverThreeNodesNamesTheNodesConcerned(t *testing.T) {
+	pk := table{name: "t", cols: []string{"id"}, types: []string{"integer"}}
+	nodes := []string{"east", "west", "north"}
+	_, skipped, err := chooseTables(nil, nodes, []map[string]table{
+		{"t": pk, "k": {name: "k"}}, {"t": pk, "k": pk}, {"k": {name: "k"}, "u": pk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []reports.NotCompared{{Table: "k", Reason: "no primary key on east, north, one on the others (id integer): the schemas diverged, align them before comparing rows"}}
+	if !reflect.DeepEqual(skipped, want) {
+		t.Errorf("not compared = %+v, want %+v", skipped, want)
+	}
+}
+
+func TestDisplayNameKeepsPublicTablesBare(t *testing.T) {
+	for _, tt := range []struct{ schema, rel, want string }{
+		{"public", "test_table", "test_table"},
+		{"app", "orders", "app.orders"},
+		{"Mixed Case", "t", "Mixed Case.t"},
+	} {
+		if got := displayName(tt.schema, tt.rel); got != tt.want {
+			t.Errorf("displayName(%q, %q) = %q, want %q", tt.schema, tt.rel, got, tt.want)
+		}
+	}
+	if got, want := (table{name: "app.orders", schema: "app", rel: "orders"}).ident(), `"app"."orders"`; got != want {
+		t.Errorf("ident = %s, want %s", got, want)
+	}
+	if got, want := (table{name: "t"}).ident(), `"public"."t"`; got != want {
+		t.Errorf("ident = %s, want %s", got, want)
 	}
 }
 

@@ -242,7 +242,7 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	}
 	// The rule catches new connections only: end the direct one, and
 	// the subscription comes back through the proxy.
-	sub := lab.SubscriptionOn(subscriber.Name)
+	sub := lab.SubscriptionFrom(publisher.Name)
 	if err := d.terminateWalsender(ctx, publisher, pubIP, sub, false); err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (d *Delay) healLink(ctx context.Context, publisher, subscriber lab.Node) er
 		if ip, err := ipOf(ctx, d.docker, d.network, publisher); err == nil {
 			pubIP = &ip
 		}
-		if err := d.terminateWalsender(ctx, publisher, pubIP, lab.SubscriptionOn(subscriber.Name), true); err != nil {
+		if err := d.terminateWalsender(ctx, publisher, pubIP, lab.SubscriptionFrom(publisher.Name), true); err != nil {
 			return err
 		}
 	}

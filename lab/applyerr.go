@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"context"
 	"strings"
 	"time"
 
@@ -13,17 +12,16 @@ import (
 // (1 s in the lab) and logs the error again each time.
 const recentError = 10 * time.Second
 
-// lastApplyError reads the node's recent log for the error its apply worker
-// last failed with: its first line, the finish LSN of the remote transaction
-// (what ALTER SUBSCRIPTION … SKIP takes; empty for errors that are not about
-// a transaction, such as a lost connection) and when it was logged.
-func (l *Lab) lastApplyError(ctx context.Context, n Node) (msg, lsn string, at time.Time) {
-	out, err := l.Logs(ctx, n.ID, 500)
-	if err != nil {
+// lastApplyError reads a node's recent log for the error the apply worker
+// of subscription sub last failed with: its first line, the finish LSN of
+// the remote transaction (what ALTER SUBSCRIPTION … SKIP takes; empty for
+// errors that are not about a transaction, such as a lost connection) and
+// when it was logged. An error naming no subscription counts for each.
+func lastApplyError(logs, sub string) (msg, lsn string, at time.Time) {
+	if logs == "" {
 		return "", "", time.Time{}
 	}
-	events, _ := pglog.Parse(strings.NewReader(out))
-	sub := SubscriptionOn(n.Name)
+	events, _ := pglog.Parse(strings.NewReader(logs))
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
 		if !e.Stops() || (e.Subscription != "" && e.Subscription != sub) {

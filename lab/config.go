@@ -12,9 +12,9 @@ import (
 	"github.com/pgchaos/pgchaos/node"
 )
 
-// Sequence strategies: how test_table hands out ids on the two nodes.
+// Sequence strategies: how test_table hands out ids on the nodes.
 const (
-	SeqInterleaved = "interleaved" // INCREMENT 2: odd ids on primary1, even on primary2
+	SeqInterleaved = "interleaved" // INCREMENT n: primary i hands out i, i+n, i+2n … (n nodes)
 	SeqSerial      = "serial"      // the tutorial's: both nodes count 1, 2, 3 … and collide
 	SeqUUID        = "uuid"        // uuid keys, never collide
 )
@@ -36,6 +36,10 @@ type Config struct {
 	Name      string // lab name (default DefaultName); labels every Docker object
 	Postgres  string // PostgreSQL major version: "18" (default), "17" or "19"
 	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
+	// Nodes is how many primaries the lab has, node.MinPrimaries to
+	// node.MaxPrimaries (default node.DefaultPrimaries, the tutorial's
+	// two): primary1 … primaryN, each subscribed to every other.
+	Nodes int
 	// Engine is the replication engine: EngineNative (default) or
 	// EnginePglogical. Resolver is pglogical's conflict resolver (one of
 	// Resolvers; default ResolverLastUpdateWins), only with pglogical.
@@ -47,8 +51,11 @@ type Config struct {
 	// would give anyone on the network a superuser.
 	Password string
 	Ports    Ports
-	Images   Images        // empty fields are resolved (see ResolveImages)
-	Timeout  time.Duration // for each readiness wait (default 90s)
+	// Schema is the user's own DDL, run on every node before replication
+	// is set up; nil: none. See Schema.
+	Schema  *Schema
+	Images  Images        // empty fields are resolved (see ResolveImages)
+	Timeout time.Duration // for each readiness wait (default 90s)
 	// KeepOnError leaves a half-built lab in place when Up fails, for
 	// debugging; by default Up removes what it made.
 	KeepOnError bool
@@ -64,9 +71,37 @@ type Config struct {
 type Ports struct {
 	Primary1 int
 	Primary2 int
-	HAProxy  int
-	Stats    int
+	// Rest are the ports of primary3 … primaryN, in order. A missing or
+	// zero one is the previous primary's port + 1, so the default lab of
+	// three listens on 5442, 5443 and 5444.
+	Rest    []int
+	HAProxy int
+	Stats   int
 }
+
+// Primary returns the host port of the i-th primary (counting from 1), as
+// the lab uses it: Primary1, Primary2, then Rest or the previous port + 1.
+// Zero Primary1 or Primary2 fields are read as their defaults.
+func (p Ports) Primary(i int) int {
+	switch {
+	case i <= 1:
+		if p.Primary1 == 0 {
+			return DefaultPortPrimary1
+		}
+		return p.Primary1
+	case i == 2:
+		if p.Primary2 == 0 {
+			return DefaultPortPrimary2
+		}
+		return p.Primary2
+	case i-3 < len(p.Rest) && p.Rest[i-3] != 0:
+		return p.Rest[i-3]
+	}
+	return p.Primary(i-1) + 1
+}
+
+// PortFlag is the lab up flag that sets the i-th primary's port.
+func PortFlag(i int) string { return "--port-" + node.Primary(i) }
 
 // Option changes a Config.
 type Option func(*Config)
@@ -85,6 +120,12 @@ func WithSequences(s string) Option { return func(c *Config) { c.Sequences = s }
 func WithEngine(engine, resolver string) Option {
 	return func(c *Config) { c.Engine, c.Resolver = engine, resolver }
 }
+
+// WithSchema runs the user's DDL on every node before replication is set up.
+func WithSchema(s *Schema) Option { return func(c *Config) { c.Schema = s } }
+
+// WithNodes sets how many primaries the lab has (2 to 5).
+func WithNodes(n int) Option { return func(c *Config) { c.Nodes = n } }
 
 // WithRetainDeadTuples turns on retain_dead_tuples on the native
 // subscriptions (PostgreSQL 19).
@@ -118,6 +159,9 @@ func (c *Config) defaults() {
 	if c.Sequences == "" {
 		c.Sequences = SeqInterleaved
 	}
+	if c.Nodes == 0 {
+		c.Nodes = node.DefaultPrimaries
+	}
 	if c.Engine == "" {
 		c.Engine = EngineNative
 	}
@@ -130,11 +174,13 @@ func (c *Config) defaults() {
 	if c.Password == "" {
 		c.Password = Password
 	}
-	if c.Ports.Primary1 == 0 {
-		c.Ports.Primary1 = DefaultPortPrimary1
-	}
-	if c.Ports.Primary2 == 0 {
-		c.Ports.Primary2 = DefaultPortPrimary2
+	c.Ports.Primary1, c.Ports.Primary2 = c.Ports.Primary(1), c.Ports.Primary(2)
+	if c.Nodes > 2 && c.Nodes <= node.MaxPrimaries {
+		rest := make([]int, c.Nodes-2)
+		for i := range rest {
+			rest[i] = c.Ports.Primary(i + 3)
+		}
+		c.Ports.Rest = rest
 	}
 	if c.Ports.HAProxy == 0 {
 		c.Ports.HAProxy = DefaultPortHAProxy
@@ -186,11 +232,14 @@ func (c *Config) Validate() error {
 	if err := validatePG19(c.Postgres, c.Engine, c.RetainDeadTuples); err != nil {
 		return err
 	}
+	if c.Nodes < node.MinPrimaries || c.Nodes > node.MaxPrimaries {
+		return fmt.Errorf("nodes %d: a lab has %d to %d primaries (default %d)", c.Nodes, node.MinPrimaries, node.MaxPrimaries, node.DefaultPrimaries)
+	}
+	if len(c.Ports.Rest) > c.Nodes-2 {
+		return fmt.Errorf("%d ports given for primary3 and beyond, but the lab has %d primaries: drop them or pass --nodes %d", len(c.Ports.Rest), c.Nodes, len(c.Ports.Rest)+2)
+	}
 	seen := map[int]string{}
-	for _, p := range []struct {
-		name string
-		port int
-	}{{node.Primary1, c.Ports.Primary1}, {node.Primary2, c.Ports.Primary2}, {node.HAProxy, c.Ports.HAProxy}, {"stats", c.Ports.Stats}} {
+	for _, p := range c.portList() {
 		if p.port < 1 || p.port > 65535 {
 			return fmt.Errorf("port %d for %s is out of range 1-65535", p.port, p.name)
 		}
@@ -202,14 +251,39 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// FreePorts returns a port for each of the four on 127.0.0.1: the one in
-// prefer when it is free now, else any free port, all four distinct. Every
+// namedPort is one host port of a lab, with what it serves and the flag
+// that sets it.
+type namedPort struct {
+	name, flag string
+	port       int
+}
+
+// portList is every host port of the lab, primaries first.
+func (c *Config) portList() []namedPort {
+	var out []namedPort
+	for i := 1; i <= max(c.Nodes, node.MinPrimaries); i++ {
+		out = append(out, namedPort{node.Primary(i), PortFlag(i), c.Ports.Primary(i)})
+	}
+	return append(out, namedPort{node.HAProxy, "--port-haproxy", c.Ports.HAProxy}, namedPort{"the haproxy stats page", "--port-stats", c.Ports.Stats})
+}
+
+// FreePorts returns a port for each of a two-primary lab's four on
+// 127.0.0.1; see FreePortsFor.
+func FreePorts(prefer Ports) Ports { return FreePortsFor(prefer, node.DefaultPrimaries) }
+
+// FreePortsFor returns a port for each primary of an n-primary lab, for
+// HAProxy and for its stats page on 127.0.0.1: the one in prefer when it
+// is free now, else (or when it is zero) any free port, all distinct. Every
 // port picked stays bound until all are: ports picked one at a time can
 // repeat, because a port closed is free again. A port can still be taken
 // between this call and lab up, which then says so.
-func FreePorts(prefer Ports) Ports {
-	want := [4]int{prefer.Primary1, prefer.Primary2, prefer.HAProxy, prefer.Stats}
-	var got [4]int
+func FreePortsFor(prefer Ports, n int) Ports {
+	n = max(n, node.MinPrimaries)
+	want := make([]int, n, n+2)
+	want[0], want[1] = prefer.Primary1, prefer.Primary2
+	copy(want[2:], prefer.Rest)
+	want = append(want, prefer.HAProxy, prefer.Stats)
+	got := make([]int, len(want))
 	for i := range got {
 		got[i] = want[i]
 		for _, p := range []int{want[i], 0} {
@@ -221,5 +295,9 @@ func FreePorts(prefer Ports) Ports {
 			}
 		}
 	}
-	return Ports{Primary1: got[0], Primary2: got[1], HAProxy: got[2], Stats: got[3]}
+	p := Ports{Primary1: got[0], Primary2: got[1], HAProxy: got[n], Stats: got[n+1]}
+	if n > 2 {
+		p.Rest = got[2:n]
+	}
+	return p
 }

@@ -14,12 +14,14 @@ import (
 // these labels, never by name pattern.
 const (
 	LabelLab       = "pgchaos.lab"       // the lab's name
-	LabelRole      = "pgchaos.role"      // primary1, primary2, haproxy, helper, network, volume
+	LabelRole      = "pgchaos.role"      // primary1 … primaryN, haproxy, helper, network, volume
 	LabelPostgres  = "pgchaos.postgres"  // major version
 	LabelSequences = "pgchaos.sequences" // sequence strategy
 	LabelListen    = "pgchaos.listen"    // host address the ports bind to
 	LabelEngine    = "pgchaos.engine"    // replication engine (absent: native)
 	LabelResolver  = "pgchaos.resolver"  // pglogical's conflict resolver
+	LabelSchema    = "pgchaos.schema"    // the user's DDL: file name and digest (absent: none)
+	LabelNodes     = "pgchaos.nodes"     // how many primaries the lab has (absent: 2)
 	// LabelRetainDeadTuples is "true" when the subscriptions retain dead
 	// tuples (PostgreSQL 19); absent otherwise.
 	LabelRetainDeadTuples = "pgchaos.retain_dead_tuples"

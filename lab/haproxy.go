@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -8,11 +9,40 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/pgchaos/pgchaos/compose"
+	"github.com/pgchaos/pgchaos/node"
 )
+
+// haproxyConfig is compose/haproxy.cfg with one server line per primary
+// in place of the file's own (which name the two-node lab's).
+func haproxyConfig(primaries []string) []byte {
+	var out bytes.Buffer
+	done := false
+	for _, line := range strings.SplitAfter(string(compose.HAProxyConfig), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "server" {
+			out.WriteString(line)
+			continue
+		}
+		if _, ok := node.PrimaryIndex(f[1]); !ok || done {
+			if !ok {
+				out.WriteString(line)
+			}
+			continue
+		}
+		indent := line[:strings.Index(line, "server")]
+		for _, p := range primaries {
+			fmt.Fprintf(&out, "%sserver %s %s:5432 check\n", indent, p, p)
+		}
+		done = true
+	}
+	return out.Bytes()
+}
 
 // Backend is one server line of HAProxy's `show stat`.
 type Backend struct {
-	Server   string `json:"server"`   // primary1, primary2
+	Server   string `json:"server"`   // primary1 … primaryN
 	Status   string `json:"status"`   // UP, DOWN, MAINT, "UP 1/2", …
 	Check    string `json:"check"`    // last health check result, e.g. L7OK
 	Sessions int    `json:"sessions"` // current sessions

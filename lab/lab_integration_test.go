@@ -93,8 +93,8 @@ func TestLabReplicatesBothWaysAndServesThroughHAProxy(t *testing.T) {
 		t.Errorf("healthy lab has warnings: %v", st.Warnings)
 	}
 	for _, n := range st.Nodes {
-		if n.Subscription == nil || !n.Subscription.Enabled || !n.Subscription.WorkerRunning {
-			t.Errorf("%s subscription: %+v, want enabled and running", n.Name, n.Subscription)
+		if len(n.Subscriptions) != 1 || !n.Subscriptions[0].Enabled || !n.Subscriptions[0].WorkerRunning {
+			t.Errorf("%s subscriptions: %+v, want one, enabled and running", n.Name, n.Subscriptions)
 		}
 		if !strings.HasPrefix(n.ServerVersion, "18") {
 			t.Errorf("%s version %q, want 18.x", n.Name, n.ServerVersion)
@@ -183,7 +183,10 @@ func TestSerialSequencesCollideAndStatusShowsTheStall(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		st := l.Status(ctx)
-		sub := st.Nodes[0].Subscription
+		var sub *lab.Subscription
+		if len(st.Nodes[0].Subscriptions) == 1 {
+			sub = st.Nodes[0].Subscriptions[0]
+		}
 		var warning string
 		for _, w := range st.Warnings {
 			if strings.Contains(w, lab.SubscriptionOn(lab.Primary1)) && strings.Contains(w, "is failing") {

@@ -1,8 +1,12 @@
 package lab
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/pgchaos/pgchaos/compose"
+	"github.com/pgchaos/pgchaos/node"
 )
 
 func TestParseShowStatKeepsTheBackendServers(t *testing.T) {
@@ -110,6 +114,103 @@ func TestPasswordReachesConnectionStrings(t *testing.T) {
 	} {
 		if got := PeerConninfo(Primary2, pw); got != want {
 			t.Errorf("PeerConninfo(%q) = %s, want %s", pw, got, want)
+		}
+	}
+}
+
+func TestPortsOfMorePrimariesFollowOnFromTheLastGiven(t *testing.T) {
+	cases := []struct {
+		name  string
+		ports Ports
+		n     int
+		want  []int
+	}{
+		{"defaults", Ports{}, 3, []int{5442, 5443, 5444}},
+		{"five by default", Ports{}, 5, []int{5442, 5443, 5444, 5445, 5446}},
+		{"after primary2", Ports{Primary1: 6442, Primary2: 6443}, 4, []int{6442, 6443, 6444, 6445}},
+		{"rest given", Ports{Rest: []int{7000, 0, 7100}}, 5, []int{5442, 5443, 7000, 7001, 7100}},
+	}
+	for _, c := range cases {
+		cfg := New(WithNodes(c.n), WithPorts(c.ports))
+		var got []int
+		for i := 1; i <= c.n; i++ {
+			got = append(got, cfg.Ports.Primary(i))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || len(cfg.Ports.Rest) != c.n-2 {
+			t.Errorf("%s: ports %v (rest %v), want %v", c.name, got, cfg.Ports.Rest, c.want)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestValidateRefusesNodeCountsOutsideTwoToFive(t *testing.T) {
+	for _, n := range []int{1, 6, 9} {
+		cfg := New(WithNodes(n))
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "2 to 5") {
+			t.Errorf("nodes %d: err = %v, want one naming 2 to 5", n, err)
+		}
+	}
+	cfg := New(WithNodes(3), WithPorts(Ports{Rest: []int{5020}}))
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "primary3") {
+		t.Errorf("primary3 on haproxy's port: err = %v", err)
+	}
+}
+
+func TestFreePortsForGivesEveryPrimaryItsOwnPort(t *testing.T) {
+	p := FreePortsFor(Ports{}, 4)
+	seen := map[int]bool{}
+	for _, port := range []int{p.Primary(1), p.Primary(2), p.Primary(3), p.Primary(4), p.HAProxy, p.Stats} {
+		if port == 0 || seen[port] {
+			t.Fatalf("ports %+v: zero or repeated", p)
+		}
+		seen[port] = true
+	}
+}
+
+func TestHAProxyConfigBalancesOverEveryPrimary(t *testing.T) {
+	conf := string(haproxyConfig(node.PrimariesOf(3)))
+	for _, p := range node.PrimariesOf(3) {
+		if !strings.Contains(conf, "    server "+p+" "+p+":5432 check\n") {
+			t.Errorf("no server line for %s in:\n%s", p, conf)
+		}
+	}
+	if strings.Count(conf, "server primary") != 3 || !strings.Contains(conf, "balance roundrobin") || !strings.Contains(conf, "listen stats") {
+		t.Errorf("config:\n%s", conf)
+	}
+	if two := haproxyConfig(node.Primaries()); string(two) != string(compose.HAProxyConfig) {
+		t.Errorf("two-node config differs from compose/haproxy.cfg:\n%s", two)
+	}
+}
+
+func TestMeshNamesEverySubscriptionAndSlotApart(t *testing.T) {
+	for _, engine := range Engines {
+		for _, n := range []int{2, 3, 5} {
+			l := &Lab{Engine: engine}
+			for _, name := range node.PrimariesOf(n) {
+				l.Nodes = append(l.Nodes, Node{Name: name})
+			}
+			links := l.Links()
+			if len(links) != n*(n-1) {
+				t.Fatalf("%s, %d nodes: %d links", engine, n, len(links))
+			}
+			slots := map[string]bool{}
+			subs := map[string]bool{}
+			for _, k := range links {
+				slot, sub := k.Publisher+"/"+k.Slot, k.Subscriber+"/"+k.Name
+				if slots[slot] || subs[sub] {
+					t.Errorf("%s, %d nodes: %+v repeats a slot or subscription name", engine, n, k)
+				}
+				slots[slot], subs[sub] = true, true
+			}
+			if n == 2 && (links[0].Name != "sub_from_primary2" || engine == EngineNative && links[0].Slot != "sub_from_primary2") {
+				t.Errorf("%s two-node link %+v: want the tutorial's names", engine, links[0])
+			}
+			if engine == EngineNative && links[0].Name != SubscriptionFrom(links[0].Publisher) {
+				t.Errorf("native subscription %q, want sub_from_<publisher>", links[0].Name)
+			}
 		}
 	}
 }

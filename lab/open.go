@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // ErrNotFound is returned by Open when no Docker object carries the lab's label.
@@ -38,9 +40,10 @@ func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
 	}
 	l := &Lab{Name: name, Network: networkName(name), docker: cli}
 	found := map[string]bool{}
+	nodes := node.DefaultPrimaries // a lab built before it had a count
 	for _, c := range cs {
 		role := c.Labels[LabelRole]
-		if role != Primary1 && role != Primary2 && role != HAProxy {
+		if _, primary := node.PrimaryIndex(role); !primary && role != HAProxy {
 			continue
 		}
 		ci, err := cli.ContainerInspect(ctx, c.ID)
@@ -65,10 +68,14 @@ func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
 				l.Password = pw
 			}
 		}
+		if n, err := strconv.Atoi(c.Labels[LabelNodes]); err == nil && n > nodes {
+			nodes = n
+		}
 		l.Postgres = c.Labels[LabelPostgres]
 		l.Sequences = c.Labels[LabelSequences]
 		l.Engine, l.Resolver = c.Labels[LabelEngine], c.Labels[LabelResolver]
 		l.RetainDeadTuples = c.Labels[LabelRetainDeadTuples] == "true"
+		l.Schema = c.Labels[LabelSchema]
 		l.Images.Postgres = ci.Config.Image
 		n := Node{
 			Name: role, Container: trimSlash(ci.Name), ID: ci.ID, Host: listen,
@@ -84,13 +91,20 @@ func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
 	if len(cs) == 0 {
 		return nil, exitcode.InfraErr(fmt.Errorf("%w: no Docker object carries the label %s=%s (list labs with `pgchaos lab list`, or create it with `pgchaos lab up --name %s`)", ErrNotFound, LabelLab, name, name))
 	}
-	for _, role := range []string{Primary1, Primary2, HAProxy} {
+	for _, role := range node.TargetsOf(nodes) {
 		if !found[role] {
 			return nil, exitcode.InfraErr(fmt.Errorf("lab %q is incomplete: its %s container is missing (rebuild it: `pgchaos lab down --name %s` then `pgchaos lab up --name %s`)", name, role, name, name))
 		}
 	}
-	if l.Nodes[0].Name != Primary1 {
-		l.Nodes[0], l.Nodes[1] = l.Nodes[1], l.Nodes[0]
+	// A primary beyond the lab's count would be a stray container: the
+	// lab's nodes are primary1 … primaryN, in order.
+	sort.Slice(l.Nodes, func(i, j int) bool {
+		a, _ := node.PrimaryIndex(l.Nodes[i].Name)
+		b, _ := node.PrimaryIndex(l.Nodes[j].Name)
+		return a < b
+	})
+	if len(l.Nodes) > nodes {
+		l.Nodes = l.Nodes[:nodes]
 	}
 	l.Images.NetTools = imageCandidates("nettools", l.Postgres)[0]
 	return l, nil

@@ -17,9 +17,10 @@ import (
 )
 
 // pglogical is the pglogical extension: a pglogical node on each primary,
-// every public table in a replication set, and a subscription to the peer
-// with forward_origins := '{}' so that changes do not loop.
-type pglogical struct{}
+// every public table in a replication set, and a subscription to each peer
+// with forward_origins := '{}' so that changes do not loop. mesh: the lab
+// has more than two nodes (see Engine).
+type pglogical struct{ mesh bool }
 
 func (pglogical) Name() string { return EnginePglogical }
 
@@ -52,9 +53,10 @@ func (pglogical) CheckImage(ctx context.Context, cli *client.Client, containerID
 }
 
 // Setup makes each primary a pglogical node with its tables in the
-// replication sets, then subscribes each to its peer. The tutorial table,
-// the heartbeat table and the interleaved sequence are the native lab's.
-func (pglogical) Setup(ctx context.Context, l *Lab) error {
+// replication sets, then subscribes each to every other. The tutorial
+// table, the heartbeat table and the interleaved sequence are the native
+// lab's.
+func (e pglogical) Setup(ctx context.Context, l *Lab) error {
 	err := setupNodes(ctx, l, func(n Node) sqlStep {
 		return sqlStep{what: "pglogical node", sql: compose.PglogicalNode,
 			vars: map[string]string{"node": n.Name, "dsn": PeerConninfo(n.Name, l.SuperuserPassword())},
@@ -71,33 +73,32 @@ func (pglogical) Setup(ctx context.Context, l *Lab) error {
 	if err := l.SetResolver(ctx, l.Resolver); err != nil {
 		return err
 	}
-	for _, n := range l.Nodes {
-		peer := Peer(n.Name)
-		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer, l.SuperuserPassword())}
-		if err := l.execSQL(ctx, n.Name, compose.PglogicalSubscription, vars); err != nil {
-			return fmt.Errorf("subscribe %s to %s with pglogical: %w", n.Name, peer, err)
+	for _, k := range l.Links() {
+		vars := map[string]string{"subscription": k.Name, "conninfo": PeerConninfo(k.Publisher, l.SuperuserPassword())}
+		if err := l.execSQL(ctx, k.Subscriber, compose.PglogicalSubscription, vars); err != nil {
+			return fmt.Errorf("subscribe %s to %s with pglogical: %w", k.Subscriber, k.Publisher, err)
 		}
 	}
 	// create_subscription returns before the subscriber has its slot on the
 	// provider: a row written before then is never sent. Wait until each
 	// subscription replicates (its slot exists from then on).
-	for _, n := range l.Nodes {
-		if err := waitReplicating(ctx, l, n.Name, 2*time.Minute); err != nil {
+	for _, k := range l.Links() {
+		if err := e.waitReplicating(ctx, l, k, 2*time.Minute); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func waitReplicating(ctx context.Context, l *Lab, node string, timeout time.Duration) error {
-	conn, err := l.Connect(ctx, node)
+func (e pglogical) waitReplicating(ctx context.Context, l *Lab, k Link, timeout time.Duration) error {
+	conn, err := l.Connect(ctx, k.Subscriber)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
 	deadline := time.Now().Add(timeout)
 	for {
-		s, err := pglogical{}.Subscription(ctx, conn, node)
+		s, err := e.Subscription(ctx, conn, k.Subscriber, k.Publisher)
 		if err != nil {
 			return err
 		}
@@ -110,7 +111,7 @@ func waitReplicating(ctx context.Context, l *Lab, node string, timeout time.Dura
 				state = s.State
 			}
 			return fmt.Errorf("pglogical subscription %s on %s is %s, not replicating, after %s: see the logs of %s and %s",
-				SubscriptionOn(node), node, state, timeout, node, Peer(node))
+				k.Name, k.Subscriber, state, timeout, k.Subscriber, k.Publisher)
 		}
 		select {
 		case <-ctx.Done():
@@ -204,13 +205,13 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 // Subscription reads pglogical.show_subscription_status(). pglogical has
 // no statistics view: it neither counts apply errors nor records when a
 // message last arrived.
-func (pglogical) Subscription(ctx context.Context, conn *pgx.Conn, node string) (*Subscription, error) {
-	s := &Subscription{ApplyErrorsUnknown: "pglogical keeps no count of apply errors; its server log has them"}
+func (e pglogical) Subscription(ctx context.Context, conn *pgx.Conn, subscriber, publisher string) (*Subscription, error) {
+	s := &Subscription{From: publisher, ApplyErrorsUnknown: "pglogical keeps no count of apply errors; its server log has them"}
 	err := conn.QueryRow(ctx, `
 		SELECT st.subscription_name, st.status, sub.sub_enabled
 		FROM pglogical.show_subscription_status() st
 		JOIN pglogical.subscription sub ON sub.sub_name = st.subscription_name
-		WHERE st.subscription_name = $1`, SubscriptionOn(node)).Scan(&s.Name, &s.State, &s.Enabled)
+		WHERE st.subscription_name = $1`, e.SubscriptionName(subscriber, publisher)).Scan(&s.Name, &s.State, &s.Enabled)
 	var pgErr *pgconn.PgError
 	if err == pgx.ErrNoRows || errors.As(err, &pgErr) && (pgErr.Code == "3F000" || pgErr.Code == "42P01" || pgErr.Code == "42883") {
 		return nil, nil // pglogical not set up (yet): no schema, table or function
@@ -228,11 +229,21 @@ func (pglogical) UncountedConflicts() string {
 	return "pglogical keeps no conflict counters (it has no statistics view); its conflicts are counted from its log lines"
 }
 
+// SubscriptionName is sub_from_<publisher> with two nodes; in a mesh it
+// names the subscriber too, because pglogical names the provider's slot
+// after the provider and the subscription only.
+func (e pglogical) SubscriptionName(subscriber, publisher string) string {
+	if e.mesh {
+		return meshName(subscriber, publisher)
+	}
+	return SubscriptionFrom(publisher)
+}
+
 // SlotOn is the name pglogical gives the slot on the provider:
 // pgl_<database>_<provider node>_<subscription>, each part cut to 16
 // characters the way pglogical's shorten_hash does.
-func (pglogical) SlotOn(node string) string {
-	return PglogicalSlotName(Database, Peer(node), SubscriptionOn(node))
+func (e pglogical) SlotOn(subscriber, publisher string) string {
+	return PglogicalSlotName(Database, publisher, e.SubscriptionName(subscriber, publisher))
 }
 
 // PglogicalSlotName is the replication slot name pglogical derives for a

@@ -10,9 +10,11 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
-// Connect opens one connection to a target (primary1, primary2, haproxy).
+// Connect opens one connection to a target (a primary or haproxy).
 func (l *Lab) Connect(ctx context.Context, target string) (*pgx.Conn, error) {
 	dsn, err := l.DSN(target)
 	if err != nil {
@@ -95,52 +97,66 @@ func (l *Lab) LogTail(ctx context.Context, containerID string, n int) string {
 	return "    " + strings.Join(lines, "\n    ")
 }
 
-// proveReplication writes a heartbeat row on each node and waits until the
-// peer has applied it: the lab is "ready" only once both directions work.
+// proveReplication writes a heartbeat row on each node and waits until
+// every other node has applied it: the lab is "ready" only once every
+// direction of the mesh works.
 func (l *Lab) proveReplication(ctx context.Context, timeout time.Duration) error {
-	for _, from := range []string{Primary1, Primary2} {
-		to := Peer(from)
+	seq := time.Now().UnixNano()
+	for _, from := range l.Primaries() {
 		src, err := l.Connect(ctx, from)
 		if err != nil {
 			return fmt.Errorf("prove replication: connect %s: %w", from, err)
 		}
-		seq := time.Now().UnixNano()
 		_, err = src.Exec(ctx, "INSERT INTO pgchaos_heartbeat (origin, seq) VALUES ($1, $2)", from, seq)
 		src.Close(ctx)
 		if err != nil {
 			return fmt.Errorf("prove replication: write marker on %s: %w", from, err)
 		}
-		dst, err := l.Connect(ctx, to)
-		if err != nil {
-			return fmt.Errorf("prove replication: connect %s: %w", to, err)
+	}
+	// One deadline for the whole mesh: the markers travel at once.
+	deadline := time.Now().Add(timeout)
+	for _, to := range l.Primaries() {
+		if err := l.awaitMarkers(ctx, to, node.Others(l.Primaries(), to), seq, deadline); err != nil {
+			return err
 		}
-		deadline := time.Now().Add(timeout)
-		for {
-			var n int
-			err = dst.QueryRow(ctx, "SELECT count(*) FROM pgchaos_heartbeat WHERE origin = $1 AND seq = $2", from, seq).Scan(&n)
-			if err == nil && n == 1 {
-				break
-			}
-			if err == nil && time.Now().After(deadline) {
-				err = fmt.Errorf("a marker row written on %s did not reach %s within %s: check `pgchaos lab status --name %s` and the logs of %s", from, to, timeout, l.Name, l.Nodes[0].Container)
-			}
-			if err != nil {
-				dst.Close(ctx)
-				return fmt.Errorf("prove replication %s->%s: %w", from, to, err)
-			}
-			select {
-			case <-ctx.Done():
-				dst.Close(ctx)
-				return ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		dst.Close(ctx)
 	}
 	return nil
 }
 
-// waitProxy waits until HAProxy reports both backends UP and a query
+// awaitMarkers waits until node to holds the marker row seq of every node
+// in from.
+func (l *Lab) awaitMarkers(ctx context.Context, to string, from []string, seq int64, deadline time.Time) error {
+	dst, err := l.Connect(ctx, to)
+	if err != nil {
+		return fmt.Errorf("prove replication: connect %s: %w", to, err)
+	}
+	defer dst.Close(ctx)
+	for _, f := range from {
+		for {
+			var n int
+			err = dst.QueryRow(ctx, "SELECT count(*) FROM pgchaos_heartbeat WHERE origin = $1 AND seq = $2", f, seq).Scan(&n)
+			if err == nil && n == 1 {
+				break
+			}
+			if err == nil && time.Now().After(deadline) {
+				sub := l.Replication().SubscriptionName(to, f)
+				err = fmt.Errorf("a marker row written on %s did not reach %s by its subscription %s in time: check `pgchaos lab status --name %s` and the logs of %s and %s",
+					f, to, sub, l.Name, containerName(l.Name, to), containerName(l.Name, f))
+			}
+			if err != nil {
+				return fmt.Errorf("prove replication %s->%s: %w", f, to, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// waitProxy waits until HAProxy reports every backend UP and a query
 // through it succeeds.
 func (l *Lab) waitProxy(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -159,7 +175,7 @@ func (l *Lab) waitProxy(ctx context.Context, timeout time.Duration) error {
 		} else {
 			last = err.Error()
 		}
-		if up == 2 {
+		if up == len(l.Nodes) {
 			conn, err := l.Connect(ctx, HAProxy)
 			if err == nil {
 				var node string
@@ -172,8 +188,8 @@ func (l *Lab) waitProxy(ctx context.Context, timeout time.Duration) error {
 			last = "query through haproxy: " + err.Error()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("haproxy did not serve both primaries within %s (last seen:%s); its last log lines:\n%s",
-				timeout, last, l.LogTail(ctx, l.Proxy.ID, 20))
+			return fmt.Errorf("haproxy did not serve all %d primaries within %s (last seen:%s); its last log lines:\n%s",
+				len(l.Nodes), timeout, last, l.LogTail(ctx, l.Proxy.ID, 20))
 		}
 		select {
 		case <-ctx.Done():

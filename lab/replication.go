@@ -26,7 +26,8 @@ func conninfoValue(v string) string {
 
 // setupReplication runs the compose/sql files on each node, as
 // setup-replication.sh does: tutorial table, sequence strategy, heartbeat
-// table, publication; then the subscriptions once both publications exist.
+// table, publication; then, once every publication exists, on each node a
+// subscription to every other.
 func setupReplication(ctx context.Context, l *Lab) error {
 	if err := setupNodes(ctx, l, func(Node) sqlStep {
 		return sqlStep{what: "publication", sql: compose.Publication}
@@ -37,11 +38,10 @@ func setupReplication(ctx context.Context, l *Lab) error {
 	if l.RetainDeadTuples {
 		sub = compose.SubscriptionRetainDeadTuples
 	}
-	for _, n := range l.Nodes {
-		peer := Peer(n.Name)
-		vars := map[string]string{"subscription": SubscriptionOn(n.Name), "conninfo": PeerConninfo(peer, l.SuperuserPassword())}
-		if err := l.execSQL(ctx, n.Name, sub, vars); err != nil {
-			return fmt.Errorf("subscribe %s to %s: %w", n.Name, peer, err)
+	for _, k := range l.Links() {
+		vars := map[string]string{"subscription": k.Name, "slot": k.Slot, "conninfo": PeerConninfo(k.Publisher, l.SuperuserPassword())}
+		if err := l.execSQL(ctx, k.Subscriber, sub, vars); err != nil {
+			return fmt.Errorf("subscribe %s to %s: %w", k.Subscriber, k.Publisher, err)
 		}
 	}
 	return nil
@@ -82,7 +82,15 @@ func setupNodes(ctx context.Context, l *Lab, engineStep func(Node) sqlStep) erro
 	for i, n := range l.Nodes {
 		steps := []sqlStep{{what: "test_table", sql: table}, {what: "heartbeat table", sql: compose.Heartbeat}, engineStep(n)}
 		if l.Sequences == SeqInterleaved {
-			steps = append(steps, sqlStep{what: "interleaved sequence", sql: compose.SequencesInterleaved, vars: map[string]string{"node_index": strconv.Itoa(i + 1)}})
+			steps = append(steps, sqlStep{what: "interleaved sequence", sql: compose.SequencesInterleaved,
+				vars: map[string]string{"node_index": strconv.Itoa(i + 1), "node_count": strconv.Itoa(len(l.Nodes))}})
+		}
+		if l.schema != nil {
+			// The user's tables exist before the engine's step, which
+			// (for pglogical) adds every table it finds to a replication set.
+			if err := l.applySchema(ctx, n.Name); err != nil {
+				return err
+			}
 		}
 		for _, s := range steps {
 			if err := l.execSQL(ctx, n.Name, s.sql, s.vars); err != nil {

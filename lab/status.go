@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // Status is a lab's state as `pgchaos lab status` shows it.
@@ -25,18 +27,21 @@ type Status struct {
 
 // NodeStatus is one primary's container and server state.
 type NodeStatus struct {
-	Name          string        `json:"name"`
-	Container     string        `json:"container"`
-	State         string        `json:"state"` // Docker: running, exited, paused, …
-	Address       string        `json:"address"`
-	ServerVersion string        `json:"server_version,omitempty"`
-	Error         string        `json:"error,omitempty"` // why the server could not be queried
-	Subscription  *Subscription `json:"subscription,omitempty"`
+	Name          string `json:"name"`
+	Container     string `json:"container"`
+	State         string `json:"state"` // Docker: running, exited, paused, …
+	Address       string `json:"address"`
+	ServerVersion string `json:"server_version,omitempty"`
+	Error         string `json:"error,omitempty"` // why the server could not be queried
+	// Subscriptions are the node's subscriptions, one per peer it applies
+	// changes from, in the peers' order; a missing one is left out.
+	Subscriptions []*Subscription `json:"subscriptions"`
 }
 
-// Subscription is the node's subscription to its peer.
+// Subscription is a node's subscription to one peer.
 type Subscription struct {
 	Name          string     `json:"name"`
+	From          string     `json:"from"` // the publisher, the peer whose changes it applies
 	Enabled       bool       `json:"enabled"`
 	WorkerRunning bool       `json:"worker_running"`
 	LastMessage   *time.Time `json:"last_message,omitempty"`
@@ -54,7 +59,7 @@ type Subscription struct {
 	SkipLSN   string `json:"skip_lsn,omitempty"`
 }
 
-// Direction is replication from one node to the other.
+// Direction is replication from one node to another.
 type Direction struct {
 	From        string `json:"from"`
 	To          string `json:"to"`
@@ -89,10 +94,12 @@ func (l *Lab) Status(ctx context.Context) Status {
 		}
 		st.Nodes = append(st.Nodes, ns)
 	}
-	for _, from := range []string{Primary1, Primary2} {
-		d := Direction{From: from, To: Peer(from)}
-		l.directionStatus(ctx, &d)
-		st.Directions = append(st.Directions, d)
+	for _, from := range l.Primaries() {
+		for _, to := range node.Others(l.Primaries(), from) {
+			d := Direction{From: from, To: to}
+			l.directionStatus(ctx, &d)
+			st.Directions = append(st.Directions, d)
+		}
 	}
 	st.Proxy = ProxyStatus{Container: l.Proxy.Container, State: l.Proxy.State,
 		Address: fmt.Sprintf("%s:%d", connectHost(l.Proxy.Host), l.Proxy.Port), StatsURL: l.StatsURL()}
@@ -102,46 +109,53 @@ func (l *Lab) Status(ctx context.Context) Status {
 		st.Proxy.Backends = bs
 		for _, b := range bs {
 			if b.Status != "UP" {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("haproxy backend %s is %s: clients through haproxy reach only the other primary", b.Server, b.Status))
+				st.Warnings = append(st.Warnings, fmt.Sprintf("haproxy backend %s is %s: clients through haproxy reach only the other primaries", b.Server, b.Status))
 			}
 		}
 	}
 	for _, ns := range st.Nodes {
-		s := ns.Subscription
-		if s == nil {
-			continue
-		}
-		peer, _ := l.Node(Peer(ns.Name))
-		switch {
-		case peer.State != "" && peer.State != "running":
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s cannot reach its publisher %s (%s): replication from it resumes when it is back", s.Name, ns.Name, peer.Name, peer.State))
-		case !s.Enabled:
-			enable := fmt.Sprintf("ALTER SUBSCRIPTION %s ENABLE", s.Name)
-			if l.Replication().Name() == EnginePglogical {
-				enable = fmt.Sprintf("SELECT pglogical.alter_subscription_enable('%s', true)", s.Name)
+		for _, s := range ns.Subscriptions {
+			if w := l.subscriptionWarning(ns.Name, s); w != "" {
+				st.Warnings = append(st.Warnings, w)
 			}
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (%s)", s.Name, ns.Name, Peer(ns.Name), enable))
-		case s.SkipLSN != "" && l.Replication().Name() == EnginePglogical:
-			// pglogical 2.4 has no skip function: advancing the subscriber's
-			// replication origin (named like the slot) one byte past the
-			// commit LSN skips the transaction (tried on a lab: at the LSN
-			// itself the worker failed again, one byte on it went past).
-			origin := l.Replication().SlotOn(ns.Name)
-			st.Warnings = append(st.Warnings, fmt.Sprintf("pglogical subscription %s on %s is failing (%s): changes from %s stopped arriving. "+
-				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows), on %s: "+
-				"SELECT pglogical.alter_subscription_disable('%s', true); SELECT pg_replication_origin_advance('%s', '%s'::pg_lsn + 1); SELECT pglogical.alter_subscription_enable('%s', true)",
-				s.Name, ns.Name, s.State, Peer(ns.Name), s.LastError, ns.Name, s.Name, origin, s.SkipLSN, s.Name))
-		case s.SkipLSN != "":
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving. "+
-				"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')",
-				s.Name, ns.Name, Peer(ns.Name), s.LastError, s.Name, s.SkipLSN))
-		case s.LastError != "":
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s is reconnecting: its apply worker failed with: %s", s.Name, ns.Name, s.LastError))
-		case !s.WorkerRunning:
-			st.Warnings = append(st.Warnings, fmt.Sprintf("subscription %s on %s has no apply worker running (is %s reachable?)", s.Name, ns.Name, Peer(ns.Name)))
 		}
 	}
 	return st
+}
+
+// subscriptionWarning says what is wrong with subscription s on node
+// name, and what to do about it; "" when nothing is.
+func (l *Lab) subscriptionWarning(name string, s *Subscription) string {
+	peer, _ := l.Node(s.From)
+	switch {
+	case peer.State != "" && peer.State != "running":
+		return fmt.Sprintf("subscription %s on %s cannot reach its publisher %s (%s): replication from it resumes when it is back", s.Name, name, peer.Name, peer.State)
+	case !s.Enabled:
+		enable := fmt.Sprintf("ALTER SUBSCRIPTION %s ENABLE", s.Name)
+		if l.Replication().Name() == EnginePglogical {
+			enable = fmt.Sprintf("SELECT pglogical.alter_subscription_enable('%s', true)", s.Name)
+		}
+		return fmt.Sprintf("subscription %s on %s is disabled: changes from %s are not applied (%s)", s.Name, name, s.From, enable)
+	case s.SkipLSN != "" && l.Replication().Name() == EnginePglogical:
+		// pglogical 2.4 has no skip function: advancing the subscriber's
+		// replication origin (named like the slot) one byte past the
+		// commit LSN skips the transaction (tried on a lab: at the LSN
+		// itself the worker failed again, one byte on it went past).
+		origin := l.Replication().SlotOn(name, s.From)
+		return fmt.Sprintf("pglogical subscription %s on %s is failing (%s): changes from %s stopped arriving. "+
+			"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows), on %s: "+
+			"SELECT pglogical.alter_subscription_disable('%s', true); SELECT pg_replication_origin_advance('%s', '%s'::pg_lsn + 1); SELECT pglogical.alter_subscription_enable('%s', true)",
+			s.Name, name, s.State, s.From, s.LastError, name, s.Name, origin, s.SkipLSN, s.Name)
+	case s.SkipLSN != "":
+		return fmt.Sprintf("subscription %s on %s is failing: changes from %s stopped arriving. "+
+			"The apply worker keeps failing with: %s. To give up that remote transaction (the nodes then differ for its rows): ALTER SUBSCRIPTION %s SKIP (lsn = '%s')",
+			s.Name, name, s.From, s.LastError, s.Name, s.SkipLSN)
+	case s.LastError != "":
+		return fmt.Sprintf("subscription %s on %s is reconnecting: its apply worker failed with: %s", s.Name, name, s.LastError)
+	case !s.WorkerRunning:
+		return fmt.Sprintf("subscription %s on %s has no apply worker running (is %s reachable?)", s.Name, name, s.From)
+	}
+	return ""
 }
 
 func (l *Lab) nodeStatus(ctx context.Context, n Node, ns *NodeStatus) error {
@@ -155,21 +169,30 @@ func (l *Lab) nodeStatus(ctx context.Context, n Node, ns *NodeStatus) error {
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version')").Scan(&ns.ServerVersion); err != nil {
 		return err
 	}
-	s, err := l.Replication().Subscription(ctx, conn, n.Name)
-	if err != nil || s == nil {
-		return err // nil, nil: replication not set up (yet)
-	}
-	if s.ApplyErrors > 0 || s.ApplyErrorsUnknown != "" || !s.WorkerRunning {
-		// Only a recent error says the subscription is failing now; the
-		// counter keeps old ones.
-		// A pglogical subscription that is down now is down on its last
-		// error, however old: pglogical's manager may take minutes to
-		// restart the worker.
-		if msg, lsn, at := l.lastApplyError(ctx, n); !at.IsZero() && (time.Since(at) < recentError || s.State == "down") {
-			s.LastError, s.SkipLSN = msg, lsn
+	var logs string
+	for _, peer := range node.Others(l.Primaries(), n.Name) {
+		s, err := l.Replication().Subscription(ctx, conn, n.Name, peer)
+		if err != nil {
+			return err
 		}
+		if s == nil {
+			continue // replication not set up (yet)
+		}
+		if s.ApplyErrors > 0 || s.ApplyErrorsUnknown != "" || !s.WorkerRunning {
+			// Only a recent error says the subscription is failing now; the
+			// counter keeps old ones.
+			// A pglogical subscription that is down now is down on its last
+			// error, however old: pglogical's manager may take minutes to
+			// restart the worker.
+			if logs == "" {
+				logs, _ = l.Logs(ctx, n.ID, 500)
+			}
+			if msg, lsn, at := lastApplyError(logs, s.Name); !at.IsZero() && (time.Since(at) < recentError || s.State == "down") {
+				s.LastError, s.SkipLSN = msg, lsn
+			}
+		}
+		ns.Subscriptions = append(ns.Subscriptions, s)
 	}
-	ns.Subscription = s
 	return nil
 }
 
@@ -184,7 +207,7 @@ func (l *Lab) directionStatus(ctx context.Context, d *Direction) {
 		return
 	}
 	defer conn.Close(ctx)
-	slot := l.Replication().SlotOn(d.To)
+	slot := l.Replication().SlotOn(d.To, d.From)
 	var behind *int64
 	var status *string
 	err = conn.QueryRow(ctx, `

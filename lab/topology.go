@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/docker/docker/client"
 
@@ -31,11 +32,46 @@ const (
 	Publication = "pgchaos_pub"
 )
 
-// SubscriptionOn is the name of the subscription that node holds (to its peer).
-func SubscriptionOn(node string) string { return "sub_from_" + Peer(node) }
+// SubscriptionOn is the name of the subscription that node holds to its
+// peer in a two-node lab, on either engine. With more nodes each node holds
+// one per peer: see Engine.SubscriptionName.
+func SubscriptionOn(node string) string { return SubscriptionFrom(Peer(node)) }
 
-// Peer returns the other primary.
+// SubscriptionFrom is the tutorial's name for a subscription to publisher:
+// sub_from_<publisher>.
+func SubscriptionFrom(publisher string) string { return "sub_from_" + publisher }
+
+// Peer returns the other primary of a two-node lab.
 func Peer(n string) string { return node.Peer(n) }
+
+// Primaries returns the names of the lab's primaries, in order.
+func (l *Lab) Primaries() []string {
+	out := make([]string, len(l.Nodes))
+	for i, n := range l.Nodes {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// Link is one subscription of a lab: Subscriber applies what Publisher
+// sends, through the subscription Name on Subscriber and the slot Slot on
+// Publisher.
+type Link struct {
+	Subscriber, Publisher, Name, Slot string
+}
+
+// Links returns every subscription of the lab's full mesh, ordered by
+// subscriber then publisher: n·(n-1) of them.
+func (l *Lab) Links() []Link {
+	e := l.Replication()
+	var out []Link
+	for _, sub := range l.Primaries() {
+		for _, pub := range node.Others(l.Primaries(), sub) {
+			out = append(out, Link{Subscriber: sub, Publisher: pub, Name: e.SubscriptionName(sub, pub), Slot: e.SlotOn(sub, pub)})
+		}
+	}
+	return out
+}
 
 // Lab is a running (or partly running) lab: what it is called, where its
 // parts listen, and the Docker objects that make it up. Find it again with
@@ -47,7 +83,7 @@ type Lab struct {
 	Engine    string // replication engine: native ("" means native) or pglogical
 	Resolver  string // pglogical's conflict resolver; empty for native
 	Network   string // Docker network name
-	Nodes     []Node // primary1, primary2
+	Nodes     []Node // primary1 … primaryN, in order
 	Proxy     Proxy
 	Images    Images
 	// Password is the superuser's; "" means the default, Password.
@@ -55,6 +91,11 @@ type Lab struct {
 	// RetainDeadTuples: the native subscriptions retain dead tuples for
 	// update_deleted detection (PostgreSQL 19).
 	RetainDeadTuples bool
+	// Schema names the user's DDL the lab was built with (file and digest,
+	// see Schema.Label); "" for none.
+	Schema string
+
+	schema *Schema // the DDL itself, while the lab is being built
 
 	docker *client.Client
 }
@@ -69,7 +110,7 @@ func (l *Lab) SuperuserPassword() string {
 
 // Node is one PostgreSQL primary of the lab.
 type Node struct {
-	Name      string // primary1 or primary2
+	Name      string // primary1 … primaryN
 	Container string // Docker container name
 	ID        string // Docker container ID
 	Volume    string // Docker volume with its data directory
@@ -107,14 +148,14 @@ func (l *Lab) Node(name string) (Node, bool) {
 	return Node{}, false
 }
 
-// DSN returns a libpq-style URL for a target: primary1, primary2 or haproxy.
+// DSN returns a libpq-style URL for a target: a primary or haproxy.
 func (l *Lab) DSN(target string) (string, error) {
 	if target == HAProxy {
 		return dsn(l.Proxy.Host, l.Proxy.Port, l.SuperuserPassword()), nil
 	}
 	n, ok := l.Node(target)
 	if !ok {
-		return "", fmt.Errorf("lab %q has no target %q (targets: primary1, primary2, haproxy)", l.Name, target)
+		return "", fmt.Errorf("lab %q has no target %q (targets: %s)", l.Name, target, strings.Join(append(l.Primaries(), HAProxy), ", "))
 	}
 	return dsn(n.Host, n.Port, l.SuperuserPassword()), nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/pgchaos/pgchaos/compose"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/node"
 )
@@ -53,8 +52,9 @@ func pgArgs(node string, extra ...string) []string {
 	return args
 }
 
-// Up builds a lab: images resolved, network, both primaries, HAProxy,
-// replication both ways, proven with a marker row each way. On failure it
+// Up builds a lab: images resolved, network, the primaries, HAProxy,
+// replication between every two primaries, proven with a marker row in
+// every direction. On failure it
 // removes what it made (unless cfg.KeepOnError) and returns an error marked
 // with exit code 3 (or 2 for a bad configuration).
 func Up(ctx context.Context, cfg Config) (*Lab, error) {
@@ -93,8 +93,9 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 			err = fmt.Errorf("%w\n(the half-built lab %q is kept because of --keep-on-error; remove it with `pgchaos lab down --name %s`)", err, cfg.Name, cfg.Name)
 		}
 		cli.Close()
-		if exitcode.Of(err) == exitcode.Interrupted {
-			return nil, err
+		if code := exitcode.Of(err); code == exitcode.Interrupted || code == exitcode.BadInput {
+			// Ctrl-C, or the user's schema file refused by the server.
+			return nil, exitcode.With(code, fmt.Errorf("lab up: %w", err))
 		}
 		return nil, exitcode.InfraErr(fmt.Errorf("lab up: %w", err))
 	}
@@ -116,6 +117,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	l := &Lab{
 		Name: cfg.Name, Postgres: cfg.Postgres, Sequences: cfg.Sequences,
 		Engine: cfg.Engine, Resolver: cfg.Resolver, RetainDeadTuples: cfg.RetainDeadTuples,
+		schema: cfg.Schema, Schema: cfg.Schema.Label(),
 		Network: networkName(cfg.Name), Images: images, docker: cli, Password: cfg.Password,
 		Proxy: Proxy{
 			Container: containerName(cfg.Name, HAProxy), Host: cfg.Listen,
@@ -123,13 +125,11 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 			AdminAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(adminPort)), Backend: "pg",
 		},
 	}
-	for _, n := range []struct {
-		name string
-		port int
-	}{{Primary1, cfg.Ports.Primary1}, {Primary2, cfg.Ports.Primary2}} {
+	for i := 1; i <= cfg.Nodes; i++ {
+		name := node.Primary(i)
 		l.Nodes = append(l.Nodes, Node{
-			Name: n.name, Container: containerName(cfg.Name, n.name),
-			Volume: volumeName(cfg.Name, n.name), Host: cfg.Listen, Port: n.port,
+			Name: name, Container: containerName(cfg.Name, name),
+			Volume: volumeName(cfg.Name, name), Host: cfg.Listen, Port: cfg.Ports.Primary(i),
 		})
 	}
 
@@ -149,7 +149,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 			return nil, err
 		}
 	}
-	cfg.Log("both primaries accept connections (%.1fs)", time.Since(start).Seconds())
+	cfg.Log("%s accept connections (%.1fs)", countPrimaries(len(l.Nodes)), time.Since(start).Seconds())
 
 	if err := createProxy(ctx, cli, cfg, l, adminPort); err != nil {
 		return nil, err
@@ -160,12 +160,24 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	if err := l.proveReplication(ctx, cfg.Timeout); err != nil {
 		return nil, err
 	}
-	cfg.Log("replication proven both ways (%.1fs)", time.Since(start).Seconds())
+	if len(l.Nodes) == 2 {
+		cfg.Log("replication proven both ways (%.1fs)", time.Since(start).Seconds())
+	} else {
+		cfg.Log("replication proven in all %d directions of the mesh (%.1fs)", len(l.Nodes)*(len(l.Nodes)-1), time.Since(start).Seconds())
+	}
 	if err := l.waitProxy(ctx, cfg.Timeout); err != nil {
 		return nil, err
 	}
-	cfg.Log("haproxy serves both backends (%.1fs)", time.Since(start).Seconds())
+	cfg.Log("haproxy serves %s (%.1fs)", map[bool]string{true: "both backends", false: fmt.Sprintf("all %d backends", len(l.Nodes))}[len(l.Nodes) == 2], time.Since(start).Seconds())
 	return l, nil
+}
+
+// countPrimaries says "both primaries" or "all n primaries".
+func countPrimaries(n int) string {
+	if n == 2 {
+		return "both primaries"
+	}
+	return fmt.Sprintf("all %d primaries", n)
 }
 
 func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *Node, volTarget string) error {
@@ -173,6 +185,10 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 	labels[LabelPostgres] = cfg.Postgres
 	labels[LabelSequences] = cfg.Sequences
 	labels[LabelListen] = cfg.Listen
+	if cfg.Schema != nil {
+		labels[LabelSchema] = cfg.Schema.Label()
+	}
+	labels[LabelNodes] = strconv.Itoa(cfg.Nodes)
 	if cfg.Engine != "" && cfg.Engine != EngineNative {
 		labels[LabelEngine] = cfg.Engine
 		labels[LabelResolver] = cfg.Resolver
@@ -226,6 +242,9 @@ func createProxy(ctx context.Context, cli *client.Client, cfg Config, l *Lab, ad
 	}
 	labels := Labels(cfg.Name, HAProxy)
 	labels[LabelListen] = cfg.Listen
+	if cfg.Schema != nil {
+		labels[LabelSchema] = cfg.Schema.Label()
+	}
 	labels["pgchaos.admin"] = p.AdminAddr
 	resp, err := cli.ContainerCreate(ctx,
 		&container.Config{
@@ -248,12 +267,13 @@ func createProxy(ctx context.Context, cli *client.Client, cfg Config, l *Lab, ad
 		return fmt.Errorf("create container %s: %w", p.Container, err)
 	}
 	p.ID = resp.ID
+	conf := haproxyConfig(l.Primaries())
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "haproxy.cfg", Mode: 0o644, Size: int64(len(compose.HAProxyConfig)), ModTime: time.Now()}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: "haproxy.cfg", Mode: 0o644, Size: int64(len(conf)), ModTime: time.Now()}); err != nil {
 		return err
 	}
-	if _, err := tw.Write(compose.HAProxyConfig); err != nil {
+	if _, err := tw.Write(conf); err != nil {
 		return err
 	}
 	if err := tw.Close(); err != nil {
@@ -288,24 +308,16 @@ func volumeTarget(ctx context.Context, cli *client.Client, img string) string {
 // checkPorts fails early, naming the port and, when one of our labs holds
 // it, that lab.
 func checkPorts(ctx context.Context, cli *client.Client, cfg Config) error {
-	for _, p := range []struct {
-		what, flag string
-		port       int
-	}{
-		{node.Primary1, "--port-primary1", cfg.Ports.Primary1},
-		{node.Primary2, "--port-primary2", cfg.Ports.Primary2},
-		{node.HAProxy, "--port-haproxy", cfg.Ports.HAProxy},
-		{"the haproxy stats page", "--port-stats", cfg.Ports.Stats},
-	} {
+	for _, p := range cfg.portList() {
 		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(p.port)))
 		if err == nil {
 			ln.Close()
 			continue
 		}
 		if holder := labHoldingPort(ctx, cli, p.port); holder != "" {
-			return fmt.Errorf("port %d (for %s) is in use by lab %q: run `pgchaos lab down --name %s`, or pass %s with a free port", p.port, p.what, holder, holder, p.flag)
+			return fmt.Errorf("port %d (for %s) is in use by lab %q: run `pgchaos lab down --name %s`, or pass %s with a free port", p.port, p.name, holder, holder, p.flag)
 		}
-		return fmt.Errorf("port %d (for %s) on %s is in use by another program: stop it, or pass %s with a free port", p.port, p.what, cfg.Listen, p.flag)
+		return fmt.Errorf("port %d (for %s) on %s is in use by another program: stop it, or pass %s with a free port", p.port, p.name, cfg.Listen, p.flag)
 	}
 	return nil
 }

@@ -41,75 +41,86 @@ func (c Convergence) String() string {
 	return fmt.Sprintf("did not converge within %s: %s", c.Took.Round(time.Millisecond), strings.Join(parts, ", "))
 }
 
-// WaitConverged waits until each node has applied everything its peer had
-// committed when the call began. It writes a heartbeat marker on each node
-// and waits for the peer to show it: apply runs in commit order, so the
-// marker's arrival means every earlier commit has arrived too. pools holds
-// exactly the two primaries; peer maps a node to the other.
-func WaitConverged(ctx context.Context, pools map[string]*pgxpool.Pool, peer func(string) string, slotOn func(subscriber string) string, timeout time.Duration) Convergence {
+// WaitConverged waits until each node has applied everything every other
+// node had committed when the call began. It writes a heartbeat marker on
+// each node and waits for every other node to show it: apply runs in
+// commit order and every node subscribes to every other (origin = none:
+// straight from its origin), so a marker's arrival means every earlier
+// commit of its node has arrived too. pools holds the primaries, two or
+// more; slotOn names the slot on a publisher that serves a subscriber.
+func WaitConverged(ctx context.Context, pools map[string]*pgxpool.Pool, slotOn func(subscriber, publisher string) string, timeout time.Duration) Convergence {
 	start := time.Now()
 	deadline := start.Add(timeout)
+	nodes := make([]string, 0, len(pools))
+	for n := range pools {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
 	type marker struct {
-		from string
 		seq  int64
 		sent bool
 	}
-	var markers []*marker
-	for from := range pools {
-		markers = append(markers, &marker{from: from})
+	markers := map[string]*marker{}
+	for _, n := range nodes {
+		markers[n] = &marker{}
 	}
-	sort.Slice(markers, func(i, j int) bool { return markers[i].from < markers[j].from })
-	pending := len(markers)
-	done := map[string]bool{}
-	for time.Now().Before(deadline) && pending > 0 && ctx.Err() == nil {
-		for _, m := range markers {
-			if done[m.from] {
-				continue
+	// pending[from->to]: to has not shown from's marker yet.
+	type pair struct{ from, to string }
+	pending := map[pair]bool{}
+	for _, from := range nodes {
+		for _, to := range nodes {
+			if from != to {
+				pending[pair{from, to}] = true
 			}
+		}
+	}
+	for time.Now().Before(deadline) && len(pending) > 0 && ctx.Err() == nil {
+		for _, from := range nodes {
+			m := markers[from]
 			if !m.sent {
 				m.seq = time.Now().UnixNano()
 				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				_, err := pools[m.from].Exec(cctx, "INSERT INTO pgchaos_heartbeat (origin, seq) VALUES ($1, $2)", m.from, m.seq)
+				_, err := pools[from].Exec(cctx, "INSERT INTO pgchaos_heartbeat (origin, seq) VALUES ($1, $2)", from, m.seq)
 				cancel()
 				m.sent = err == nil
 				if !m.sent {
 					continue
 				}
 			}
-			var n int
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := pools[peer(m.from)].QueryRow(cctx, "SELECT count(*) FROM pgchaos_heartbeat WHERE origin = $1 AND seq = $2", m.from, m.seq).Scan(&n)
-			cancel()
-			if err == nil && n == 1 {
-				done[m.from] = true
-				pending--
+			for _, to := range nodes {
+				if !pending[pair{from, to}] {
+					continue
+				}
+				var n int
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				err := pools[to].QueryRow(cctx, "SELECT count(*) FROM pgchaos_heartbeat WHERE origin = $1 AND seq = $2", from, m.seq).Scan(&n)
+				cancel()
+				if err == nil && n == 1 {
+					delete(pending, pair{from, to})
+				}
 			}
 		}
-		if pending > 0 {
+		if len(pending) > 0 {
 			select {
 			case <-ctx.Done():
 			case <-time.After(25 * time.Millisecond):
 			}
 		}
 	}
-	c := Convergence{Converged: pending == 0, Took: time.Since(start)}
+	c := Convergence{Converged: len(pending) == 0, Took: time.Since(start)}
 	if c.Converged {
 		return c
 	}
 	c.Behind = map[string]int64{}
-	for _, m := range markers {
-		if done[m.from] {
-			continue
-		}
-		to := peer(m.from)
+	for p := range pending {
 		var behind int64 = -1
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-		_ = pools[m.from].QueryRow(cctx, `
+		_ = pools[p.from].QueryRow(cctx, `
 			SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(r.replay_lsn, s.confirmed_flush_lsn)), -1)::bigint
 			FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
-			WHERE s.slot_name = $1`, slotOn(to)).Scan(&behind)
+			WHERE s.slot_name = $1`, slotOn(p.to, p.from)).Scan(&behind)
 		cancel()
-		c.Behind[m.from+"->"+to] = behind
+		c.Behind[p.from+"->"+p.to] = behind
 	}
 	return c
 }

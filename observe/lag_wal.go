@@ -19,9 +19,10 @@ import (
 // subscription is behind. It is safe for concurrent use; the caller drives
 // it with Sample.
 type WALSampler struct {
-	// SlotOn names the slot, on a subscriber's peer, that serves the
-	// subscriber; it varies by engine (lab.Engine.SlotOn). Nil: native.
-	SlotOn  func(subscriber string) string
+	// SlotOn names the slot, on a publisher, that serves a subscriber; it
+	// varies by engine and with the node count (lab.Engine.SlotOn). Nil:
+	// a two-node native lab's, the subscription's name.
+	SlotOn  func(subscriber, publisher string) string
 	start   time.Time
 	mu      sync.Mutex
 	samples map[walDirKey][]WALSample
@@ -62,12 +63,13 @@ func NewWALSampler(start time.Time) *WALSampler {
 var ErrNoSlot = errors.New("no replication slot for the subscription")
 
 // Sample reads direction from→to on from's server: the slot that serves
-// to's subscription (SlotOn(to); by default lab.SubscriptionOn(to), as a
-// native subscription's slot takes its name) and the walsender serving it.
+// to's subscription to from (SlotOn(to, from); by default
+// lab.SubscriptionFrom(from), as a native subscription's slot takes its
+// name) and the walsender serving it.
 func (s *WALSampler) Sample(ctx context.Context, from, to string, pool *pgxpool.Pool) error {
-	slot := lab.SubscriptionOn(to)
+	slot := lab.SubscriptionFrom(from)
 	if s.SlotOn != nil {
-		slot = s.SlotOn(to)
+		slot = s.SlotOn(to, from)
 	}
 	var w WALSample
 	var sent, replay *int64

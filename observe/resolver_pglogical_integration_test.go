@@ -239,7 +239,10 @@ func TestPglogicalResolversSettleASplitUpdateAsDocumented(t *testing.T) {
 		}
 		st := l.Status(ctx)
 		for _, ns := range st.Nodes {
-			sub := ns.Subscription
+			var sub *lab.Subscription
+			if len(ns.Subscriptions) == 1 {
+				sub = ns.Subscriptions[0]
+			}
 			if sub == nil || sub.LastError == "" || !strings.Contains(sub.LastError, "cannot apply conflicting row") {
 				t.Errorf("%s: status does not show the failing subscription: %+v", ns.Name, sub)
 			}

@@ -20,6 +20,9 @@ type StallInput struct {
 	// End is when observation stopped (a stall is "resolved" only if the
 	// worker ran for a while before it).
 	End time.Time
+	// Publisher names the node a subscription on node applies changes
+	// from. Nil: a two-node lab's, the other primary.
+	Publisher func(node, subscription string) string
 }
 
 // stallResolveGrace is how long a restarted apply worker must run without
@@ -82,7 +85,11 @@ func DetectStalls(in StallInput) []reports.Stall {
 			if end.IsZero() {
 				end = time.Now()
 			}
-			out[i].WALBehind = in.WAL.MaxBehind(lab.Peer(out[i].Node), out[i].Node, out[i].Since, end)
+			pub := lab.Peer(out[i].Node)
+			if in.Publisher != nil {
+				pub = in.Publisher(out[i].Node, out[i].Subscription)
+			}
+			out[i].WALBehind = in.WAL.MaxBehind(pub, out[i].Node, out[i].Since, end)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -217,6 +218,19 @@ type Divergence struct {
 	// nil when no cause was sought (see docs/report.md).
 	Unexplained *int64            `json:"unexplained,omitempty"`
 	Tables      []TableDivergence `json:"tables"`
+	// Nodes are the nodes compared, in order, when there were more than
+	// two; absent for two nodes, which the _primary1 and _primary2 fields
+	// name (the first and second node of lab.nodes).
+	Nodes []string `json:"nodes,omitempty"`
+	// NotCompared lists the tables the comparison left out, and why: no
+	// primary key to match rows by, keys that differ between nodes.
+	NotCompared []NotCompared `json:"not_compared,omitempty"`
+}
+
+// NotCompared is a table the divergence check could not compare.
+type NotCompared struct {
+	Table  string `json:"table"`  // schema.table, or table in schema public
+	Reason string `json:"reason"` // in plain words, naming the nodes concerned
 }
 
 // TableDivergence is one table's comparison.
@@ -229,26 +243,79 @@ type TableDivergence struct {
 	Different         int64          `json:"different"`
 	Rows              []DivergentRow `json:"rows,omitempty"` // the first ones, up to a limit
 	Truncated         bool           `json:"truncated"`      // more rows differ than Rows lists
+	// With more than two nodes: each node's rows and the divergent rows it
+	// lacks (the _primary1 and _primary2 fields above are the first two
+	// of them), and how many rows differ in all, each counted once however
+	// many nodes lack it or versions it has. Absent for two nodes.
+	Nodes         []TableNode `json:"nodes,omitempty"`
+	DivergentRows int64       `json:"divergent_rows,omitempty"`
 }
 
-// Divergence kinds.
+// TableNode is one node's side of a table compared across more than two nodes.
+type TableNode struct {
+	Node    string `json:"node"`
+	Rows    int64  `json:"rows"`
+	Missing int64  `json:"missing"` // divergent rows this node lacks
+}
+
+// Count is how many rows of the table differ: missing on some node or
+// different, each row once.
+func (t TableDivergence) Count() int64 {
+	if t.Nodes != nil {
+		return t.DivergentRows
+	}
+	return t.MissingOnPrimary1 + t.MissingOnPrimary2 + t.Different
+}
+
+// Divergence kinds. With two nodes a row is Different or missing on one
+// of them; with more, Different means the nodes holding the row hold two
+// versions of it or more, and a row all holders agree on is missing on the
+// others: MissingOn(those nodes).
 const (
 	MissingOnPrimary1 = "missing_on_primary1"
 	MissingOnPrimary2 = "missing_on_primary2"
 	Different         = "different"
+	missingOn         = "missing_on_"
 )
+
+// MissingOn is the kind of a row that the named nodes lack and every
+// other node holds alike: "missing_on_primary3", or
+// "missing_on_primary2,primary3" when several lack it.
+func MissingOn(nodes ...string) string {
+	return missingOn + strings.Join(nodes, ",")
+}
+
+// MissingNodes is the nodes a kind made by MissingOn names; nil for any
+// other kind.
+func MissingNodes(kind string) []string {
+	rest, ok := strings.CutPrefix(kind, missingOn)
+	if !ok || rest == "" {
+		return nil
+	}
+	return strings.Split(rest, ",")
+}
 
 // DivergentRow names one row that differs.
 type DivergentRow struct {
-	Key        string `json:"key"`                // the primary key value, as text
-	Kind       string `json:"kind"`               // MissingOnPrimary1, MissingOnPrimary2 or Different
-	Primary1   string `json:"primary1,omitempty"` // the row as JSON text, when present
-	Primary2   string `json:"primary2,omitempty"`
+	Key        string `json:"key"`                   // the primary key value, as text
+	Kind       string `json:"kind"`                  // MissingOnPrimary1, MissingOnPrimary2, Different, or MissingOn(nodes) past two nodes
+	Primary1   string `json:"primary1,omitempty"`    // the row as JSON text on the first node, when present
+	Primary2   string `json:"primary2,omitempty"`    // the same on the second node
 	LastWriter string `json:"last_writer,omitempty"` // node whose commit was last, from commit timestamps
 	// Cause is why the row differs (a Cause* code), CauseDetail the
 	// evidence in words; both empty when no cause was sought.
 	Cause       string `json:"cause,omitempty"`
 	CauseDetail string `json:"cause_detail,omitempty"`
+	// Versions groups the nodes by the version of the row they hold, when
+	// more than two were compared: every node is in exactly one, and the
+	// version without Row is the nodes that lack it. Absent for two nodes.
+	Versions []RowVersion `json:"versions,omitempty"`
+}
+
+// RowVersion is one version of a divergent row and the nodes holding it.
+type RowVersion struct {
+	Nodes []string `json:"nodes"`
+	Row   string   `json:"row,omitempty"` // the row as JSON text; absent: these nodes lack it
 }
 
 // Conflicts counts conflicts three ways: as PostgreSQL counted them, as it

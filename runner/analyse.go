@@ -8,6 +8,7 @@ import (
 	"github.com/pgchaos/pgchaos/analysis"
 	"github.com/pgchaos/pgchaos/diverge"
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/observe"
 	"github.com/pgchaos/pgchaos/pglog"
 	"github.com/pgchaos/pgchaos/reports"
@@ -18,7 +19,7 @@ import (
 // ways, the workload's own witnesses, divergence, failovers.
 func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
-	conv := observe.WaitConverged(ctx, r.pools, lab.Peer, r.lab.Replication().SlotOn, r.opt.ConvergeTimeout)
+	conv := observe.WaitConverged(ctx, r.pools, r.lab.Replication().SlotOn, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
 	// Apply workers flush their statistics at most once a second, after a
 	// later transaction: with heartbeats still flowing, two more rounds of
@@ -44,7 +45,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 	}
 	rep.Conflicts.Workload = w
 	if r.samplers != nil && r.samplers.retention != nil {
-		rep.Conflicts.Retention = r.samplers.retention.Report(nodeNames(r.lab), r.windows(rep))
+		rep.Conflicts.Retention = r.samplers.retention.Report(r.lab.Primaries(), r.windows(rep))
 	}
 	rep.Divergence = r.divergence(ctx, conv)
 	r.explainDivergence(rep, ar, logs)
@@ -75,7 +76,12 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 	}
 	if r.samplers != nil {
 		c.Counted = r.samplers.stats.Totals()
-		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now()})
+		pub := map[[2]string]string{}
+		for _, k := range r.lab.Links() {
+			pub[[2]string{k.Subscriber, k.Name}] = k.Publisher
+		}
+		c.Stalls = observe.DetectStalls(observe.StallInput{Logs: logs, Subs: r.samplers.stats.SubSamples(), WAL: r.samplers.wal, End: time.Now(),
+			Publisher: func(node, sub string) string { return pub[[2]string{node, sub}] }})
 	}
 	return c, logs
 }
@@ -83,7 +89,8 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 // divergence compares the nodes row by row once they converged (or the
 // wait gave up); nil when it could not be measured.
 func (r *run) divergence(ctx context.Context, conv observe.Convergence) *reports.Divergence {
-	div, err := diverge.Diff(ctx, r.pools[lab.Primary1], r.pools[lab.Primary2], diverge.Options{})
+	// With two nodes DiffAll is Diff: the report keeps its two-node shape.
+	div, err := diverge.DiffAll(ctx, r.lab.Primaries(), r.pools, diverge.Options{})
 	if err != nil {
 		r.warn("divergence not measured: %s", trimErr(err))
 		return nil
@@ -117,7 +124,11 @@ func (r *run) analysisRun(rep *reports.Report, historyPath string) analysis.Run 
 	}
 	return analysis.Run{History: historyPath, Start: r.start, Duration: r.sc.Duration,
 		Workloads: r.sc.Workloads, Scheduled: r.sc.Faults, Faults: rep.Faults,
-		Nodes: nodes, Proxy: lab.HAProxy, Peer: lab.Peer}
+		Nodes: nodes, Proxy: lab.HAProxy, Peer: func(from string) string {
+			// Where a failover sends the proxy's clients: every other
+			// primary, round robin.
+			return strings.Join(node.Others(nodes, from), ", ")
+		}}
 }
 
 // failovers measures each failover of the run from the history, with what
@@ -168,20 +179,27 @@ func (r *run) measureStranded(ctx context.Context, from string) *analysis.Strand
 		r.warn("stranded writes not measured: %s", trimErr(err))
 		return nil
 	}
-	survivor := lab.Peer(from)
-	var lastBeat *time.Time
-	if err := r.pools[survivor].QueryRow(ctx, "SELECT max(sent_at) FROM pgchaos_heartbeat WHERE origin = $1", from).Scan(&lastBeat); err != nil {
-		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
-		return nil
+	// With more than two primaries every other one is a survivor; the
+	// report keeps the one that lacks the most of from's writes.
+	var worst *analysis.Stranded
+	for _, survivor := range node.Others(r.lab.Primaries(), from) {
+		var lastBeat *time.Time
+		if err := r.pools[survivor].QueryRow(ctx, "SELECT max(sent_at) FROM pgchaos_heartbeat WHERE origin = $1", from).Scan(&lastBeat); err != nil {
+			r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
+			return nil
+		}
+		since := r.start
+		if lastBeat != nil && lastBeat.After(since) {
+			since = *lastBeat
+		}
+		s, err := analysis.StrandedWrites(ctx, analysis.Pools(r.pools), r.rec.Path(), from, survivor, since)
+		if err != nil {
+			r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
+			return nil
+		}
+		if worst == nil || len(s.Keys) > len(worst.Keys) {
+			worst = s
+		}
 	}
-	since := r.start
-	if lastBeat != nil && lastBeat.After(since) {
-		since = *lastBeat
-	}
-	s, err := analysis.StrandedWrites(ctx, analysis.Pools(r.pools), r.rec.Path(), from, survivor, since)
-	if err != nil {
-		r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
-		return nil
-	}
-	return s
+	return worst
 }

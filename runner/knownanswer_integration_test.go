@@ -70,7 +70,7 @@ func TestPartitionedIncrementsGiveExactLostUpdatesAndConflicts(t *testing.T) {
 	if err := part.Heal(hctx); err != nil {
 		t.Fatal(err)
 	}
-	conv := observe.WaitConverged(ctx, pools, lab.Peer, lab.SubscriptionOn, 30*time.Second)
+	conv := observe.WaitConverged(ctx, pools, func(_, pub string) string { return lab.SubscriptionFrom(pub) }, 30*time.Second)
 	if !conv.Converged {
 		t.Fatalf("after the heal: %s", conv)
 	}
@@ -104,7 +104,7 @@ func TestPartitionedIncrementsGiveExactLostUpdatesAndConflicts(t *testing.T) {
 	// later transaction: keep replicating markers until the counts settle.
 	got := map[string]int64{}
 	for i := 0; i < 20; i++ {
-		observe.WaitConverged(ctx, pools, lab.Peer, lab.SubscriptionOn, 10*time.Second)
+		observe.WaitConverged(ctx, pools, func(_, pub string) string { return lab.SubscriptionFrom(pub) }, 10*time.Second)
 		sample()
 		for _, c := range stats.Totals() {
 			if c.Kind == "update_origin_differs" {

@@ -30,7 +30,7 @@ func listen(t *testing.T, n int) [4]int {
 func TestPortsForPicksDistinctFreePortsWhenTheDefaultsAreBusy(t *testing.T) {
 	busy := listen(t, 4)
 	for range 200 { // picked one at a time, about 1 in 2000 sets repeated a port here
-		p := portsFor(lab.Ports{}, ports(busy))
+		p := portsFor(lab.Ports{}, ports(busy), 2)
 		got := []int{p.Primary1, p.Primary2, p.HAProxy, p.Stats}
 		seen := map[int]bool{}
 		for i, port := range got {
@@ -54,7 +54,7 @@ func TestPortsForKeepsAskedPortsAndFreeDefaults(t *testing.T) {
 	}
 	free := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	p := portsFor(ports([4]int{0, busy[0], 0, 0}), ports([4]int{free, 1, busy[0], busy[0]}))
+	p := portsFor(ports([4]int{0, busy[0], 0, 0}), ports([4]int{free, 1, busy[0], busy[0]}), 2)
 	if p.Primary1 != free {
 		t.Errorf("primary1 %d, want the free default %d", p.Primary1, free)
 	}
@@ -63,5 +63,20 @@ func TestPortsForKeepsAskedPortsAndFreeDefaults(t *testing.T) {
 	}
 	if p.HAProxy == busy[0] || p.Stats == busy[0] || p.HAProxy == p.Stats {
 		t.Errorf("haproxy %d, stats %d: want two distinct free ports instead of busy default %d", p.HAProxy, p.Stats, busy[0])
+	}
+}
+
+func TestPortsForGivesAThirdPrimaryAPortOfItsOwn(t *testing.T) {
+	busy := listen(t, 1)
+	p := portsFor(lab.Ports{Rest: []int{0, busy[0]}}, ports([4]int{}), 4)
+	if len(p.Rest) != 2 || p.Rest[1] != busy[0] {
+		t.Fatalf("rest %v: want two, the asked %d last", p.Rest, busy[0])
+	}
+	seen := map[int]bool{}
+	for _, port := range []int{p.Primary1, p.Primary2, p.Rest[0], p.Rest[1], p.HAProxy, p.Stats} {
+		if port == 0 || seen[port] {
+			t.Fatalf("ports %+v: zero or repeated", p)
+		}
+		seen[port] = true
 	}
 }

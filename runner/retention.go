@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/scenario"
 )
 
@@ -21,13 +20,4 @@ func hotTable(sc *scenario.Scenario) string {
 		}
 	}
 	return "test_table"
-}
-
-// nodeNames are the lab's nodes, in its order.
-func nodeNames(l *lab.Lab) []string {
-	names := make([]string, 0, len(l.Nodes))
-	for _, n := range l.Nodes {
-		names = append(names, n.Name)
-	}
-	return names
 }

@@ -119,6 +119,10 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	if name != "" {
 		l, err := lab.Open(ctx, name)
 		if err == nil {
+			if err := l.SchemaMismatch(labSchema(sc)); err != nil {
+				l.Close()
+				return nil, false, err
+			}
 			opt.Log("using lab %s (PostgreSQL %s, sequences %s)", name, l.Postgres, l.Sequences)
 			return l, false, nil
 		}
@@ -131,12 +135,12 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 		name = fmt.Sprintf("run-%x", b)
 	}
 	cfg := lab.Config{
-		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences,
-		Engine: sc.Lab.Engine, Resolver: sc.Lab.Resolver,
+		Name: name, Postgres: sc.Lab.Postgres, Sequences: sc.Lab.Sequences, Nodes: sc.Lab.NodeCount(),
+		Engine: sc.Lab.Engine, Resolver: sc.Lab.Resolver, Schema: labSchema(sc),
 		Ports: portsFor(lab.Ports(sc.Lab.Ports), lab.Ports{
 			Primary1: lab.DefaultPortPrimary1, Primary2: lab.DefaultPortPrimary2,
 			HAProxy: lab.DefaultPortHAProxy, Stats: lab.DefaultPortStats,
-		}),
+		}, sc.Lab.NodeCount()),
 		Log: opt.Log,
 	}
 	cfg.RetainDeadTuples = sc.Lab.RetainDeadTuples
@@ -148,25 +152,48 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 	return l, true, nil
 }
 
-// portsFor picks the host ports (primary1, primary2, haproxy, stats) of a
-// lab the run builds: the scenario's when it names one (then it must be
+// labSchema is the scenario's schema: as the lab takes it; nil for none.
+func labSchema(sc *scenario.Scenario) *lab.Schema {
+	if sc.Schema == nil {
+		return nil
+	}
+	return &lab.Schema{File: sc.Schema.File, SQL: sc.Schema.SQL}
+}
+
+// portsFor picks the host ports (each of n primaries, haproxy, stats) of
+// a lab the run builds: the scenario's when it names one (then it must be
 // free, and lab up says so when it is not), else the tutorial's default
-// when free, else any free port (a lab the user left up may hold the
-// defaults).
-func portsFor(asked, defs lab.Ports) lab.Ports {
-	// An asked port is held while the others are picked, so none repeats it.
-	p := lab.FreePorts(lab.Ports{
+// when free (primary3 on 5444 and so on), else any free port (a lab the
+// user left up may hold the defaults).
+func portsFor(asked, defs lab.Ports, n int) lab.Ports {
+	rest := func(p lab.Ports, i int) int {
+		if i < len(p.Rest) {
+			return p.Rest[i]
+		}
+		return 0
+	}
+	want := lab.Ports{
 		Primary1: cmp.Or(asked.Primary1, defs.Primary1),
 		Primary2: cmp.Or(asked.Primary2, defs.Primary2),
 		HAProxy:  cmp.Or(asked.HAProxy, defs.HAProxy),
 		Stats:    cmp.Or(asked.Stats, defs.Stats),
-	})
-	return lab.Ports{
+	}
+	for i := 0; i < n-2; i++ {
+		// The default of primary3 … is the tutorial's sequence on, 5444 …
+		want.Rest = append(want.Rest, cmp.Or(rest(asked, i), rest(defs, i), lab.Ports{}.Primary(i+3)))
+	}
+	// An asked port is held while the others are picked, so none repeats it.
+	p := lab.FreePortsFor(want, n)
+	out := lab.Ports{
 		Primary1: cmp.Or(asked.Primary1, p.Primary1),
 		Primary2: cmp.Or(asked.Primary2, p.Primary2),
 		HAProxy:  cmp.Or(asked.HAProxy, p.HAProxy),
 		Stats:    cmp.Or(asked.Stats, p.Stats),
 	}
+	for i := 0; i < n-2; i++ {
+		out.Rest = append(out.Rest, cmp.Or(rest(asked, i), rest(p, i)))
+	}
+	return out
 }
 
 // run is the state of one run.
@@ -211,6 +238,10 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 	}
 	if sc.Lab.RetainDeadTuples && !l.RetainDeadTuples {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for retain_dead_tuples but lab %s's subscriptions do not retain dead tuples", l.Name))
+	}
+	if sc.Lab.Nodes != 0 && len(l.Nodes) != sc.Lab.Nodes {
+		return nil, exitcode.BadInputErr(fmt.Errorf("%s:%d:%d: lab.nodes: the scenario asks for %d primaries but lab %s has %d (%s): run it without --lab to build one, or change lab.nodes",
+			sc.File, sc.Lab.NodesPos.Line, sc.Lab.NodesPos.Col, sc.Lab.Nodes, l.Name, len(l.Nodes), strings.Join(l.Primaries(), ", ")))
 	}
 	if sc.Lab.Sequences != "" && l.Sequences != sc.Lab.Sequences {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for sequences %s but lab %s uses %s", sc.Lab.Sequences, l.Name, l.Sequences))
@@ -389,7 +420,7 @@ func (r *run) execute(ctx context.Context) error {
 // workloadConfig is the scenario's workloads, aimed at the lab's targets.
 func (r *run) workloadConfig() workload.Config {
 	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log, TxnDir: r.opt.ReportDir}
-	for _, t := range []string{lab.Primary1, lab.Primary2, lab.HAProxy} {
+	for _, t := range append(r.lab.Primaries(), lab.HAProxy) {
 		cfg.DSN[t] = r.lab.MustDSN(t)
 	}
 	for _, w := range r.sc.Workloads {

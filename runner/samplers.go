@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/observe"
 )
 
@@ -24,7 +25,8 @@ type samplers struct {
 	retention *observe.RetentionSampler
 }
 
-// heartbeatEvery is the heartbeat period: ten points a second per direction.
+// heartbeatEvery is the heartbeat period: ten points a second per node,
+// each received by every other node (a point per ordered pair).
 const heartbeatEvery = 100 * time.Millisecond
 
 // sampleEvery is the period of the statistics and WAL samplers.
@@ -51,7 +53,9 @@ func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.L
 				// A node that is down or cut off does not answer: a missing
 				// sample, expected during faults.
 				_ = s.stats.Sample(cctx, n.Name, pools[n.Name])
-				_ = s.wal.Sample(cctx, n.Name, lab.Peer(n.Name), pools[n.Name])
+				for _, to := range node.Others(l.Primaries(), n.Name) {
+					_ = s.wal.Sample(cctx, n.Name, to, pools[n.Name])
+				}
 				if s.retention != nil {
 					_ = s.retention.Sample(cctx, n.Name, pools[n.Name])
 				}

@@ -3,6 +3,7 @@ package scenario
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,18 +54,18 @@ func (r *reader) fault(i int, n *yaml.Node) (Fault, faultKeyPos, bool) {
 	e.window(&kp)
 	switch e.f.Kind {
 	case FaultStop, FaultKill, FaultPause, FaultRestart:
-		e.f.Node = e.choice("node", allTargets, "a node")
+		e.f.Node = e.choice("node", r.allTargets(), "a node")
 	case FaultIsolate:
 		// haproxy is not a replication node; isolating it is a failover
 		// of both backends, which the failover fault expresses better.
-		e.f.Node = e.choice("node", primaries, "a node that can be isolated")
+		e.f.Node = e.choice("node", r.primaries(), "a node that can be isolated")
 	case FaultPartition:
 		r.link(&e.f, fields, where, &e.valid)
 	case FaultDelay, FaultLoss:
 		e.nodeOrLink()
 		e.netem()
 	case FaultFailover:
-		e.f.From = e.choice("from", primaries, "a backend")
+		e.f.From = e.choice("from", r.primaries(), "a backend")
 	case FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows:
 		e.sqlFault()
 	}
@@ -201,7 +202,7 @@ func (e *faultEntry) nodeOrLink() {
 		e.errorf(e.fields["between"].key, "%s: give either node (the node's whole network) or between (the replication link), not both", e.label)
 		e.valid = false
 	case hasNode:
-		e.f.Node = e.optionalChoice("node", allTargets, "a node")
+		e.f.Node = e.optionalChoice("node", e.allTargets(), "a node")
 		if v, ok := e.fields["direction"]; ok {
 			e.errorf(v.key, "%s: direction applies to a link (between: [primary1, primary2]), not to a node: remove it or use between", e.label)
 			e.valid = false
@@ -209,7 +210,11 @@ func (e *faultEntry) nodeOrLink() {
 	case hasBetween:
 		e.link(&e.f, e.fields, e.where, &e.valid)
 	default:
-		e.errorf(e.n, "%s: needs node (one of: %s) or between: [primary1, primary2]", e.label, strings.Join(allTargets, ", "))
+		link := "[primary1, primary2]"
+		if len(e.primaries()) > 2 {
+			link = "two of " + strings.Join(e.primaries(), ", ")
+		}
+		e.errorf(e.n, "%s: needs node (one of: %s) or between: %s", e.label, strings.Join(e.allTargets(), ", "), link)
 		e.valid = false
 	}
 }
@@ -241,28 +246,58 @@ func (e *faultEntry) netem() {
 }
 
 // link reads between: and direction: of a link fault. between defaults to
-// the only link the lab has.
+// the only link a two-node lab has; with more nodes it is required.
 func (r *reader) link(f *Fault, fields map[string]field, where string, valid *bool) {
-	f.Between = []string{Primary1, Primary2}
 	f.Direction = DirBoth
-	if v, ok := fields["between"]; ok {
+	prim := r.primaries()
+	v, ok := fields["between"]
+	switch {
+	case ok:
 		before := len(r.errs)
-		got := r.targets(v.val, where+".between", primaries, false)
+		got := r.targets(v.val, where+".between", prim, false)
 		switch {
 		case len(r.errs) > before:
 			*valid = false
-		case len(got) != 2:
+		case len(got) != 2 && len(prim) == 2:
 			r.errorf(v.val, "%s.between: must be [primary1, primary2], the replication link between the two primaries", where)
 			*valid = false
+		case len(got) != 2:
+			r.errorf(v.val, "%s.between: must name two primaries, the ends of one replication link (e.g. [primary1, primary3]; primaries: %s)", where, strings.Join(prim, ", "))
+			*valid = false
+		default:
+			// In the lab's order, whatever order the file gives them.
+			slices.SortFunc(got, func(a, b string) int { return slices.Index(prim, a) - slices.Index(prim, b) })
+			f.Between = got
 		}
+	case len(prim) == 2:
+		f.Between = []string{Primary1, Primary2}
+	default:
+		r.errorf(r.faultNode(fields), "%s: between is required with %d primaries: the two ends of the link (e.g. between: [primary1, primary3]; primaries: %s)", where, len(prim), strings.Join(prim, ", "))
+		*valid = false
 	}
 	if v, ok := fields["direction"]; ok {
-		if d, ok := r.enum(v.val, where+".direction", "a direction", directions); ok {
+		dirs := []string{DirBoth}
+		if len(f.Between) == 2 {
+			a, b := f.Between[0], f.Between[1]
+			dirs = append(dirs, Dir(a, b), Dir(b, a))
+		}
+		if d, ok := r.enum(v.val, where+".direction", "a direction of this link", dirs); ok {
 			f.Direction = d
 		} else {
 			*valid = false
 		}
 	}
+}
+
+// faultNode is where to report a missing key of a fault: its first key.
+func (r *reader) faultNode(fields map[string]field) *yaml.Node {
+	var first *yaml.Node
+	for _, f := range fields {
+		if first == nil || f.key.Line < first.Line || f.key.Line == first.Line && f.key.Column < first.Column {
+			first = f.key
+		}
+	}
+	return first
 }
 
 // schedule checks the faults against the run's duration and against each
@@ -350,7 +385,7 @@ type claim struct {
 // Everything else may overlap: network faults are made per fault instance
 // by the faults package, so two partitions or losses on one link each keep
 // their own rules, and a partition outlives a pause.
-func claims(f Fault, i int, runEnd time.Duration) []claim {
+func claims(f Fault, i int, runEnd time.Duration, nodes int) []claim {
 	start, end := f.At, f.Until(runEnd)
 	if f.Kind == FaultRestart {
 		end = start + 1
@@ -363,6 +398,11 @@ func claims(f Fault, i int, runEnd time.Duration) []claim {
 	}
 	switch f.Kind {
 	case FaultFailover:
+		if nodes > 2 {
+			// The other primaries share the load: one of them down does not
+			// leave haproxy without a server.
+			return []claim{c("haproxy", roleOwn)}
+		}
 		return []claim{c("haproxy", roleOwn), c("up:"+other(f.From), roleNeeds)}
 	case FaultStop, FaultKill, FaultIsolate:
 		return []claim{c("state:"+f.Node, roleOwn), c("up:"+f.Node, roleDowns),
@@ -424,7 +464,7 @@ func (r *reader) overlaps(s *Scenario, label func(int) string) {
 	var all []claim
 	for i, f := range s.Faults {
 		if f.Kind != "" && f.At < s.Duration {
-			all = append(all, claims(f, i, s.Duration)...)
+			all = append(all, claims(f, i, s.Duration, s.Lab.NodeCount())...)
 		}
 	}
 	sort.Slice(all, func(a, b int) bool {
@@ -535,7 +575,8 @@ func (h *claimHeap) Pop() any {
 	return c
 }
 
-// other is the primary a failover away from p sends traffic to.
+// other is the primary a failover away from p sends traffic to, in a
+// two-node lab.
 func other(p string) string {
 	if p == Primary1 {
 		return Primary2

@@ -63,8 +63,8 @@ func FuzzParse(f *testing.F) {
 		// No two accepted faults hold one resource at once (see claims).
 		for i, a := range s.Faults {
 			for j := i + 1; j < len(s.Faults); j++ {
-				for _, ca := range claims(a, i, s.Duration) {
-					for _, cb := range claims(s.Faults[j], j, s.Duration) {
+				for _, ca := range claims(a, i, s.Duration, s.Lab.NodeCount()) {
+					for _, cb := range claims(s.Faults[j], j, s.Duration, s.Lab.NodeCount()) {
 						if ca.resource == cb.resource && clashes(ca.role) == cb.role && max(ca.start, cb.start) < min(ca.end, cb.end) {
 							t.Fatalf("accepted overlapping faults[%d] %v and faults[%d] %v on %s", i, a, j, s.Faults[j], ca.resource)
 						}

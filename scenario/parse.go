@@ -22,19 +22,16 @@ import (
 
 // Allowed values, in the order messages list them.
 var (
-	topKeys       = []string{"name", "lab", "duration", "seed", "workloads", "faults", "assert"}
-	labKeys       = []string{"postgres", "sequences", "ports", "engine", "resolver", "retain_dead_tuples"}
-	portKeys      = []string{node.Primary1, node.Primary2, node.HAProxy, "stats"}
+	topKeys       = []string{"name", "lab", "schema", "duration", "seed", "workloads", "faults", "assert", "variants"}
+	labKeys       = []string{"nodes", "postgres", "sequences", "ports", "engine", "resolver", "retain_dead_tuples"}
+	portKeys      = append(node.PrimariesOf(node.MaxPrimaries), node.HAProxy, "stats")
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
 	postgresVers  = []string{"18", "17", "19"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
 	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister, KindSQL}
 	isolations    = []string{ReadCommitted, RepeatableRead, Serializable}
-	allTargets    = []string{Primary1, Primary2, HAProxy}
-	primaries     = []string{Primary1, Primary2}
 	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
 		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
-	directions    = []string{DirBoth, DirOneToTwo, DirTwoToOne}
 	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "unexplained_divergence", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
 	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error", "update_deleted"}
 )
@@ -135,6 +132,20 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	return s, nil
 }
 
+// ParseAs parses and validates data as Parse does, with the lab settings
+// of variant v in place of the file's: every check that depends on the
+// lab (the node names workloads and faults use, lab.ports, engine
+// options) is made against the lab v builds. Errors keep the file's
+// line and column.
+func ParseAs(file string, data []byte, v Variant) (*Scenario, error) {
+	r := &reader{file: file, variant: &v}
+	s := r.parse(data)
+	if len(r.errs) > 0 {
+		return nil, exitcode.BadInputErr(r.result())
+	}
+	return s, nil
+}
+
 func (r *reader) parse(data []byte) *Scenario {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -210,6 +221,13 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if v, ok := f["lab"]; ok && !isNull(v.val) {
 		s.Lab = r.lab(v.val)
 	}
+	if r.variant != nil {
+		s.Lab = r.variant.Apply(s.Lab)
+		r.nodes = s.Lab.NodeCount()
+	}
+	if v, ok := f["schema"]; ok && !isNull(v.val) {
+		s.Schema = r.schema(v.val)
+	}
 	durOK := false
 	if v, ok := f["duration"]; ok {
 		if d, ok := r.duration(v.val, "duration"); ok {
@@ -241,6 +259,9 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if v, ok := f["assert"]; ok && !isNull(v.val) {
 		s.Assert = r.assert(v.val)
 	}
+	if v, ok := f["variants"]; ok && !isNull(v.val) {
+		s.Variants = r.variants(v.val)
+	}
 	if durOK {
 		r.schedule(s, faultPos)
 	}
@@ -252,6 +273,17 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 	f, ok := r.mapping(n, "lab", "in lab", labKeys)
 	if !ok {
 		return l
+	}
+	if v, ok := f["nodes"]; ok {
+		if n, ok := r.integer(v.val, "lab.nodes", node.MinPrimaries, node.MaxPrimaries); ok {
+			l.Nodes, l.NodesPos = int(n), posOf(v.val)
+			r.nodes = l.Nodes
+		}
+	}
+	if r.variant != nil && r.variant.Nodes != 0 {
+		// lab.ports is checked against the variant's primaries.
+		l.Nodes = r.variant.Nodes
+		r.nodes = l.Nodes
 	}
 	if v, ok := f["postgres"]; ok {
 		// 18 and "18" both mean the major version; a float such as 18.0 is
@@ -271,10 +303,21 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
 		if ok {
 			dst := map[string]*int{node.Primary1: &l.Ports.Primary1, node.Primary2: &l.Ports.Primary2, node.HAProxy: &l.Ports.HAProxy, "stats": &l.Ports.Stats}
+			if n := l.NodeCount(); n > 2 {
+				l.Ports.Rest = make([]int, n-2)
+				for i := range l.Ports.Rest {
+					dst[node.Primary(i+3)] = &l.Ports.Rest[i]
+				}
+			}
 			seen := map[int64]string{}
 			for _, k := range portKeys {
 				pv, ok := pf[k]
 				if !ok {
+					continue
+				}
+				if dst[k] == nil {
+					r.errorf(pv.key, "lab.ports.%s: the lab has %d primaries (%s), so there is no %s: remove it or raise lab.nodes",
+						k, l.NodeCount(), strings.Join(l.Primaries(), ", "), k)
 					continue
 				}
 				p, ok := r.integer(pv.val, "lab.ports."+k, 1, 65535)
@@ -292,6 +335,13 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 	}
 	return l
 }
+
+// primaries are the names of the lab's primaries (lab.nodes of them).
+func (r *reader) primaries() []string { return node.PrimariesOf(max(r.nodes, node.DefaultPrimaries)) }
+
+// allTargets are the lab's primaries and haproxy: what a workload can
+// write through and a container fault can act on.
+func (r *reader) allTargets() []string { return node.TargetsOf(max(r.nodes, node.DefaultPrimaries)) }
 
 func (r *reader) workloads(n *yaml.Node) []Workload {
 	items, ok := r.list(n, "workloads", "[{kind: insert}]", maxWorkloads)
@@ -368,9 +418,9 @@ func (r *reader) workload(i int, n *yaml.Node) (Workload, bool) {
 	} else {
 		r.errorf(n, "%s: kind is required (one of: %s)", where, strings.Join(workloadKinds, ", "))
 	}
-	w.Targets = append([]string(nil), allTargets...)
+	w.Targets = r.allTargets()
 	if v, ok := f["targets"]; ok {
-		w.Targets = r.targets(v.val, where+".targets", allTargets, true)
+		w.Targets = r.targets(v.val, where+".targets", r.allTargets(), true)
 	}
 	if v, ok := f["concurrency"]; ok {
 		if c, ok := r.integer(v.val, where+".concurrency", 1, maxConcurrency); ok {

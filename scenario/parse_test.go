@@ -46,6 +46,22 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			`unknown-target.yaml:6:24: workloads[1].targets: haproxy is listed twice`,
 			`unknown-target.yaml:9:11: faults[0].node: "primary3" is not a node (allowed: primary1, primary2, haproxy)`,
 		}},
+		{"nodes-one.yaml", []string{
+			`nodes-one.yaml:2:10: lab.nodes: 1 is out of range (must be 2 to 5)`,
+		}},
+		{"nodes-nine.yaml", []string{
+			`nodes-nine.yaml:1:14: lab.nodes: 9 is out of range (must be 2 to 5)`,
+		}},
+		{"unknown-node-of-three.yaml", []string{
+			`unknown-node-of-three.yaml:3:27: lab.ports.primary4: the lab has 3 primaries (primary1, primary2, primary3), so there is no primary4: remove it or raise lab.nodes`,
+			`unknown-node-of-three.yaml:6:40: workloads[0].targets[1]: "primary4" is not a target (allowed: primary1, primary2, primary3, haproxy)`,
+			`unknown-node-of-three.yaml:8:24: faults[0].node: "primary4" is not a node (allowed: primary1, primary2, primary3, haproxy)`,
+			`unknown-node-of-three.yaml:9:43: faults[1].between[1]: "primary4" is not a target (allowed: primary1, primary2, primary3)`,
+			`unknown-node-of-three.yaml:10:6: faults[2]: between is required with 3 primaries: the two ends of the link (e.g. between: [primary1, primary3]; primaries: primary1, primary2, primary3)`,
+			`unknown-node-of-three.yaml:11:65: faults[3].direction: "primary1->primary2" is not a direction of this link (allowed: both, primary1->primary3, primary3->primary1)`,
+			`unknown-node-of-three.yaml:12:34: faults[4].node: "primary4" is not a publisher (allowed: primary1, primary2, primary3)`,
+			`unknown-node-of-three.yaml:13:28: faults[5].from: "primary4" is not a backend (allowed: primary1, primary2, primary3)`,
+		}},
 		{"unknown-kind.yaml", []string{
 			`unknown-kind.yaml:3:11: workloads[0].kind: "insrt" is not a workload kind (allowed: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`unknown-kind.yaml:5:11: faults[0].kind: "explode" is not a fault kind (allowed: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)`,
@@ -99,10 +115,10 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			`not-yaml.yaml:1: not valid YAML: control characters are not allowed`,
 		}},
 		{"scalar-top.yaml", []string{
-			`scalar-top.yaml:1:1: the top level is the string "just some words", not a mapping of keys (allowed: name, lab, duration, seed, workloads, faults, assert)`,
+			`scalar-top.yaml:1:1: the top level is the string "just some words", not a mapping of keys (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 		{"list-top.yaml", []string{
-			`list-top.yaml:1:1: the top level is a list, not a mapping of keys (allowed: name, lab, duration, seed, workloads, faults, assert)`,
+			`list-top.yaml:1:1: the top level is a list, not a mapping of keys (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 		{"two-docs.yaml", []string{
 			`two-docs.yaml:3:1: a second YAML document starts here: a scenario file holds one document (remove the extra ---)`,
@@ -157,7 +173,7 @@ func TestParseInline(t *testing.T) {
 	}{
 		{"unknown top-level key", "duration: 1s\nworkload: [{kind: insert}]\n", []string{
 			`f.yaml:1:1: workloads is required: at least one workload (e.g. workloads: [{kind: insert}])`,
-			`f.yaml:2:1: unknown key "workload" at the top level (allowed: name, lab, duration, seed, workloads, faults, assert)`,
+			`f.yaml:2:1: unknown key "workload" at the top level (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 		{"no workloads", "duration: 1s\nworkloads: []\n", []string{
 			`f.yaml:2:12: workloads is empty: a scenario needs at least one workload (kinds: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
@@ -182,7 +198,7 @@ func TestParseInline(t *testing.T) {
 			`f.yaml:1:6: name has no value: give it one or remove the key`,
 		}},
 		{"merge key", "duration: 1s\nbase: &b {kind: insert}\nworkloads: [{<<: *b}]\n", []string{
-			`f.yaml:2:1: unknown key "base" at the top level (allowed: name, lab, duration, seed, workloads, faults, assert)`,
+			`f.yaml:2:1: unknown key "base" at the top level (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 			`f.yaml:3:13: workloads[0]: kind is required (one of: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`f.yaml:3:14: merge keys (<<) are not supported in workloads[0]: write the keys out`,
 		}},
@@ -214,7 +230,7 @@ func TestParseInline(t *testing.T) {
 			`f.yaml:4:39: assert.conflicts.total: -2 is too small (must be at least 0)`,
 		}},
 		{"non-scalar key", "duration: 1m\nworkloads: [{kind: insert}]\n[a]: 1\n", []string{
-			`f.yaml:3:1: a key at the top level must be a plain name, not a list (allowed: name, lab, duration, seed, workloads, faults, assert)`,
+			`f.yaml:3:1: a key at the top level must be a plain name, not a list (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 	}
 	for _, tt := range tests {
@@ -437,5 +453,35 @@ func TestErrorFormat(t *testing.T) {
 		if got := tt.e.Error(); got != tt.want {
 			t.Errorf("%+v: got %q, want %q", tt.e, got, tt.want)
 		}
+	}
+}
+
+// TestParseThreeNodesNamesEveryPrimary pins what lab.nodes opens up: a
+// third primary's port, targets and faults, a link between any two
+// primaries given in either order, and the default targets covering all.
+func TestParseThreeNodesNamesEveryPrimary(t *testing.T) {
+	s, err := Load(filepath.Join("testdata", "good", "three-nodes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Lab.Nodes != 3 || s.Lab.NodesPos != (Pos{3, 10}) || !reflect.DeepEqual(s.Lab.Ports.Rest, []int{6444}) {
+		t.Errorf("lab %+v", s.Lab)
+	}
+	if got := s.Workloads[0].Targets; !reflect.DeepEqual(got, []string{"primary1", "primary2", "primary3", "haproxy"}) {
+		t.Errorf("default targets %v, want every primary and haproxy", got)
+	}
+	p := s.Faults[0]
+	if !reflect.DeepEqual(p.Between, []string{"primary1", "primary3"}) || p.Direction != "primary3->primary1" {
+		t.Errorf("partition between %v direction %s", p.Between, p.Direction)
+	}
+	if s.Faults[1].Node != "primary3" || s.Faults[2].Node != "primary3" || s.Faults[3].From != "primary3" {
+		t.Errorf("faults %v", s.Faults)
+	}
+	two, err := Parse("two.yaml", []byte("duration: 10s\nworkloads: [{kind: insert}]\nfaults: [{kind: partition, at: 1s}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if two.Lab.NodeCount() != 2 || !reflect.DeepEqual(two.Faults[0].Between, []string{"primary1", "primary2"}) {
+		t.Errorf("two-node default: lab %+v, between %v", two.Lab, two.Faults[0].Between)
 	}
 }

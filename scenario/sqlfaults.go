@@ -60,7 +60,7 @@ func (e *faultEntry) sqlFault() {
 		FaultKillSessions:        "a node",
 		FaultLockRows:            "a node",
 	}[e.f.Kind]
-	e.f.Node = e.choice("node", primaries, noun)
+	e.f.Node = e.choice("node", e.primaries(), noun)
 	if e.f.Kind != FaultLockRows {
 		return
 	}

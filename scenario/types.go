@@ -20,16 +20,25 @@ type Scenario struct {
 	File      string        // path as given by the user, for messages
 	Name      string        // name: (default: the file's base name without extension)
 	Lab       LabSpec       // lab:
+	Schema    *Schema       // schema: the user's DDL, applied on every lab node before replication; nil: none
 	Duration  time.Duration // duration: how long the workloads run (required, > 0)
 	Seed      int64         // seed: one seeded random source for the whole run
 	SeedSet   bool          // true when the file named a seed; otherwise the runner picks one and reports it
 	Workloads []Workload    // workloads: at least one
 	Faults    []Fault       // faults: a schedule, may be empty
 	Assert    Assert        // assert: thresholds; all optional
+	// Variants is variants: the labs `pgchaos compare` runs the scenario
+	// on, one after another; `pgchaos run` uses Lab alone.
+	Variants []Variant
 }
 
 // LabSpec is the scenario's lab: section. Zero values mean "the default".
 type LabSpec struct {
+	// Nodes is how many primaries the lab has, 2 (default) to 5:
+	// primary1 … primaryN, in a full mesh. NodesPos is where the file
+	// says so (zero when it does not).
+	Nodes     int
+	NodesPos  Pos
 	Postgres  string // "18" (default) or "17"
 	Sequences string // "interleaved" (default), "serial" or "uuid"
 	Ports     Ports
@@ -40,12 +49,26 @@ type LabSpec struct {
 	RetainDeadTuples bool
 }
 
-// Ports overrides the lab's host ports; 0 means the default (5442, 5443, 5020, 7020).
+// Ports overrides the lab's host ports; 0 means the default (5442, 5443,
+// 5020, 7020; primary3 … primaryN follow on from the port before). It has
+// the shape of lab.Ports.
 type Ports struct {
 	Primary1 int
 	Primary2 int
+	Rest     []int // primary3 … primaryN
 	HAProxy  int
 	Stats    int
+}
+
+// Primaries returns the names of the scenario's lab's primaries.
+func (l LabSpec) Primaries() []string { return node.PrimariesOf(l.NodeCount()) }
+
+// NodeCount is how many primaries the lab has: Nodes, or the default.
+func (l LabSpec) NodeCount() int {
+	if l.Nodes == 0 {
+		return node.DefaultPrimaries
+	}
+	return l.Nodes
 }
 
 // Target names, as workloads and faults use them.
@@ -80,7 +103,7 @@ const (
 type Workload struct {
 	Name        string   // name: (default "<kind>" or "<kind>-<n>" when the kind repeats); unique
 	Kind        string   // kind: one of the Kind* constants
-	Targets     []string // targets: any of primary1, primary2, haproxy (default: all three)
+	Targets     []string // targets: any of the lab's primaries and haproxy (default: all of them)
 	Concurrency int      // concurrency: workers per target (default 1)
 	Rate        float64  // rate: ops/s per target, all workers together ("500/s"); 0 = as fast as possible
 	Rows        int      // rows: update-hot's hot rows (default 10), bank's accounts (default 10)
@@ -97,18 +120,23 @@ const (
 	FaultRestart   = "restart"   // stop + start, no duration
 	FaultPause     = "pause"     // freeze a container, unpaused on heal
 	FaultIsolate   = "isolate"   // cut a node off the lab network
-	FaultPartition = "partition" // cut the replication link between the primaries only
+	FaultPartition = "partition" // cut the replication link between two primaries only
 	FaultDelay     = "delay"     // delay (± jitter): on the replication link through a delay proxy, node-wide with netem
 	FaultLoss      = "loss"      // netem loss on a node or on the replication link
 	FaultFailover  = "failover"  // HAProxy backend `from` to maint; heal = failback
 )
 
-// Directions of a link fault (partition, delay, loss on a link).
+// Directions of a link fault (partition, delay, loss on a link): both, or
+// "a->b" for packets from a to b only, a and b the link's ends. The two
+// named here are a two-node lab's.
 const (
 	DirBoth     = "both"
 	DirOneToTwo = "primary1->primary2" // packets from primary1 to primary2 only
 	DirTwoToOne = "primary2->primary1"
 )
+
+// Dir is the direction of a link fault from a to b only.
+func Dir(from, to string) string { return from + "->" + to }
 
 // Fault is one entry of faults:.
 type Fault struct {
@@ -116,7 +144,7 @@ type Fault struct {
 	At        time.Duration // at: offset from the start of the workloads
 	For       time.Duration // for: how long it holds; 0 = until the end of the run
 	Node      string        // node: the target of stop, kill, restart, pause, isolate, and of node-wide delay/loss
-	Between   []string      // between: [primary1, primary2] for partition and link delay/loss
+	Between   []string      // between: two primaries, for partition and link delay/loss (default with two nodes: [primary1, primary2])
 	Direction string        // direction: both (default) or one way, for link faults
 	From      string        // from: the backend a failover takes out
 	Delay     time.Duration // delay: for kind delay

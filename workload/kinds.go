@@ -310,7 +310,7 @@ func (Tutorial) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 const seedWait = 30 * time.Second
 
 // seedRows sets rows 1..n of one workload to value on primary1, removes
-// rows beyond n, and waits until primary2 shows the same. Writing on one
+// rows beyond n, and waits until every other primary shows the same. Writing on one
 // node only keeps setup from making conflicts of its own.
 func seedRows(ctx context.Context, nodes map[string]*pgx.Conn, name, kind, table, column string, n int, value int64) error {
 	p1, ok := nodes[node.Primary1]
@@ -334,27 +334,28 @@ ON CONFLICT (workload, id) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, col, col)
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND id > $2`, tbl), name, n); err != nil {
 		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
 	}
-	p2, ok := nodes[node.Primary2]
-	if !ok {
-		return nil
+	// Every other primary must show them before any worker starts.
+	for _, other := range node.Others(primariesIn(nodes), node.Primary1) {
+		c := nodes[other]
+		check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s = $3 AND id BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, col, tbl)
+		deadline := time.Now().Add(seedWait)
+		for {
+			var good, all int
+			if err := c.QueryRow(ctx, check, name, n, value).Scan(&good, &all); err != nil {
+				return fmt.Errorf("%s %q setup: check seeded rows on %s: %w", kind, name, other, err)
+			}
+			if good == n && all == n {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s %q setup: %d of %d seeded rows reached %s within %s: is replication from primary1 running? (pgchaos lab status)", kind, name, good, n, other, seedWait)
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s %q setup: waiting for seeded rows on %s: %w", kind, name, other, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
 	}
-	check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s = $3 AND id BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, col, tbl)
-	deadline := time.Now().Add(seedWait)
-	for {
-		var good, all int
-		if err := p2.QueryRow(ctx, check, name, n, value).Scan(&good, &all); err != nil {
-			return fmt.Errorf("%s %q setup: check seeded rows on primary2: %w", kind, name, err)
-		}
-		if good == n && all == n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s %q setup: %d of %d seeded rows reached primary2 within %s: is replication from primary1 running? (pgchaos lab status)", kind, name, good, n, seedWait)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s %q setup: waiting for seeded rows on primary2: %w", kind, name, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return nil
 }

@@ -318,16 +318,16 @@ func (r *Recorder) Summary(elapsed time.Duration) ([]reports.Workload, []reports
 	return ws, secs
 }
 
+// targetRank orders targets: primary1, primary2, … then haproxy, then
+// any other name.
 func targetRank(t string) int {
-	switch t {
-	case node.Primary1:
-		return 0
-	case node.Primary2:
-		return 1
-	case node.HAProxy:
-		return 2
+	if i, ok := node.PrimaryIndex(t); ok {
+		return i
 	}
-	return 3
+	if t == node.HAProxy {
+		return node.MaxPrimaries + 1
+	}
+	return node.MaxPrimaries + 2
 }
 
 // Progress is a live view of the run for the progress line.

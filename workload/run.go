@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,11 +182,8 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 			c.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	for _, n := range node.Primaries() {
-		dsn, ok := cfg.DSN[n]
-		if !ok {
-			continue
-		}
+	for _, n := range primariesIn(cfg.DSN) {
+		dsn := cfg.DSN[n]
 		c, err := pgx.Connect(ctx, dsn)
 		if err != nil {
 			return fmt.Errorf("workload setup: connect to %s: %w (is the lab up? pgchaos lab status)", n, err)
@@ -193,9 +191,9 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		nodes[n] = c
 	}
 	if len(nodes) == 0 {
-		return errors.New("workload setup: no primary in the DSN map (want primary1 and/or primary2)")
+		return errors.New("workload setup: no primary in the DSN map (want primary1, primary2, …)")
 	}
-	for _, n := range node.Primaries() {
+	for _, n := range primariesIn(nodes) {
 		c := nodes[n]
 		if c == nil {
 			continue
@@ -213,22 +211,24 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		}
 	}
 	// New tables replicate only once each subscriber refreshes; before
-	// that, their changes are skipped by the apply worker.
-	for _, n := range node.Primaries() {
+	// that, their changes are skipped by the apply worker. Every node of a
+	// lab holds a subscription to each other node, all named sub_from_….
+	for _, n := range primariesIn(nodes) {
 		c := nodes[n]
-		if c == nil {
-			continue
+		rows, err := c.Query(ctx, `SELECT subname::text FROM pg_subscription
+WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND subname LIKE 'sub\_from\_%' ORDER BY subname`)
+		if err != nil {
+			return fmt.Errorf("workload setup: look up subscriptions on %s: %w", n, err)
 		}
-		sub := "sub_from_" + node.Peer(n)
-		var exists bool
-		if err := c.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1)`, sub).Scan(&exists); err != nil {
-			return fmt.Errorf("workload setup: look up subscription %s on %s: %w", sub, n, err)
+		subs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("workload setup: look up subscriptions on %s: %w", n, err)
 		}
-		if !exists {
-			continue // a single database, not a lab: nothing to refresh
-		}
-		if _, err := c.Exec(ctx, `ALTER SUBSCRIPTION `+pgx.Identifier{sub}.Sanitize()+` REFRESH PUBLICATION WITH (copy_data = false)`); err != nil {
-			return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is %s up?)", sub, n, err, node.Peer(n))
+		// None: a single database, not a lab: nothing to refresh.
+		for _, sub := range subs {
+			if _, err := c.Exec(ctx, `ALTER SUBSCRIPTION `+pgx.Identifier{sub}.Sanitize()+` REFRESH PUBLICATION WITH (copy_data = false)`); err != nil {
+				return fmt.Errorf("workload setup: refresh subscription %s on %s: %w (is its publisher up?)", sub, n, err)
+			}
 		}
 	}
 	for _, w := range wls {
@@ -238,7 +238,7 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 	}
 	// Statements the user wrote are checked on one primary, once the
 	// tables exist, before any worker starts.
-	for _, n := range node.Primaries() {
+	for _, n := range primariesIn(nodes) {
 		c := nodes[n]
 		if c == nil {
 			continue
@@ -570,4 +570,21 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// primariesIn returns the primaries among nodes' names, in order
+// (primary1, primary2, …): the lab's nodes without the load balancer.
+func primariesIn[T any](nodes map[string]T) []string {
+	var out []string
+	for n := range nodes {
+		if _, ok := node.PrimaryIndex(n); ok {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := node.PrimaryIndex(out[i])
+		b, _ := node.PrimaryIndex(out[j])
+		return a < b
+	})
+	return out
 }

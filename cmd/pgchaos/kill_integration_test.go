@@ -187,7 +187,7 @@ func assertWhole(t *testing.T, bin string, env []string, l *lab.Lab, state strin
 		}
 		enabled := 0
 		for _, n := range st.Nodes {
-			if n.State == "running" && n.Subscription != nil && n.Subscription.Enabled && n.Subscription.WorkerRunning {
+			if n.State == "running" && len(n.Subscriptions) == 1 && n.Subscriptions[0].Enabled && n.Subscriptions[0].WorkerRunning {
 				enabled++
 			}
 		}

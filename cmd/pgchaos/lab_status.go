@@ -17,8 +17,8 @@ var labStatusCmd = command{
 	usage: `Usage: pgchaos lab status [flags]
 
 Shows each node's container state, address, PostgreSQL version, its
-subscription (enabled, worker running, last message), bytes behind in each
-direction, HAProxy's backend states, every fault the fault ledger still
+subscriptions, one per peer (enabled, worker running, last message), bytes
+behind in each direction between every two nodes, HAProxy's backend states, every fault the fault ledger still
 holds unhealed (with when it was injected: a pgchaos killed mid-fault leaves
 them in force; "pgchaos lab heal" heals them), and a warning in plain words
 when a subscription is failing (with the error and the LSN to skip).
@@ -65,8 +65,14 @@ func renderStatus(e *env, st lab.Status) error {
 	t := tablewriter.NewTable(e.stdout)
 	t.Header("node", "container", "state", "address", "version", "subscription", "enabled", "worker", "last message", "apply errors")
 	for _, n := range st.Nodes {
-		row := []any{esc(n.Name), esc(n.Container), esc(n.State), esc(n.Address), esc(n.ServerVersion)}
-		if s := n.Subscription; s != nil {
+		// One line per subscription; the node's own cells on its first.
+		node := []any{esc(n.Name), esc(n.Container), esc(n.State), esc(n.Address), esc(n.ServerVersion)}
+		if len(n.Subscriptions) == 0 {
+			if err := t.Append(append(node, "-", "-", "-", "-", "-")...); err != nil {
+				return err
+			}
+		}
+		for i, s := range n.Subscriptions {
 			last := "-"
 			if s.LastMessage != nil {
 				last = fmt.Sprintf("%s ago", time.Since(*s.LastMessage).Round(time.Millisecond))
@@ -79,12 +85,13 @@ func renderStatus(e *env, st lab.Status) error {
 			if s.ApplyErrorsUnknown != "" {
 				applyErrors = "- (" + s.ApplyErrorsUnknown + ")"
 			}
-			row = append(row, esc(s.Name), yesNo(s.Enabled), esc(worker), last, applyErrors)
-		} else {
-			row = append(row, "-", "-", "-", "-", "-")
-		}
-		if err := t.Append(row...); err != nil {
-			return err
+			row := node
+			if i > 0 {
+				row = []any{"", "", "", "", ""}
+			}
+			if err := t.Append(append(row, esc(s.Name), yesNo(s.Enabled), esc(worker), last, applyErrors)...); err != nil {
+				return err
+			}
 		}
 	}
 	if err := t.Render(); err != nil {

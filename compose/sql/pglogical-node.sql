@@ -5,7 +5,8 @@ CREATE EXTENSION IF NOT EXISTS pglogical;
 SELECT pglogical.create_node(node_name := :'node', dsn := :'dsn');
 
 -- pglogical replicates only the tables in a replication set, and DDL is
--- not replicated. Every public table that exists now joins a set: those
+-- not replicated. Every table outside the system schemas (public's and
+-- those of a scenario's schema: file) that exists now joins a set: those
 -- with a primary key 'default' (inserts, updates, deletes), the others
 -- 'default_insert_only'.
 SELECT pglogical.replication_set_add_table(
@@ -13,7 +14,8 @@ SELECT pglogical.replication_set_add_table(
                 THEN 'default' ELSE 'default_insert_only' END,
            c.oid, synchronize_data := false)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pglogical') AND n.nspname NOT LIKE 'pg\_%'
+   AND c.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pglogical.replication_set_table t WHERE t.set_reloid = c.oid);
 
 -- Tables created later (the workloads', a tutorial user's) join the same
@@ -26,7 +28,8 @@ DECLARE
 BEGIN
     FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
                WHERE command_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
-                 AND object_type = 'table' AND schema_name = 'public'
+                 AND object_type = 'table'
+                 AND schema_name NOT IN ('pg_catalog', 'information_schema', 'pglogical') AND schema_name NOT LIKE 'pg\_%'
     LOOP
         IF NOT EXISTS (SELECT 1 FROM pglogical.replication_set_table t WHERE t.set_reloid = cmd.objid) THEN
             PERFORM pglogical.replication_set_add_table(

@@ -1,3 +1,4 @@
--- Interleaved ids: primary1 hands out 1, 3, 5 …, primary2 2, 4, 6 …
--- Variable: node_index (1 on primary1, 2 on primary2).
-ALTER SEQUENCE test_table_id_seq INCREMENT BY 2 RESTART WITH :node_index;
+-- Interleaved ids: with n nodes, primary i hands out i, i+n, i+2n … (two
+-- nodes: primary1 1, 3, 5 …, primary2 2, 4, 6 …).
+-- Variables: node_index (i), node_count (n).
+ALTER SEQUENCE test_table_id_seq INCREMENT BY :node_count RESTART WITH :node_index;

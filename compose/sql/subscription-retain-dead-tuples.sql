@@ -6,9 +6,9 @@
 -- far back it retains; the detection also needs track_commit_timestamp =
 -- on. An enabled subscription refuses to change the option ("cannot set
 -- option retain_dead_tuples for enabled subscription"), so it is set here,
--- at creation.
--- Variables: subscription (e.g. sub_from_primary2), conninfo (the peer).
+-- at creation. Variables: as subscription.sql (subscription, conninfo,
+-- slot).
 CREATE SUBSCRIPTION :"subscription"
     CONNECTION :'conninfo'
     PUBLICATION pgchaos_pub
-    WITH (origin = none, copy_data = false, retain_dead_tuples = true);
+    WITH (origin = none, copy_data = false, slot_name = :'slot', retain_dead_tuples = true);

@@ -52,9 +52,11 @@ func Config(t testing.TB, opts ...lab.Option) lab.Config {
 	if len(base) > 24 {
 		base = base[:24]
 	}
+	// Free ports for as many primaries as the options ask for.
+	nodes := lab.New(opts...).Nodes
 	cfg := lab.New(append([]lab.Option{
 		lab.WithName("t-" + strings.Trim(base, "-") + "-" + hex.EncodeToString(suffix[:])),
-		lab.WithPorts(lab.FreePorts(lab.Ports{})),
+		lab.WithPorts(lab.FreePortsFor(lab.Ports{}, nodes)),
 		lab.WithLog(func(f string, a ...any) { t.Logf("lab: "+f, a...) }),
 	}, opts...)...)
 	return cfg
