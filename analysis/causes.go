@@ -68,15 +68,20 @@ type CauseEvidence struct {
 //     nodes.
 //  5. unexplained.
 //
-// Over more than two nodes (div.Nodes) no cause is sought, because the
-// rules read a row as missing on one of two nodes and would name wrong
-// ones: Unexplained stays nil (not measured), unless no row diverged, when
-// there is nothing to explain and it is 0.
+// The rules are for two nodes, and a divergence of more (div.Nodes set)
+// gets no cause: rows keep an empty Cause and Unexplained stays nil, as
+// when no cause is sought. Past two nodes, "the other node" of a conflict
+// or of a stalled apply worker is any of several, and a worker's stop
+// accounts for a missing write only when it serves the subscription to
+// the writer, which the evidence here cannot tell (the subscription's
+// publisher is the lab's or target's naming). Guessing would give causes
+// that read right and are wrong. When no row diverged there is nothing to
+// explain, on any number of nodes: Unexplained is 0.
 func ExplainDivergence(div *reports.Divergence, ev CauseEvidence) {
 	if div == nil {
 		return
 	}
-	if len(div.Nodes) > 2 {
+	if div.Nodes != nil {
 		if div.DivergentRows == 0 {
 			div.Unexplained = new(int64)
 		}
@@ -166,7 +171,7 @@ type rowEvidence struct {
 var (
 	insertKinds = []string{pglog.KindInsertExists, pglog.KindUpdateExists, pglog.KindMultipleUniqueConflicts, pglog.KindApplyError}
 	updateKinds = []string{pglog.KindUpdateOriginDiffers}
-	deleteKinds = []string{pglog.KindUpdateMissing, pglog.KindDeleteOriginDiffers, pglog.KindDeleteMissing}
+	deleteKinds = []string{pglog.KindUpdateMissing, pglog.KindUpdateDeleted, pglog.KindDeleteOriginDiffers, pglog.KindDeleteMissing}
 )
 
 func (e rowEvidence) explain() (cause, detail string) {

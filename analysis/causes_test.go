@@ -386,3 +386,19 @@ func TestHistoryWritesKeepsOnlyTheDivergentRows(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainDivergenceSeeksNoCausePastTwoNodes pins that a divergence of
+// three nodes gets no cause, not a two-node cause that reads right: even
+// with a conflict logged for the key, the row stays without one and
+// Unexplained nil ("not sought").
+func TestExplainDivergenceSeeksNoCausePastTwoNodes(t *testing.T) {
+	div := &reports.Divergence{DivergentRows: 1, Nodes: []string{"primary1", "primary2", "primary3"},
+		Tables: []reports.TableDivergence{{Table: "test_table", DivergentRows: 1, Rows: []reports.DivergentRow{{Key: "7", Kind: reports.Different,
+			Versions: []reports.RowVersion{{Nodes: []string{"primary1", "primary3"}, Row: `{"id":7}`}, {Nodes: []string{"primary2"}, Row: `{"id":7,"v":1}`}}}}}}}
+	ExplainDivergence(div, CauseEvidence{Start: causeT0, Converged: true, ConflictLogs: true,
+		Logs:   map[string][]pglog.Event{"primary2": {conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.test_table", "(id)=(7)", "0/1", causeAt(12))}},
+		Writes: map[RowRef][]Write{{Table: "test_table", Key: "7"}: {write("primary1", 12), write("primary2", 12)}}})
+	if row := div.Tables[0].Rows[0]; row.Cause != "" || row.CauseDetail != "" || div.Unexplained != nil {
+		t.Errorf("cause %q (%q), unexplained %v: want none sought past two nodes", row.Cause, row.CauseDetail, div.Unexplained)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,4 +157,115 @@ func describe(tok json.Token) string {
 		return "null"
 	}
 	return fmt.Sprint(tok)
+}
+
+// checkDivergence checks what the divergence section's fields say about
+// each other, which no single field shows: with more than two nodes
+// (divergence.nodes), every table names those nodes in order, each row's
+// kind is different or missing_on_ some of them, and its versions put
+// every node in exactly one version, the one without a row being the
+// nodes its kind says lack it; with two, kinds are the two-node ones and
+// no N-node field appears. It returns the first field that breaks one.
+func checkDivergence(d *Divergence) error {
+	if d == nil {
+		return nil
+	}
+	bad := func(path, format string, args ...any) error {
+		return fmt.Errorf("field divergence.%s: %s", path, fmt.Sprintf(format, args...))
+	}
+	if d.Nodes != nil {
+		if len(d.Nodes) < 3 {
+			return bad("nodes", "%d nodes listed: the list is for more than two nodes (two are named by the _primary1 and _primary2 fields)", len(d.Nodes))
+		}
+		seen := map[string]bool{}
+		for i, n := range d.Nodes {
+			if n == "" || strings.Contains(n, ",") || seen[n] {
+				return bad(fmt.Sprintf("nodes[%d]", i), "%q is empty, holds a comma or is listed twice: each node once, by name", n)
+			}
+			seen[n] = true
+		}
+	}
+	for i, nc := range d.NotCompared {
+		if nc.Table == "" || nc.Reason == "" {
+			return bad(fmt.Sprintf("not_compared[%d]", i), "a table not compared needs its name and the reason")
+		}
+	}
+	for i, t := range d.Tables {
+		path := fmt.Sprintf("tables[%d]", i)
+		if d.Nodes == nil {
+			if t.Nodes != nil {
+				return bad(path+".nodes", "per-node counts in a two-node divergence (no divergence.nodes)")
+			}
+		} else {
+			if len(t.Nodes) != len(d.Nodes) {
+				return bad(path+".nodes", "%d nodes, want the %d of divergence.nodes", len(t.Nodes), len(d.Nodes))
+			}
+			for k, tn := range t.Nodes {
+				if tn.Node != d.Nodes[k] {
+					return bad(fmt.Sprintf("%s.nodes[%d].node", path, k), "%q, want %q (the order of divergence.nodes)", tn.Node, d.Nodes[k])
+				}
+			}
+		}
+		for j, r := range t.Rows {
+			if err := checkRow(d.Nodes, r); err != "" {
+				return bad(fmt.Sprintf("%s.rows[%d]", path, j), "%s", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRow says what is wrong with a divergent row of a comparison of
+// nodes (nil: two nodes), or "".
+func checkRow(nodes []string, r DivergentRow) string {
+	if nodes == nil {
+		switch {
+		case r.Kind != MissingOnPrimary1 && r.Kind != MissingOnPrimary2 && r.Kind != Different:
+			return fmt.Sprintf("kind %q: want %q, %q or %q in a two-node divergence", r.Kind, MissingOnPrimary1, MissingOnPrimary2, Different)
+		case r.Versions != nil:
+			return "versions in a two-node divergence (no divergence.nodes)"
+		}
+		return ""
+	}
+	lack := MissingNodes(r.Kind)
+	if r.Kind != Different {
+		if lack == nil {
+			return fmt.Sprintf("kind %q: want %q or missing_on_ and the nodes that lack the row", r.Kind, Different)
+		}
+		for _, n := range lack {
+			if !slices.Contains(nodes, n) {
+				return fmt.Sprintf("kind %q names %q, not a node compared (%s)", r.Kind, n, strings.Join(nodes, ", "))
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var absent []string
+	rows := 0
+	for _, v := range r.Versions {
+		for _, n := range v.Nodes {
+			if !slices.Contains(nodes, n) || seen[n] {
+				return fmt.Sprintf("versions name %q twice or a node not compared: each node of divergence.nodes belongs to one version", n)
+			}
+			seen[n] = true
+			if v.Row == "" {
+				absent = append(absent, n)
+			}
+		}
+		if v.Row != "" {
+			rows++
+		}
+	}
+	switch {
+	case len(seen) != len(nodes):
+		return fmt.Sprintf("versions name %d of the %d nodes: each node belongs to one version", len(seen), len(nodes))
+	case r.Kind == Different && rows < 2:
+		return fmt.Sprintf("kind %q with %d version(s) of the row: different means two or more", Different, rows)
+	case r.Kind != Different && (rows != 1 || !sameSet(absent, lack)):
+		return fmt.Sprintf("kind %q, but the versions say %s lack the row in %d version(s)", r.Kind, strings.Join(absent, ", "), rows)
+	}
+	return ""
+}
+
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(s string) bool { return !slices.Contains(b, s) })
 }

@@ -34,12 +34,12 @@ func jsonFields(t reflect.Type, into map[string][]string) {
 	}
 }
 
-// docFields reads docs/report.md: for each "## Type: …" section (any
-// heading level), the
+// docFields reads a document such as docs/report.md: for each "## Type: …"
+// section (any heading level), the
 // field names of its "| field | type | unit | meaning |" table.
-func docFields(t *testing.T) map[string][]string {
+func docFields(t *testing.T, path string) map[string][]string {
 	t.Helper()
-	b, err := os.ReadFile("../docs/report.md")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read the report documentation: %v", err)
 	}
@@ -63,7 +63,7 @@ func docFields(t *testing.T) map[string][]string {
 			cell := strings.TrimSpace(strings.Split(line, "|")[1])
 			name := strings.Trim(cell, "`")
 			if cell != "`"+name+"`" {
-				t.Errorf("docs/report.md, section %s: first cell %q is not one `field`", section, cell)
+				t.Errorf("%s, section %s: first cell %q is not one `field`", path, section, cell)
 				continue
 			}
 			out[section] = append(out[section], name)
@@ -78,7 +78,7 @@ func docFields(t *testing.T) map[string][]string {
 func TestDocsDescribeEveryJSONField(t *testing.T) {
 	model := map[string][]string{}
 	jsonFields(reflect.TypeFor[Report](), model)
-	docs := docFields(t)
+	docs := docFields(t, "../docs/report.md")
 	if len(model) < 20 {
 		t.Fatalf("found only %d model types: the reflection walk is broken", len(model))
 	}

@@ -362,6 +362,13 @@ func lagSection(l *Lag, faults []Fault) *htmlSection {
 		t.Rows = append(t.Rows, row)
 	}
 	s.table(t)
+	if header, rows := lagMatrix(l); rows != nil {
+		m := htmlTable{Caption: "Lag p99 from each node (row) to each other (column)", Header: header}
+		for _, r := range rows {
+			m.Rows = append(m.Rows, append([]htmlCell{{Text: r[0]}}, cells("num", r[1:]...)...))
+		}
+		s.table(m)
+	}
 	w := htmlTable{Caption: "Lag during faults", Header: []string{"direction", "fault", "samples", "p50", "p99", "max"}}
 	for _, d := range l.Directions {
 		for _, win := range d.Windows {
@@ -399,14 +406,27 @@ func divergenceSection(d *Divergence) *htmlSection {
 		}
 		s.text(css, "%s", line)
 	}
+	if len(d.NotCompared) > 0 {
+		nc := htmlTable{Caption: "Tables not compared", Header: []string{"table", "why"}}
+		for _, n := range d.NotCompared {
+			nc.Rows = append(nc.Rows, []htmlCell{{Text: n.Table}, {Text: n.Reason}})
+		}
+		s.table(nc)
+	}
 	if len(d.Tables) == 0 {
 		return s
 	}
-	t := htmlTable{Header: []string{"table", "rows primary1", "rows primary2", "missing on primary1", "missing on primary2", "different"}}
-	for _, tb := range d.Tables {
-		row := []htmlCell{{Text: tb.Table}}
-		row = append(row, cells("num", count(tb.RowsPrimary1), count(tb.RowsPrimary2),
-			count(tb.MissingOnPrimary1), count(tb.MissingOnPrimary2), count(tb.Different))...)
+	header, counts := divergenceCounts(d)
+	t := htmlTable{Header: header}
+	for _, r := range counts {
+		row := []htmlCell{{Text: r[0]}}
+		if d.Nodes != nil {
+			row = append(row, cells("num", r[1], r[2])...)
+			row = append(row, htmlCell{Text: r[3]})
+			row = append(row, cells("num", r[4:]...)...)
+		} else {
+			row = append(row, cells("num", r[1:]...)...)
+		}
 		t.Rows = append(t.Rows, row)
 	}
 	s.table(t)
@@ -414,6 +434,9 @@ func divergenceSection(d *Divergence) *htmlSection {
 	// Unlike the terminal, the page has room for every row the report
 	// kept, with both versions in full.
 	rows := htmlTable{Caption: "Divergent rows", Header: []string{"table", "key", "kind", node.Primary1, node.Primary2, "last writer"}}
+	if d.Nodes != nil {
+		rows.Header = []string{"table", "key", "kind", "nodes", "row", "last writer"}
+	}
 	withCause := hasCauses(d)
 	if withCause {
 		rows.Header = append(rows.Header, "cause", "evidence")
@@ -421,15 +444,23 @@ func divergenceSection(d *Divergence) *htmlSection {
 	var more []string
 	for _, tb := range d.Tables {
 		for _, row := range tb.Rows {
-			rows.Rows = append(rows.Rows, []htmlCell{
-				{Text: tb.Table}, {Text: row.Key, CSS: "code"}, {Text: row.Kind},
-				{Text: dash(row.Primary1), CSS: "code"}, {Text: dash(row.Primary2), CSS: "code"}, {Text: dash(row.LastWriter)},
-			})
+			if d.Nodes != nil {
+				nodes, versions := versionLines(row)
+				rows.Rows = append(rows.Rows, []htmlCell{
+					{Text: tb.Table}, {Text: row.Key, CSS: "code"}, {Text: row.Kind},
+					{Lines: nodes}, {Lines: versions, CSS: "code"}, {Text: dash(row.LastWriter)},
+				})
+			} else {
+				rows.Rows = append(rows.Rows, []htmlCell{
+					{Text: tb.Table}, {Text: row.Key, CSS: "code"}, {Text: row.Kind},
+					{Text: dash(row.Primary1), CSS: "code"}, {Text: dash(row.Primary2), CSS: "code"}, {Text: dash(row.LastWriter)},
+				})
+			}
 			if withCause {
 				rows.Rows[len(rows.Rows)-1] = append(rows.Rows[len(rows.Rows)-1], causeCells(row)...)
 			}
 		}
-		if rest := tb.MissingOnPrimary1 + tb.MissingOnPrimary2 + tb.Different - int64(len(tb.Rows)); rest > 0 && tb.Truncated {
+		if rest := tb.Count() - int64(len(tb.Rows)); rest > 0 && tb.Truncated {
 			more = append(more, fmt.Sprintf("… %d more in %s", rest, tb.Table))
 		}
 	}

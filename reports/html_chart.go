@@ -34,9 +34,13 @@ const (
 )
 
 // seriesColour is the colour of line i, in legend order; none is red or
-// orange, which mean errors and faults.
+// orange, which mean errors and faults. There are twenty, one for each
+// direction of a five-node lag chart; the first six are the ones charts
+// of two nodes and three targets always had.
 func seriesColour(i int) string {
-	colours := [...]string{"#2563eb", "#059669", "#7c3aed", "#0891b2", "#be185d", "#4b5563"}
+	colours := [...]string{"#2563eb", "#059669", "#7c3aed", "#0891b2", "#be185d", "#4b5563",
+		"#1e3a8a", "#65a30d", "#c026d3", "#0f766e", "#a16207", "#4f46e5", "#166534", "#6b21a8",
+		"#0284c7", "#831843", "#111827", "#84cc16", "#22d3ee", "#a78bfa"}
 	return colours[i%len(colours)]
 }
 
@@ -154,7 +158,11 @@ const maxDots = 40
 // draw lays out a chart: the frame (plot and errors strip), then from back
 // to front fault windows, failover marks, ticks, lines and error bars, and
 // the legend under it all.
-func (c chartSpec) draw() chartView {
+func (c chartSpec) draw() chartView { return c.drawOn(c.yValues()) }
+
+// drawOn is draw with a y axis made to hold ys, so that charts of several
+// runs can share one (CompareHTML).
+func (c chartSpec) drawOn(ys []float64) chartView {
 	v := chartView{ID: c.ID, Title: c.Title, YTitle: c.YTitle, Width: chartWidth}
 	v.PlotX, v.PlotY = plotLeft, plotTop
 	v.PlotW, v.PlotH = chartWidth-plotLeft-plotRight, plotHeight
@@ -167,7 +175,6 @@ func (c chartSpec) draw() chartView {
 	if !(xmax > 0) {
 		xmax = 1 // an empty run: an axis from 0 to 1 s rather than a division by zero
 	}
-	ys := c.yValues()
 	ax := newAxis(ys, c.Kind)
 	v.LogScale = ax.log
 	s := plotScale{x: v.PlotX, y: v.PlotY, w: v.PlotW, h: v.PlotH, bottom: bottom, xmax: xmax, ax: ax}
@@ -308,14 +315,21 @@ func (c chartSpec) errorBars(s plotScale, lane *laneView) (string, []rectView) {
 	return top, bars
 }
 
-// legend is one row under the x axis, starting at x: series, then errors,
-// then faults. It returns the row's baseline with it.
+// legend is a row under the x axis, starting at x: series, then errors,
+// then faults; entries that would run past the chart's right edge (the
+// twenty directions of five nodes) start a new row. It returns the last
+// row's baseline with it.
 func (c chartSpec) legend(lines []lineView, x, bottom float64) ([]legendView, float64) {
 	y := bottom + xAxisHeight + 14
 	var out []legendView
+	left := x
 	add := func(colour, name string) {
+		w := 26 + 7*float64(len([]rune(name)))
+		if x > left && x+w-10 > chartWidth-plotRight {
+			x, y = left, y+legendRow
+		}
 		out = append(out, legendView{X: x, Y: y, Colour: colour, Name: name})
-		x = r1(x + 26 + 7*float64(len([]rune(name))))
+		x = r1(x + w)
 	}
 	for _, l := range lines {
 		add(l.Colour, l.Name)

@@ -101,6 +101,9 @@ func Read(path string) (*Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("read report %s: %w", path, describeJSONError(b, err))
 	}
+	if err := checkDivergence(r.Divergence); err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, err)
+	}
 	return &r, nil
 }
 

@@ -329,6 +329,10 @@ type Conflicts struct {
 	Samples        []LogSample     `json:"samples,omitempty"`
 	Workload       WorkloadWitness `json:"workload"`
 	Stalls         []Stall         `json:"stalls"`
+
+	// Retention is what retain_dead_tuples (PostgreSQL 19) cost during the
+	// run; nil when the lab's subscriptions do not retain dead tuples.
+	Retention *Retention `json:"retention,omitempty"`
 }
 
 // ConflictCount is a count of one kind on one subscriber node.
@@ -416,4 +420,45 @@ type Assertion struct {
 	Expected string `json:"expected"` // e.g. "<= 2s"
 	Actual   string `json:"actual"`
 	Pass     bool   `json:"pass"`
+}
+
+// Retention is what keeping dead tuples for update_deleted detection
+// (retain_dead_tuples, PostgreSQL 19) cost on each subscriber during the
+// run: how far back the pg_conflict_detection slot held VACUUM, and the
+// dead tuples that piled up on the hot table meanwhile.
+type Retention struct {
+	Table string          `json:"table"` // the hot table whose dead tuples were sampled
+	Nodes []RetentionNode `json:"nodes"`
+}
+
+// RetentionNode is the retention on one node. A figure that could not be
+// measured is absent, with the reason in its _unknown field: never 0.
+type RetentionNode struct {
+	Node    string `json:"node"`
+	Samples int    `json:"samples"` // samples the node answered
+	// SlotXminAgeMax is the largest age(xmin) of the pg_conflict_detection
+	// slot seen, in transactions.
+	SlotXminAgeMax     *int64 `json:"slot_xmin_age_max,omitempty"`
+	SlotXminAgeUnknown string `json:"slot_xmin_age_unknown,omitempty"`
+	// DeadTuplesMax is the largest n_dead_tup of the hot table seen.
+	DeadTuplesMax     *int64            `json:"dead_tuples_max,omitempty"`
+	DeadTuplesUnknown string            `json:"dead_tuples_unknown,omitempty"`
+	Windows           []RetentionWindow `json:"windows,omitempty"`  // per fault window
+	Timeline          []RetentionPoint  `json:"timeline,omitempty"` // one point a sample
+}
+
+// RetentionWindow is the retention while one fault held: the largest
+// figures sampled in it; absent when no sample in the window had one.
+type RetentionWindow struct {
+	Fault          int    `json:"fault"` // index into Report.Faults
+	SlotXminAgeMax *int64 `json:"slot_xmin_age_max,omitempty"`
+	DeadTuplesMax  *int64 `json:"dead_tuples_max,omitempty"`
+}
+
+// RetentionPoint is one sample; a figure is absent when it was not
+// measurable at that moment.
+type RetentionPoint struct {
+	T           float64 `json:"t"` // seconds since start
+	SlotXminAge *int64  `json:"slot_xmin_age,omitempty"`
+	DeadTuples  *int64  `json:"dead_tuples,omitempty"`
 }

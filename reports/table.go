@@ -274,6 +274,10 @@ func (p *printer) lag(l *Lag, faults []Fault) {
 		})
 	}
 	p.table([]string{"direction", "samples", "missing", "p50", "p95", "p99", "max", "max behind", "slot wal"}, rows)
+	if header, rows := lagMatrix(l); rows != nil {
+		p.title("Lag p99 from each node (row) to each other (column)")
+		p.table(header, rows)
+	}
 
 	var wrows [][]string
 	for _, d := range l.Directions {
@@ -374,17 +378,17 @@ func DivergenceTable(w io.Writer, d *Divergence) error {
 
 func (p *printer) divergenceRows(d *Divergence) {
 	p.printf("divergent rows: %d\n", d.DivergentRows)
+	if len(d.NotCompared) > 0 {
+		rows := make([][]string, len(d.NotCompared))
+		for i, nc := range d.NotCompared {
+			rows[i] = []string{nc.Table, nc.Reason}
+		}
+		p.table([]string{"not compared", "why"}, rows)
+	}
 	if len(d.Tables) == 0 {
 		return
 	}
-	rows := make([][]string, 0, len(d.Tables))
-	for _, t := range d.Tables {
-		rows = append(rows, []string{
-			t.Table, count(t.RowsPrimary1), count(t.RowsPrimary2),
-			count(t.MissingOnPrimary1), count(t.MissingOnPrimary2), count(t.Different),
-		})
-	}
-	p.table([]string{"table", "rows primary1", "rows primary2", "missing on primary1", "missing on primary2", "different"}, rows)
+	p.table(divergenceCounts(d))
 
 	var drows [][]string
 	var more, causes []string
@@ -396,9 +400,19 @@ func (p *printer) divergenceRows(d *Divergence) {
 			if shown == maxDivergentRows {
 				break
 			}
-			drows = append(drows, []string{
-				t.Table, row.Key, row.Kind, cut(dash(row.Primary1)), cut(dash(row.Primary2)), dash(row.LastWriter),
-			})
+			if d.Nodes != nil {
+				nodes, versions := versionLines(row)
+				for i := range versions {
+					versions[i] = cut(versions[i])
+				}
+				drows = append(drows, []string{
+					t.Table, row.Key, row.Kind, strings.Join(nodes, "\n"), strings.Join(versions, "\n"), dash(row.LastWriter),
+				})
+			} else {
+				drows = append(drows, []string{
+					t.Table, row.Key, row.Kind, cut(dash(row.Primary1)), cut(dash(row.Primary2)), dash(row.LastWriter),
+				})
+			}
 			if withCause {
 				drows[len(drows)-1] = append(drows[len(drows)-1], dash(row.Cause))
 				if row.CauseDetail != "" {
@@ -410,12 +424,15 @@ func (p *printer) divergenceRows(d *Divergence) {
 		}
 		// The rows not listed are the table's divergent rows less those
 		// shown: the analysis counted them, the view only subtracts.
-		if rest := t.MissingOnPrimary1 + t.MissingOnPrimary2 + t.Different - int64(listed); rest > 0 && (listed < len(t.Rows) || t.Truncated) {
+		if rest := t.Count() - int64(listed); rest > 0 && (listed < len(t.Rows) || t.Truncated) {
 			more = append(more, fmt.Sprintf("… %d more in %s", rest, t.Table))
 		}
 	}
 	if len(drows) > 0 {
 		header := []string{"table", "key", "kind", node.Primary1, node.Primary2, "last writer"}
+		if d.Nodes != nil {
+			header = []string{"table", "key", "kind", "nodes", "row", "last writer"}
+		}
 		if withCause {
 			header = append(header, "cause")
 		}
@@ -471,6 +488,8 @@ func (p *printer) conflicts(c *Conflicts) {
 		}
 		p.table([]string{"node", "time", "kind", "key", "finish lsn", "message"}, rows)
 	}
+
+	p.retention(c.Retention)
 
 	if len(c.Stalls) == 0 {
 		return

@@ -29,6 +29,7 @@ func TestDocsStateTheLimits(t *testing.T) {
 		"at most " + fmtDur(maxNetemDelay) + " |",
 		fmt.Sprintf("0 to %d", maxCount),
 		fmt.Sprintf("At most %d problems", MaxErrors),
+		fmt.Sprintf("| `variants` | 2 to %d entries, each a variant that parses, no two asking for the same lab; 1 to %d bytes each |", MaxVariants, maxVariantLen),
 		fmt.Sprintf("`scripts` 1 to %d entries", maxScripts),
 		fmt.Sprintf("| 1 to %d (default 1) |", maxWeight),
 		fmt.Sprintf("at most %d MiB, a regular file; 1 to %d statements; each `\\sleep` at most %s", sqlscript.MaxFileSize>>20, sqlscript.MaxStatements, sqlscript.MaxSleep),

@@ -22,18 +22,18 @@ import (
 
 // Allowed values, in the order messages list them.
 var (
-	topKeys       = []string{"name", "lab", "schema", "duration", "seed", "workloads", "faults", "assert"}
-	labKeys       = []string{"nodes", "postgres", "sequences", "ports", "engine", "resolver"}
+	topKeys       = []string{"name", "lab", "schema", "duration", "seed", "workloads", "faults", "assert", "variants"}
+	labKeys       = []string{"nodes", "postgres", "sequences", "ports", "engine", "resolver", "retain_dead_tuples"}
 	portKeys      = append(node.PrimariesOf(node.MaxPrimaries), node.HAProxy, "stats")
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
-	postgresVers  = []string{"18", "17"}
+	postgresVers  = []string{"18", "17", "19"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
 	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister, KindSQL}
 	isolations    = []string{ReadCommitted, RepeatableRead, Serializable}
 	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
 		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
 	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "unexplained_divergence", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
-	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
+	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error", "update_deleted"}
 )
 
 // faultKeys lists, per fault kind, the keys that kind takes.
@@ -132,6 +132,20 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	return s, nil
 }
 
+// ParseAs parses and validates data as Parse does, with the lab settings
+// of variant v in place of the file's: every check that depends on the
+// lab (the node names workloads and faults use, lab.ports, engine
+// options) is made against the lab v builds. Errors keep the file's
+// line and column.
+func ParseAs(file string, data []byte, v Variant) (*Scenario, error) {
+	r := &reader{file: file, variant: &v}
+	s := r.parse(data)
+	if len(r.errs) > 0 {
+		return nil, exitcode.BadInputErr(r.result())
+	}
+	return s, nil
+}
+
 func (r *reader) parse(data []byte) *Scenario {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -207,6 +221,10 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if v, ok := f["lab"]; ok && !isNull(v.val) {
 		s.Lab = r.lab(v.val)
 	}
+	if r.variant != nil {
+		s.Lab = r.variant.Apply(s.Lab)
+		r.nodes = s.Lab.NodeCount()
+	}
 	if v, ok := f["schema"]; ok && !isNull(v.val) {
 		s.Schema = r.schema(v.val)
 	}
@@ -241,6 +259,9 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if v, ok := f["assert"]; ok && !isNull(v.val) {
 		s.Assert = r.assert(v.val)
 	}
+	if v, ok := f["variants"]; ok && !isNull(v.val) {
+		s.Variants = r.variants(v.val)
+	}
 	if durOK {
 		r.schedule(s, faultPos)
 	}
@@ -259,6 +280,11 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 			r.nodes = l.Nodes
 		}
 	}
+	if r.variant != nil && r.variant.Nodes != 0 {
+		// lab.ports is checked against the variant's primaries.
+		l.Nodes = r.variant.Nodes
+		r.nodes = l.Nodes
+	}
 	if v, ok := f["postgres"]; ok {
 		// 18 and "18" both mean the major version; a float such as 18.0 is
 		// not accepted because 18.1 would look like a minor version.
@@ -272,6 +298,7 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 		}
 	}
 	r.engine(f, &l)
+	r.retainDeadTuples(f, &l)
 	if v, ok := f["ports"]; ok && !isNull(v.val) {
 		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
 		if ok {

@@ -66,7 +66,7 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			`unknown-kind.yaml:3:11: workloads[0].kind: "insrt" is not a workload kind (allowed: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`unknown-kind.yaml:5:11: faults[0].kind: "explode" is not a fault kind (allowed: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)`,
 			`unknown-kind.yaml:8:14: lab.sequences: "random" is not a sequence mode (allowed: interleaved, serial, uuid)`,
-			`unknown-kind.yaml:9:13: lab.postgres: 16 is not a supported PostgreSQL major version (allowed: 18, 17)`,
+			`unknown-kind.yaml:9:13: lab.postgres: 16 is not a supported PostgreSQL major version (allowed: 18, 17, 19)`,
 		}},
 		{"missing-required.yaml", []string{
 			`missing-required.yaml:1:1: duration is required: how long the workloads run (e.g. duration: 60s)`,
@@ -115,10 +115,10 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			`not-yaml.yaml:1: not valid YAML: control characters are not allowed`,
 		}},
 		{"scalar-top.yaml", []string{
-			`scalar-top.yaml:1:1: the top level is the string "just some words", not a mapping of keys (allowed: name, lab, schema, duration, seed, workloads, faults, assert)`,
+			`scalar-top.yaml:1:1: the top level is the string "just some words", not a mapping of keys (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 		{"list-top.yaml", []string{
-			`list-top.yaml:1:1: the top level is a list, not a mapping of keys (allowed: name, lab, schema, duration, seed, workloads, faults, assert)`,
+			`list-top.yaml:1:1: the top level is a list, not a mapping of keys (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 		{"two-docs.yaml", []string{
 			`two-docs.yaml:3:1: a second YAML document starts here: a scenario file holds one document (remove the extra ---)`,
@@ -173,7 +173,7 @@ func TestParseInline(t *testing.T) {
 	}{
 		{"unknown top-level key", "duration: 1s\nworkload: [{kind: insert}]\n", []string{
 			`f.yaml:1:1: workloads is required: at least one workload (e.g. workloads: [{kind: insert}])`,
-			`f.yaml:2:1: unknown key "workload" at the top level (allowed: name, lab, schema, duration, seed, workloads, faults, assert)`,
+			`f.yaml:2:1: unknown key "workload" at the top level (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 		{"no workloads", "duration: 1s\nworkloads: []\n", []string{
 			`f.yaml:2:12: workloads is empty: a scenario needs at least one workload (kinds: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
@@ -198,7 +198,7 @@ func TestParseInline(t *testing.T) {
 			`f.yaml:1:6: name has no value: give it one or remove the key`,
 		}},
 		{"merge key", "duration: 1s\nbase: &b {kind: insert}\nworkloads: [{<<: *b}]\n", []string{
-			`f.yaml:2:1: unknown key "base" at the top level (allowed: name, lab, schema, duration, seed, workloads, faults, assert)`,
+			`f.yaml:2:1: unknown key "base" at the top level (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 			`f.yaml:3:13: workloads[0]: kind is required (one of: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`f.yaml:3:14: merge keys (<<) are not supported in workloads[0]: write the keys out`,
 		}},
@@ -226,11 +226,11 @@ func TestParseInline(t *testing.T) {
 			`f.yaml:3:59: faults[0].jitter: "-1ms" must be 0 or more`,
 		}},
 		{"unknown conflict kind and negative count", "duration: 1m\nworkloads: [{kind: insert}]\nassert:\n  conflicts: {insert_exist: 1, total: -2}\n", []string{
-			`f.yaml:4:15: unknown key "insert_exist" in assert.conflicts (allowed: total, insert_exists, update_origin_differs, update_exists, update_missing, delete_origin_differs, delete_missing, multiple_unique_conflicts, apply_error)`,
+			`f.yaml:4:15: unknown key "insert_exist" in assert.conflicts (allowed: total, insert_exists, update_origin_differs, update_exists, update_missing, delete_origin_differs, delete_missing, multiple_unique_conflicts, apply_error, update_deleted)`,
 			`f.yaml:4:39: assert.conflicts.total: -2 is too small (must be at least 0)`,
 		}},
 		{"non-scalar key", "duration: 1m\nworkloads: [{kind: insert}]\n[a]: 1\n", []string{
-			`f.yaml:3:1: a key at the top level must be a plain name, not a list (allowed: name, lab, schema, duration, seed, workloads, faults, assert)`,
+			`f.yaml:3:1: a key at the top level must be a plain name, not a list (allowed: name, lab, schema, duration, seed, workloads, faults, assert, variants)`,
 		}},
 	}
 	for _, tt := range tests {

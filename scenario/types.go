@@ -27,6 +27,9 @@ type Scenario struct {
 	Workloads []Workload    // workloads: at least one
 	Faults    []Fault       // faults: a schedule, may be empty
 	Assert    Assert        // assert: thresholds; all optional
+	// Variants is variants: the labs `pgchaos compare` runs the scenario
+	// on, one after another; `pgchaos run` uses Lab alone.
+	Variants []Variant
 }
 
 // LabSpec is the scenario's lab: section. Zero values mean "the default".
@@ -41,6 +44,9 @@ type LabSpec struct {
 	Ports     Ports
 	Engine    string // "native" (default) or "pglogical"
 	Resolver  string // pglogical's conflict resolver; only with engine pglogical
+	// RetainDeadTuples is lab.retain_dead_tuples: native subscriptions WITH
+	// (retain_dead_tuples = true); only with postgres 19 and engine native.
+	RetainDeadTuples bool
 }
 
 // Ports overrides the lab's host ports; 0 means the default (5442, 5443,

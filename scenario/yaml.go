@@ -37,9 +37,10 @@ const MaxErrors = 50
 // problems a file has, and counts the others.
 type reader struct {
 	file    string
-	nodes   int    // the lab's primaries, from lab.nodes (0 until read: two)
-	errs    Errors // at most MaxErrors, sorted by place, ties in the order found
-	dropped int    // errors found beyond MaxErrors
+	nodes   int      // the lab's primaries, from lab.nodes (0 until read: two)
+	variant *Variant // ParseAs: the lab settings that replace the file's
+	errs    Errors   // at most MaxErrors, sorted by place, ties in the order found
+	dropped int      // errors found beyond MaxErrors
 }
 
 func posOf(n *yaml.Node) Pos {

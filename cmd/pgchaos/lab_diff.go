@@ -12,27 +12,30 @@ import (
 )
 
 var labDiffCmd = command{
-	summary: "compare the two primaries row by row, now",
+	summary: "compare the lab's primaries row by row, now",
 	usage: `Usage: pgchaos lab diff [flags]
 
-Compares every table with a primary key on primary1 and primary2 (the
-heartbeat table excepted) by ranges of hashes computed inside PostgreSQL,
-and names each row that differs: missing on primary1, missing on primary2,
-or different (both versions, and which node wrote last). Memory does not
-grow with table size. Exits 0 when the nodes agree, 1 when rows differ.
+Compares every table with a primary key, in every schema but the system's
+and the replication engine's (the heartbeat table excepted), across all
+the lab's primaries at once, by ranges of hashes computed inside
+PostgreSQL, and names each row that differs: missing on a node, or
+different (each version with the nodes holding it, and which node wrote
+last). Tables without a primary key are listed as not compared, with why.
+Memory does not grow with table size. Exits 0 when the nodes agree, 1
+when rows differ.
 
 It compares what each node holds now: rows still in flight show as
 differences. Run it on a quiet lab, or after "pgchaos run" ends.
 
 Examples:
   pgchaos lab diff
-  pgchaos lab diff --name demo --table test_table --format json
+  pgchaos lab diff --name demo --table test_table --table app.orders --format json
   pgchaos lab diff --limit 1000`,
 	run: func(ctx context.Context, e *env, usage string, args []string) error {
 		fs := flags(e, "lab diff", usage)
 		name := labNameFlag(fs)
 		format := fs.String("format", "table", "output: table or json")
-		tables := fs.StringSlice("table", nil, "compare only these tables (repeat or comma-separate)")
+		tables := fs.StringSlice("table", nil, "compare only these tables, schema.table outside schema public (repeat or comma-separate)")
 		limit := fs.Int("limit", diverge.DefaultRowLimit, "list at most this many divergent rows per table (counts stay exact)")
 		if err := parse(fs, args); err != nil {
 			return err
@@ -64,12 +67,15 @@ Examples:
 		}
 		if *format == "json" {
 			// A diff on demand makes no claim about convergence: no such fields.
+			// The other fields are the report's (docs/report.md).
 			err = writeJSON(e.stdout, struct {
 				Lab           string                    `json:"lab"`
 				ComparedAt    time.Time                 `json:"compared_at"`
 				DivergentRows int64                     `json:"divergent_rows"`
 				Tables        []reports.TableDivergence `json:"tables"`
-			}{*name, time.Now().UTC(), d.DivergentRows, d.Tables})
+				Nodes         []string                  `json:"nodes,omitempty"`
+				NotCompared   []reports.NotCompared     `json:"not_compared,omitempty"`
+			}{*name, time.Now().UTC(), d.DivergentRows, d.Tables, d.Nodes, d.NotCompared})
 		} else {
 			err = reports.DivergenceTable(e.stdout, d)
 		}

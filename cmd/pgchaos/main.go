@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"lab heal":     labHealCmd,
 		"validate":     validateCmd,
 		"run":          runCmd,
+		"compare":      compareCmd,
 		"report show":  reportShowCmd,
 		"target check": targetCheckCmd,
 		"target setup": targetSetupCmd,

@@ -1,0 +1,94 @@
+package reports
+
+import (
+	"slices"
+	"strings"
+)
+
+// The parts of the views that only a report of more than two nodes has:
+// the lag matrix, divergence per node and the versions of a row. Both
+// views lay them out from here, so they show the same figures.
+
+// lagNodes is the nodes a lag section names, in the order they first
+// appear (directions are listed sender by sender in node order).
+func lagNodes(l *Lag) []string {
+	var out []string
+	for _, d := range l.Directions {
+		for _, n := range []string{d.From, d.To} {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// lagMatrix lays out the p99 of every direction as a grid, a row per
+// sending node and a column per receiving one; "-" where a direction was
+// not measured, nothing on the diagonal. None for two nodes or fewer,
+// whose directions the list already shows at a glance.
+func lagMatrix(l *Lag) (header []string, rows [][]string) {
+	if l == nil {
+		return nil, nil
+	}
+	nodes := lagNodes(l)
+	if len(nodes) <= 2 {
+		return nil, nil
+	}
+	p99 := map[[2]string]string{}
+	for _, d := range l.Directions {
+		p99[[2]string{d.From, d.To}] = HumanDuration(d.P99.D())
+	}
+	header = append([]string{"from \\ to"}, nodes...)
+	for _, from := range nodes {
+		row := []string{from}
+		for _, to := range nodes {
+			v, ok := p99[[2]string{from, to}]
+			switch {
+			case from == to:
+				v = ""
+			case !ok:
+				v = "-"
+			}
+			row = append(row, v)
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// divergenceCounts lays out the per-table counts. Two nodes keep the
+// columns reports always had; past two, a line per table and node: the
+// table's divergent and different rows on its first line, then each
+// node's rows and the divergent rows it lacks.
+func divergenceCounts(d *Divergence) (header []string, rows [][]string) {
+	if d.Nodes == nil {
+		for _, t := range d.Tables {
+			rows = append(rows, []string{
+				t.Table, count(t.RowsPrimary1), count(t.RowsPrimary2),
+				count(t.MissingOnPrimary1), count(t.MissingOnPrimary2), count(t.Different),
+			})
+		}
+		return []string{"table", "rows primary1", "rows primary2", "missing on primary1", "missing on primary2", "different"}, rows
+	}
+	for _, t := range d.Tables {
+		for i, n := range t.Nodes {
+			row := []string{"", "", "", n.Node, count(n.Rows), count(n.Missing)}
+			if i == 0 {
+				row[0], row[1], row[2] = t.Table, count(t.Count()), count(t.Different)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return []string{"table", "divergent", "different", "node", "rows", "missing"}, rows
+}
+
+// versionLines is a row's versions, one line each: the nodes holding it
+// and the row as JSON, or "-" for the nodes that lack it.
+func versionLines(r DivergentRow) (nodes, rows []string) {
+	for _, v := range r.Versions {
+		nodes = append(nodes, strings.Join(v.Nodes, ", "))
+		rows = append(rows, dash(v.Row))
+	}
+	return nodes, rows
+}
