@@ -32,7 +32,9 @@ type Run struct {
 	Faults    []reports.Fault     // the faults as injected and healed, offsets from Start
 	Nodes     []string            // the primaries, as ops' ServedBy names them
 	Proxy     string              // the load balancer's target name: its ops show a failover
-	// Peer names the node a failover from node sends the proxy's clients to.
+	// Peer names the node a failover from node sends the proxy's clients
+	// to; it becomes reports.Failover.To, so with more than two primaries
+	// it names them all, joined by ", ".
 	Peer func(node string) string
 }
 

@@ -75,9 +75,16 @@ type CauseEvidence struct {
 // accounts for a missing write only when it serves the subscription to
 // the writer, which the evidence here cannot tell (the subscription's
 // publisher is the lab's or target's naming). Guessing would give causes
-// that read right and are wrong.
+// that read right and are wrong. When no row diverged there is nothing to
+// explain, on any number of nodes: Unexplained is 0.
 func ExplainDivergence(div *reports.Divergence, ev CauseEvidence) {
-	if div == nil || div.Nodes != nil {
+	if div == nil {
+		return
+	}
+	if div.Nodes != nil {
+		if div.DivergentRows == 0 {
+			div.Unexplained = new(int64)
+		}
 		return
 	}
 	conflicts := keyConflicts(ev.Logs)
@@ -164,7 +171,7 @@ type rowEvidence struct {
 var (
 	insertKinds = []string{pglog.KindInsertExists, pglog.KindUpdateExists, pglog.KindMultipleUniqueConflicts, pglog.KindApplyError}
 	updateKinds = []string{pglog.KindUpdateOriginDiffers}
-	deleteKinds = []string{pglog.KindUpdateMissing, pglog.KindDeleteOriginDiffers, pglog.KindDeleteMissing}
+	deleteKinds = []string{pglog.KindUpdateMissing, pglog.KindUpdateDeleted, pglog.KindDeleteOriginDiffers, pglog.KindDeleteMissing}
 )
 
 func (e rowEvidence) explain() (cause, detail string) {

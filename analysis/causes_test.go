@@ -239,6 +239,28 @@ func TestExplainDivergenceCountsOnlyUnexplainedRows(t *testing.T) {
 	}
 }
 
+// Over three nodes the rules (a row missing on one of two nodes) do not
+// apply: no row gets a cause, and unexplained stays "not measured" rather
+// than a count the rules could not make, even with a conflict logged for
+// the row; with no divergent row it is 0.
+func TestExplainDivergenceOverThreeNodesMeasuresOnlyNoDivergence(t *testing.T) {
+	div := &reports.Divergence{DivergentRows: 1, Nodes: []string{"primary1", "primary2", "primary3"}, Tables: []reports.TableDivergence{
+		{Table: "test_table", Rows: []reports.DivergentRow{{Key: "7", Kind: reports.Different}}},
+	}}
+	ExplainDivergence(div, CauseEvidence{Start: causeT0, Converged: true, ConflictLogs: true, Logs: map[string][]pglog.Event{
+		"primary3": {conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.test_table", "(id)=(7)", "0/2", causeAt(1))},
+	}})
+	if div.Unexplained != nil || div.Tables[0].Rows[0].Cause != "" {
+		t.Errorf("three nodes: unexplained %v, cause %q; want neither set", div.Unexplained, div.Tables[0].Rows[0].Cause)
+	}
+	// Nothing diverged: nothing is unexplained, on any number of nodes.
+	same := &reports.Divergence{Nodes: []string{"primary1", "primary2", "primary3"}, Tables: []reports.TableDivergence{{Table: "test_table"}}}
+	ExplainDivergence(same, CauseEvidence{})
+	if same.Unexplained == nil || *same.Unexplained != 0 {
+		t.Errorf("three nodes, no divergent row: unexplained %v, want 0", same.Unexplained)
+	}
+}
+
 // The keys PostgreSQL 18 logged in a real lab (pglog/testdata) join the
 // divergence check's keys.
 func TestExplainDivergenceJoinsRealPostgres18LogLines(t *testing.T) {

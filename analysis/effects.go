@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -118,23 +119,33 @@ func errorEffect(secs []reports.Second, from, to time.Duration) string {
 	if len(byTarget) == 0 {
 		return ""
 	}
-	// A lab's targets in their usual order, then a target's nodes (the
-	// user's names) by name.
-	order := node.Targets()
-	var others []string
+	targets := make([]string, 0, len(byTarget))
 	for t := range byTarget {
-		if !slices.Contains(order, t) {
-			others = append(others, t)
-		}
+		targets = append(targets, t)
 	}
-	slices.Sort(others)
+	slices.SortFunc(targets, targetOrder)
 	var parts []string
-	for _, t := range append(order, others...) {
-		if n := byTarget[t]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", t, n))
-		}
+	for _, t := range targets {
+		parts = append(parts, fmt.Sprintf("%s %d", t, byTarget[t]))
 	}
 	return "failed or unknown operations while it held: " + strings.Join(parts, ", ")
+}
+
+// targetOrder sorts targets as the report lists them: the primaries by
+// number (primary10 after primary9, however many the lab has), then the
+// load balancer and any other name alphabetically.
+func targetOrder(a, b string) int {
+	ia, pa := node.PrimaryIndex(a)
+	ib, pb := node.PrimaryIndex(b)
+	switch {
+	case pa && pb:
+		return cmp.Compare(ia, ib)
+	case pa:
+		return -1
+	case pb:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // silentSeconds finds the longest run (two seconds or more) of seconds in

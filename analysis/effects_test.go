@@ -84,3 +84,20 @@ func TestErrorEffect(t *testing.T) {
 		t.Errorf("no errors: got %q", got)
 	}
 }
+
+// With more than two primaries every node's errors are counted, the
+// primaries in number order and the load balancer last (the two-node
+// names used to be the only ones looked up: primary3's errors vanished).
+func TestErrorEffectNamesEveryPrimaryOfAMesh(t *testing.T) {
+	secs := []reports.Second{
+		{T: 3, Target: "haproxy", Errors: 2},
+		{T: 3, Target: "primary5", Errors: 5},
+		{T: 3, Target: "primary3", Errors: 3},
+		{T: 4, Target: "primary3", Errors: 1},
+	}
+	got := errorEffect(secs, 3*time.Second, 5*time.Second)
+	want := "failed or unknown operations while it held: primary3 4, primary5 5, haproxy 2"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -150,6 +150,7 @@ func StrandedWrites(ctx context.Context, db Nodes, history, from, survivor strin
 // are the caller's to add to fo.Failback.
 func Failback(ctx context.Context, db Nodes, start time.Time, s *Stranded, fo *reports.Failover) error {
 	fo.StrandedWrites = int64(len(s.Keys))
+	fo.StrandedOn = s.Survivor
 	if len(s.Keys) > 0 {
 		fo.StrandedSpan = reports.Duration(s.Last.Sub(s.First))
 	}

@@ -296,8 +296,9 @@ func TestStrandedWritesAndTheirArrivalAtFailback(t *testing.T) {
 	if err := Failback(context.Background(), db, t0, s, &fo); err != nil {
 		t.Fatal(err)
 	}
-	if fo.StrandedWrites != 2 || fo.StrandedSpan != ms(600) || fo.Failback == nil ||
+	if fo.StrandedWrites != 2 || fo.StrandedSpan != ms(600) || fo.StrandedOn != "primary2" || fo.Failback == nil ||
 		fo.Failback.At != ms(4000) || fo.Failback.Arrived != 1 {
-		t.Errorf("failback: stranded %d over %v, failback %+v; want 2 over 600 ms, at +4 s, 1 arrived", fo.StrandedWrites, fo.StrandedSpan, fo.Failback)
+		t.Errorf("failback: stranded %d over %v on %q, failback %+v; want 2 over 600 ms on primary2, at +4 s, 1 arrived",
+			fo.StrandedWrites, fo.StrandedSpan, fo.StrandedOn, fo.Failback)
 	}
 }

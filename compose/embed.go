@@ -25,6 +25,10 @@ var (
 	Publication string
 	//go:embed sql/subscription.sql
 	Subscription string
+	// SubscriptionRetainDeadTuples is Subscription with retain_dead_tuples
+	// (PostgreSQL 19): lab: { retain_dead_tuples: true }.
+	//go:embed sql/subscription-retain-dead-tuples.sql
+	SubscriptionRetainDeadTuples string
 )
 
 // SQL for engine: pglogical (the lab's pglogical replication).

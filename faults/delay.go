@@ -48,6 +48,11 @@ type Delay struct {
 	netFault
 	db     connector
 	docker proxyDocker
+	// slotOn names the slot on publisher that serves subscriber
+	// (lab.Engine.SlotOn): the one handle on a walsender that is unique
+	// per link in a mesh, where every subscriber of a publisher shares the
+	// subscription's name and so its application_name.
+	slotOn func(subscriber, publisher string) string
 }
 
 // connector opens a connection to a lab node; *lab.Lab is one.
@@ -63,7 +68,7 @@ type proxyDocker interface {
 }
 
 func newDelay(l *lab.Lab, nf netFault) *Delay {
-	d := &Delay{netFault: nf, db: l}
+	d := &Delay{netFault: nf, db: l, slotOn: l.Replication().SlotOn}
 	if cli := l.Docker(); cli != nil {
 		d.docker = cli
 	}
@@ -242,14 +247,14 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	}
 	// The rule catches new connections only: end the direct one, and
 	// the subscription comes back through the proxy.
-	sub := lab.SubscriptionFrom(publisher.Name)
-	if err := d.terminateWalsender(ctx, publisher, pubIP, sub, false); err != nil {
+	slot := d.slotOn(subscriber.Name, publisher.Name)
+	if err := d.terminateWalsender(ctx, publisher, pubIP, slot, false); err != nil {
 		return err
 	}
 	if ok, err := running(ctx, d.docker, subscriber); err != nil || !ok {
 		return err // it will connect through the proxy when it starts
 	}
-	if err := d.waitWalsender(ctx, publisher, pubIP, sub); err != nil {
+	if err := d.waitWalsender(ctx, publisher, subscriber, pubIP, slot); err != nil {
 		return fmt.Errorf("%w%s", err, d.proxyLogs(ctx, publisher))
 	}
 	return nil
@@ -275,7 +280,7 @@ func (d *Delay) healLink(ctx context.Context, publisher, subscriber lab.Node) er
 		if ip, err := ipOf(ctx, d.docker, d.network, publisher); err == nil {
 			pubIP = &ip
 		}
-		if err := d.terminateWalsender(ctx, publisher, pubIP, lab.SubscriptionFrom(publisher.Name), true); err != nil {
+		if err := d.terminateWalsender(ctx, publisher, pubIP, d.slotOn(subscriber.Name, publisher.Name), true); err != nil {
 			return err
 		}
 	}
@@ -360,44 +365,46 @@ func (d *Delay) removeProxies(ctx context.Context, publisher lab.Node) error {
 	return errors.Join(errs...)
 }
 
-// Walsenders of a subscription are found by application_name, which a
-// subscription's apply worker sets to the subscription's name; a proxied
-// one connects from the publisher's own lab address ($2: where the proxy
-// forwards to), a direct one from the peer. 127.0.0.1 counts as proxied
-// too: proxies started by earlier pgchaos builds forwarded there, and a
-// ledger they left may still be healed by this build.
+// The walsender of a link is the one holding the link's slot ($1). Not its
+// application_name: a subscription's apply worker sets that to the
+// subscription's name, which in a native mesh every subscriber of a
+// publisher shares (sub_from_<publisher>), so a delay on primary1->primary2
+// would also cut primary1->primary3. A proxied walsender connects from the
+// publisher's own lab address ($2: where the proxy forwards to), a direct
+// one from the peer. 127.0.0.1 counts as proxied too: proxies started by
+// earlier pgchaos builds forwarded there, and a ledger they left may still
+// be healed by this build.
 const (
-	proxiedCond        = `coalesce(client_addr = '127.0.0.1'::inet OR client_addr = $2::inet, false)`
-	terminateDirectSQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication
-WHERE application_name = $1 AND NOT ` + proxiedCond
-	terminateProxiedSQL = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication
-WHERE application_name = $1 AND ` + proxiedCond
-	proxiedStreamingSQL = `SELECT count(*) FROM pg_stat_replication
-WHERE application_name = $1 AND client_addr = $2::inet AND state = 'streaming'`
+	walsenderOfSlot = `FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid
+WHERE s.slot_name = $1`
+	proxiedCond         = `coalesce(r.client_addr = '127.0.0.1'::inet OR r.client_addr = $2::inet, false)`
+	terminateDirectSQL  = `SELECT count(pg_terminate_backend(r.pid)) ` + walsenderOfSlot + ` AND NOT ` + proxiedCond
+	terminateProxiedSQL = `SELECT count(pg_terminate_backend(r.pid)) ` + walsenderOfSlot + ` AND ` + proxiedCond
+	proxiedStreamingSQL = `SELECT count(*) ` + walsenderOfSlot + ` AND r.client_addr = $2::inet AND r.state = 'streaming'`
 )
 
-// terminateWalsender ends the walsenders serving subscription on
-// publisher (whose lab address is publisherIP, nil when unknown): the
-// proxied ones, or the direct ones.
-func (d *Delay) terminateWalsender(ctx context.Context, publisher lab.Node, publisherIP any, subscription string, proxied bool) error {
+// terminateWalsender ends the walsender serving slot on publisher (whose
+// lab address is publisherIP, nil when unknown) if it is proxied, or if it
+// is direct.
+func (d *Delay) terminateWalsender(ctx context.Context, publisher lab.Node, publisherIP any, slot string, proxied bool) error {
 	q := terminateDirectSQL
 	if proxied {
 		q = terminateProxiedSQL
 	}
 	var n int
-	if err := d.query(ctx, publisher, q, &n, subscription, publisherIP); err != nil {
-		return fmt.Errorf("end the walsender of %s on %s so it reconnects: %w", subscription, publisher.Name, err)
+	if err := d.query(ctx, publisher, q, &n, slot, publisherIP); err != nil {
+		return fmt.Errorf("end the walsender of slot %s on %s so it reconnects: %w", slot, publisher.Name, err)
 	}
 	return nil
 }
 
-// waitWalsender waits until subscription streams from publisher through
-// the proxy.
-func (d *Delay) waitWalsender(ctx context.Context, publisher lab.Node, publisherIP, subscription string) error {
+// waitWalsender waits until subscriber streams from slot on publisher
+// through the proxy.
+func (d *Delay) waitWalsender(ctx context.Context, publisher, subscriber lab.Node, publisherIP, slot string) error {
 	deadline := time.Now().Add(reconnectTimeout)
 	for {
 		var n int
-		err := d.query(ctx, publisher, proxiedStreamingSQL, &n, subscription, publisherIP)
+		err := d.query(ctx, publisher, proxiedStreamingSQL, &n, slot, publisherIP)
 		if err == nil && n > 0 {
 			return nil
 		}
@@ -405,7 +412,7 @@ func (d *Delay) waitWalsender(ctx context.Context, publisher lab.Node, publisher
 			if err == nil {
 				err = errors.New("no such walsender")
 			}
-			return fmt.Errorf("subscription %s did not reconnect to %s through the link proxy within %s (%v): is it stuck on an apply error? see `pgchaos lab status`", subscription, publisher.Name, reconnectTimeout, err)
+			return fmt.Errorf("%s's subscription did not reconnect to %s (slot %s) through the link proxy within %s (%v): is it stuck on an apply error? see `pgchaos lab status`", subscriber.Name, publisher.Name, slot, reconnectTimeout, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -6,12 +6,15 @@
 #                               plus postgresql-18-pglogical (engine: pglogical)
 #   pgchaos-local/postgres:17   Debian trixie, postgresql-17 (like postgres:17),
 #                               plus postgresql-17-pglogical
+#   pgchaos-local/postgres:19   Debian sid + experimental, postgresql-19 (19~rc1
+#                               when written; no pglogical for 19). Opt-in: only
+#                               built when named (images/build.sh postgres19)
 #   pgchaos-local/haproxy:3.2   Debian forky,  haproxy 3.2   (like haproxy:3.2)
 #   pgchaos-local/nettools:2    iproute2 + iptables + pgchaos-linkproxy, for
 #                               network faults (the proxy is built with Go)
 #
-# Usage: images/build.sh [postgres18] [postgres17] [haproxy] [nettools]
-#        (no argument: all of them). Images already present are not rebuilt;
+# Usage: images/build.sh [postgres18] [postgres17] [postgres19] [haproxy] [nettools]
+#        (no argument: all of them but postgres19). Images already present are not rebuilt;
 #        FORCE=1 rebuilds them. MIRROR overrides the Debian mirror.
 set -Eeuo pipefail
 
@@ -30,8 +33,15 @@ have_image() { [ -z "${FORCE:-}" ] && docker image inspect "$1" >/dev/null 2>&1;
 # so is the root filesystem under them.
 has_package() { docker run --rm --entrypoint dpkg-query "$1" -W -f='${Status}' "$2" 2>/dev/null | grep -q 'install ok installed'; }
 
-# have_postgres IMAGE MAJOR: present and carrying pglogical.
-have_postgres() { have_image "$1" && has_package "$1" "postgresql-$2-pglogical"; }
+# have_postgres IMAGE MAJOR: present and carrying pglogical (Debian has no
+# pglogical for 19: that image is only checked for the server).
+have_postgres() {
+	if [ "$2" = 19 ]; then
+		have_image "$1" && has_package "$1" postgresql-19
+		return
+	fi
+	have_image "$1" && has_package "$1" "postgresql-$2-pglogical"
+}
 
 preflight() {
 	command -v docker >/dev/null || die "the docker CLI is not installed; install docker.io (Debian) or Docker Engine"
@@ -62,9 +72,22 @@ rootfs() {
 		say "$tag present"
 		return
 	fi
-	local sources="deb $mirror $suite main"
+	local sources="deb $mirror $suite main" base=$suite
 	if [ "$suite" = trixie ]; then
 		sources+=$'\n'"deb ${mirror%/debian}/debian-security trixie-security main"
+	fi
+	# experimental is not a whole suite: it holds only the packages newer
+	# than sid's, so it is sid plus experimental. apt gives experimental
+	# priority 1 (NotAutomatic), so only what exists nowhere else (the
+	# postgresql-19 packages) comes from it; the rest is sid's. Except
+	# libpq5: postgresql-client-19 needs libpq5 >= 19~rc1, which sid (18.x)
+	# lacks and apt's solver will not take from a priority-1 suite by
+	# itself, so a pin raises experimental's libpq5 to sid's priority.
+	local extra=()
+	if [ "$suite" = experimental ]; then
+		base=sid
+		sources="deb $mirror sid main"$'\n'"deb $mirror experimental main"
+		extra+=(--setup-hook='mkdir -p "$1"/etc/apt/preferences.d && printf "Package: libpq5\nPin: release a=experimental\nPin-Priority: 500\n" > "$1"/etc/apt/preferences.d/pgchaos-libpq5')
 	fi
 	local t0=$(date +%s)
 	say "building root filesystem for Debian $suite ($*)"
@@ -86,8 +109,9 @@ rootfs() {
 			--dpkgopt='path-exclude=/usr/share/locale/*' \
 			--include="$(IFS=,; echo "$*")" \
 			--customize-hook='for v in $(chroot "$1" sh -c "ls /etc/postgresql 2>/dev/null"); do chroot "$1" pg_dropcluster "$v" main; done' \
+			"${extra[@]}" \
 			--customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
-			"$suite" "$tmp/rootfs.tar" - >&2; then
+			"$base" "$tmp/rootfs.tar" - >&2; then
 			break
 		fi
 		[ "$attempt" = 2 ] && die "mmdebstrap of Debian $suite failed twice (is the Debian mirror $mirror reachable?)"
@@ -128,6 +152,8 @@ nettools_context() {
 }
 
 want=("$@")
+# postgres19 is opt-in: a third root filesystem (sid + experimental) costs
+# CI a minute and ~300 MB for a release candidate.
 [ ${#want[@]} -gt 0 ] || want=(postgres18 postgres17 haproxy nettools)
 
 needed=()
@@ -135,9 +161,10 @@ for w in "${want[@]}"; do
 	case "$w" in
 	postgres18) have_postgres "$repo/postgres:18" 18 || needed+=("$w") ;;
 	postgres17) have_postgres "$repo/postgres:17" 17 || needed+=("$w") ;;
+	postgres19) have_postgres "$repo/postgres:19" 19 || needed+=("$w") ;;
 	haproxy) have_image "$repo/haproxy:3.2" || needed+=("$w") ;;
 	nettools) have_image "$repo/nettools:2" || needed+=("$w") ;;
-	*) die "unknown image '$w' (known: postgres18 postgres17 haproxy nettools)" ;;
+	*) die "unknown image '$w' (known: postgres18 postgres17 postgres19 haproxy nettools)" ;;
 	esac
 done
 if [ ${#needed[@]} -eq 0 ]; then
@@ -153,12 +180,16 @@ for w in "${needed[@]}"; do
 		rootfs forky postgresql-18 postgresql-18-pglogical haproxy iproute2 iptables procps ;;
 	postgres17)
 		rootfs trixie postgresql-17 postgresql-17-pglogical procps ;;
+	postgres19)
+		rootfs experimental postgresql-19 procps ;;
 	esac
 	case "$w" in
 	postgres18) build "$repo/postgres:18" postgres --build-arg BASE="$repo/rootfs:forky" \
 		--build-arg PG_MAJOR=18 --build-arg PGDATA_DIR=/var/lib/postgresql/18/docker ;;
 	postgres17) build "$repo/postgres:17" postgres --build-arg BASE="$repo/rootfs:trixie" \
 		--build-arg PG_MAJOR=17 --build-arg PGDATA_DIR=/var/lib/postgresql/data ;;
+	postgres19) build "$repo/postgres:19" postgres --build-arg BASE="$repo/rootfs:experimental" \
+		--build-arg PG_MAJOR=19 --build-arg PGDATA_DIR=/var/lib/postgresql/19/docker ;;
 	haproxy) build "$repo/haproxy:3.2" haproxy --build-arg BASE="$repo/rootfs:forky" ;;
 	nettools)
 		ctx=$(nettools_context)

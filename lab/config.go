@@ -34,7 +34,7 @@ const (
 // default; build one with New and options, or fill it in directly.
 type Config struct {
 	Name      string // lab name (default DefaultName); labels every Docker object
-	Postgres  string // PostgreSQL major version: "18" (default) or "17"
+	Postgres  string // PostgreSQL major version: "18" (default), "17" or "19"
 	Sequences string // SeqInterleaved (default), SeqSerial or SeqUUID
 	// Nodes is how many primaries the lab has, node.MinPrimaries to
 	// node.MaxPrimaries (default node.DefaultPrimaries, the tutorial's
@@ -61,6 +61,10 @@ type Config struct {
 	KeepOnError bool
 	// Log receives progress lines ("primary1 ready in 1.2s"); nil: silent.
 	Log func(format string, args ...any)
+
+	// RetainDeadTuples creates the native subscriptions WITH
+	// (retain_dead_tuples = true): PostgreSQL 19 only (see retain.go).
+	RetainDeadTuples bool
 }
 
 // Ports are the lab's host ports.
@@ -122,6 +126,10 @@ func WithSchema(s *Schema) Option { return func(c *Config) { c.Schema = s } }
 
 // WithNodes sets how many primaries the lab has (2 to 5).
 func WithNodes(n int) Option { return func(c *Config) { c.Nodes = n } }
+
+// WithRetainDeadTuples turns on retain_dead_tuples on the native
+// subscriptions (PostgreSQL 19).
+func WithRetainDeadTuples(on bool) Option { return func(c *Config) { c.RetainDeadTuples = on } }
 
 // WithPorts sets the host ports (zero fields keep their defaults).
 func WithPorts(p Ports) Option { return func(c *Config) { c.Ports = p } }
@@ -203,9 +211,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	switch c.Postgres {
-	case "18", "17":
+	case "18", "17", "19":
 	default:
-		return fmt.Errorf("postgres version %q is not supported: use 18 (default) or 17 (logical replication with origin = none needs 16+; pgchaos is tested on 17 and 18)", c.Postgres)
+		return fmt.Errorf("postgres version %q is not supported: use 18 (default), 17 or 19 (logical replication with origin = none needs 16+; pgchaos is tested on 17, 18 and 19)", c.Postgres)
 	}
 	if len(c.Password) > 100 || strings.IndexFunc(c.Password, unicode.IsControl) >= 0 {
 		return fmt.Errorf("password: use at most 100 printable characters")
@@ -219,6 +227,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("sequences %q: use interleaved (default), serial or uuid", c.Sequences)
 	}
 	if err := validateEngine(c.Engine, c.Resolver); err != nil {
+		return err
+	}
+	if err := validatePG19(c.Postgres, c.Engine, c.RetainDeadTuples); err != nil {
 		return err
 	}
 	if c.Nodes < node.MinPrimaries || c.Nodes > node.MaxPrimaries {

@@ -22,6 +22,9 @@ const (
 	LabelResolver  = "pgchaos.resolver"  // pglogical's conflict resolver
 	LabelSchema    = "pgchaos.schema"    // the user's DDL: file name and digest (absent: none)
 	LabelNodes     = "pgchaos.nodes"     // how many primaries the lab has (absent: 2)
+	// LabelRetainDeadTuples is "true" when the subscriptions retain dead
+	// tuples (PostgreSQL 19); absent otherwise.
+	LabelRetainDeadTuples = "pgchaos.retain_dead_tuples"
 )
 
 // RoleHelper marks short-lived helper containers (network faults); they are

@@ -50,3 +50,30 @@ func TestPglogicalServerSettings(t *testing.T) {
 		t.Error("native needs no extra settings")
 	}
 }
+
+func TestConfigValidatesPostgres19Settings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []Option
+		wantErr string
+	}{
+		{"native 19", []Option{WithPostgres("19")}, ""},
+		{"retain on 19", []Option{WithPostgres("19"), WithRetainDeadTuples(true)}, ""},
+		{"pglogical on 19", []Option{WithPostgres("19"), WithEngine(EnginePglogical, "")}, "there is no pglogical for 19"},
+		{"retain on 18", []Option{WithRetainDeadTuples(true)}, "retain_dead_tuples needs PostgreSQL 19"},
+		{"retain on 17", []Option{WithPostgres("17"), WithRetainDeadTuples(true)}, "this lab asks for 17"},
+		{"retain with pglogical", []Option{WithPostgres("19"), WithEngine(EnginePglogical, ""), WithRetainDeadTuples(true)}, "no pglogical for 19"},
+		{"retain with pglogical on 18", []Option{WithEngine(EnginePglogical, ""), WithRetainDeadTuples(true)}, "it needs engine native"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(tc.opts...)
+			err := c.Validate()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}

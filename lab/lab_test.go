@@ -46,7 +46,7 @@ func TestConfigValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults are valid", func(*Config) {}, ""},
-		{"postgres 16 is refused", func(c *Config) { c.Postgres = "16" }, "use 18 (default) or 17"},
+		{"postgres 16 is refused", func(c *Config) { c.Postgres = "16" }, "use 18 (default), 17 or 19"},
 		{"unknown sequences", func(c *Config) { c.Sequences = "random" }, "interleaved (default), serial or uuid"},
 		{"bad name", func(c *Config) { c.Name = "My Lab" }, "lab name"},
 		{"same port twice", func(c *Config) { c.Ports.HAProxy = c.Ports.Primary1 }, "given to both primary1 and haproxy"},

@@ -74,6 +74,7 @@ func open(ctx context.Context, cli *client.Client, name string) (*Lab, error) {
 		l.Postgres = c.Labels[LabelPostgres]
 		l.Sequences = c.Labels[LabelSequences]
 		l.Engine, l.Resolver = c.Labels[LabelEngine], c.Labels[LabelResolver]
+		l.RetainDeadTuples = c.Labels[LabelRetainDeadTuples] == "true"
 		l.Schema = c.Labels[LabelSchema]
 		l.Images.Postgres = ci.Config.Image
 		n := Node{

@@ -34,9 +34,13 @@ func setupReplication(ctx context.Context, l *Lab) error {
 	}); err != nil {
 		return err
 	}
+	sub := compose.Subscription
+	if l.RetainDeadTuples {
+		sub = compose.SubscriptionRetainDeadTuples
+	}
 	for _, k := range l.Links() {
 		vars := map[string]string{"subscription": k.Name, "slot": k.Slot, "conninfo": PeerConninfo(k.Publisher, l.SuperuserPassword())}
-		if err := l.execSQL(ctx, k.Subscriber, compose.Subscription, vars); err != nil {
+		if err := l.execSQL(ctx, k.Subscriber, sub, vars); err != nil {
 			return fmt.Errorf("subscribe %s to %s: %w", k.Subscriber, k.Publisher, err)
 		}
 	}

@@ -91,6 +91,9 @@ type Lab struct {
 	Images    Images
 	// Password is the superuser's; "" means the default, Password.
 	Password string
+	// RetainDeadTuples: the native subscriptions retain dead tuples for
+	// update_deleted detection (PostgreSQL 19).
+	RetainDeadTuples bool
 	// Schema names the user's DDL the lab was built with (file and digest,
 	// see Schema.Label); "" for none.
 	Schema string

@@ -116,7 +116,7 @@ func build(ctx context.Context, cli *client.Client, cfg Config) (*Lab, error) {
 	}
 	l := &Lab{
 		Name: cfg.Name, Postgres: cfg.Postgres, Sequences: cfg.Sequences,
-		Engine: cfg.Engine, Resolver: cfg.Resolver,
+		Engine: cfg.Engine, Resolver: cfg.Resolver, RetainDeadTuples: cfg.RetainDeadTuples,
 		schema: cfg.Schema, Schema: cfg.Schema.Label(),
 		Network: networkName(cfg.Name), Images: images, docker: cli, Password: cfg.Password,
 		Proxy: Proxy{
@@ -192,6 +192,9 @@ func createNode(ctx context.Context, cli *client.Client, cfg Config, l *Lab, n *
 	if cfg.Engine != "" && cfg.Engine != EngineNative {
 		labels[LabelEngine] = cfg.Engine
 		labels[LabelResolver] = cfg.Resolver
+	}
+	if cfg.RetainDeadTuples {
+		labels[LabelRetainDeadTuples] = "true"
 	}
 	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: n.Volume, Labels: Labels(cfg.Name, "volume")}); err != nil {
 		return fmt.Errorf("create volume %s: %w", n.Volume, err)

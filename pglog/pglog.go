@@ -49,6 +49,7 @@ const (
 	KindUpdateOriginDiffers     = "update_origin_differs"
 	KindUpdateExists            = "update_exists"
 	KindUpdateMissing           = "update_missing"
+	KindUpdateDeleted           = "update_deleted" // PostgreSQL 19, with retain_dead_tuples
 	KindDeleteOriginDiffers     = "delete_origin_differs"
 	KindDeleteMissing           = "delete_missing"
 	KindMultipleUniqueConflicts = "multiple_unique_conflicts"

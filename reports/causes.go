@@ -16,7 +16,8 @@ const (
 	// no such line, writes on both nodes in the history).
 	CauseConcurrentUpdate = "concurrent_update"
 	// CauseUpdateDelete: one node deleted the row while the other updated
-	// it (update_missing, delete_origin_differs or delete_missing logged).
+	// it (update_missing, update_deleted, delete_origin_differs or
+	// delete_missing logged).
 	CauseUpdateDelete = "update_delete"
 	// CauseStalled: written on one node, never applied on the other,
 	// whose apply worker was stopped by an error (a stalled subscription:

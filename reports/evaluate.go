@@ -310,9 +310,9 @@ func conflictAssertions(r *Report, limits map[string]int64) []Assertion {
 	if _, ok := limits["total"]; ok {
 		kinds = append([]string{"total"}, kinds...)
 	}
-	pre18 := false
-	if major, err := strconv.Atoi(r.Lab.Postgres); err == nil && major < 18 {
-		pre18 = true
+	pre18, pre19 := false, false
+	if major, err := strconv.Atoi(r.Lab.Postgres); err == nil {
+		pre18, pre19 = major < 18, major < 19
 	}
 	out := make([]Assertion, 0, len(kinds))
 	for _, kind := range kinds {
@@ -328,6 +328,8 @@ func conflictAssertions(r *Report, limits map[string]int64) []Assertion {
 			// PostgreSQL 17 counts only apply and sync errors; a zero for
 			// any other kind would be a pass nobody measured.
 			as.notMeasured("PostgreSQL " + r.Lab.Postgres + " does not count " + kind)
+		case pre19 && kind == "update_deleted":
+			as.notMeasured("PostgreSQL " + r.Lab.Postgres + " does not count update_deleted (new in 19, with retain_dead_tuples)")
 		default:
 			var n int64
 			for _, c := range r.Conflicts.Counted {

@@ -154,6 +154,12 @@ func TestEvaluateEachThreshold(t *testing.T) {
 			Assertion{"conflicts.total", "<= 12", "13", false}},
 		{"conflicts absent", scenario.Assert{Conflicts: map[string]int64{"total": 0}}, func(r *Report) { r.Conflicts = nil },
 			Assertion{"conflicts.total", "<= 0", "not measured (no conflict counts)", false}},
+		{"conflicts update_deleted before PostgreSQL 19 is not measured", scenario.Assert{Conflicts: map[string]int64{"update_deleted": 0}}, func(r *Report) { r.Lab.Postgres = "18" },
+			Assertion{"conflicts.update_deleted", "<= 0", "not measured (PostgreSQL 18 does not count update_deleted (new in 19, with retain_dead_tuples))", false}},
+		{"conflicts update_deleted on PostgreSQL 19", scenario.Assert{Conflicts: map[string]int64{"update_deleted": 0}}, func(r *Report) {
+			r.Lab.Postgres = "19"
+			r.Conflicts.Counted = append(r.Conflicts.Counted, ConflictCount{Node: "primary1", Kind: "update_deleted", Count: 1})
+		}, Assertion{"conflicts.update_deleted", "<= 0", "1", false}},
 		{"conflicts kind PostgreSQL 17 does not count", scenario.Assert{Conflicts: map[string]int64{"insert_exists": 0}}, func(r *Report) { r.Lab.Postgres = "17" },
 			Assertion{"conflicts.insert_exists", "<= 0", "not measured (PostgreSQL 17 does not count insert_exists)", false}},
 		{"conflicts apply_error on PostgreSQL 17", scenario.Assert{Conflicts: map[string]int64{"apply_error": 0}}, func(r *Report) {

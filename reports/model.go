@@ -334,6 +334,10 @@ type Conflicts struct {
 	Samples        []LogSample     `json:"samples,omitempty"`
 	Workload       WorkloadWitness `json:"workload"`
 	Stalls         []Stall         `json:"stalls"`
+
+	// Retention is what retain_dead_tuples (PostgreSQL 19) cost during the
+	// run; nil when the lab's subscriptions do not retain dead tuples.
+	Retention *Retention `json:"retention,omitempty"`
 }
 
 // ConflictCount is a count of one kind on one subscriber node.
@@ -394,15 +398,16 @@ type Stall struct {
 // Failover is the measured effect of one manual failover.
 type Failover struct {
 	From             string           `json:"from"`
-	To               string           `json:"to"`
+	To               string           `json:"to"` // the other primary; with more than two, every other one in order, joined by ", "
 	At               Duration         `json:"at_ms"`
 	Unavailable      Duration         `json:"unavailable_ms"` // first failed op to first ok op after, through HAProxy
 	LastOKBefore     *Duration        `json:"last_ok_before_ms"`
 	FirstOKAfter     *Duration        `json:"first_ok_after_ms"`
 	ErrorsByClass    map[string]int64 `json:"errors_by_class,omitempty"`
-	OldPrimaryWrites int64            `json:"old_primary_writes"` // ok writes the old primary served after the failover
-	StrandedWrites   int64            `json:"stranded_writes"`    // acknowledged writes on the old primary the survivor lacked before failback
-	StrandedSpan     Duration         `json:"stranded_span_ms"`   // RPO in time: the span those writes cover
+	OldPrimaryWrites int64            `json:"old_primary_writes"`    // ok writes the old primary served after the failover
+	StrandedWrites   int64            `json:"stranded_writes"`       // acknowledged writes on the old primary the survivor lacked before failback
+	StrandedSpan     Duration         `json:"stranded_span_ms"`      // RPO in time: the span those writes cover
+	StrandedOn       string           `json:"stranded_on,omitempty"` // the survivor they were counted on: with more than two primaries, the one lacking the most
 	Failback         *Failback        `json:"failback,omitempty"`
 }
 
@@ -420,4 +425,45 @@ type Assertion struct {
 	Expected string `json:"expected"` // e.g. "<= 2s"
 	Actual   string `json:"actual"`
 	Pass     bool   `json:"pass"`
+}
+
+// Retention is what keeping dead tuples for update_deleted detection
+// (retain_dead_tuples, PostgreSQL 19) cost on each subscriber during the
+// run: how far back the pg_conflict_detection slot held VACUUM, and the
+// dead tuples that piled up on the hot table meanwhile.
+type Retention struct {
+	Table string          `json:"table"` // the hot table whose dead tuples were sampled
+	Nodes []RetentionNode `json:"nodes"`
+}
+
+// RetentionNode is the retention on one node. A figure that could not be
+// measured is absent, with the reason in its _unknown field: never 0.
+type RetentionNode struct {
+	Node    string `json:"node"`
+	Samples int    `json:"samples"` // samples the node answered
+	// SlotXminAgeMax is the largest age(xmin) of the pg_conflict_detection
+	// slot seen, in transactions.
+	SlotXminAgeMax     *int64 `json:"slot_xmin_age_max,omitempty"`
+	SlotXminAgeUnknown string `json:"slot_xmin_age_unknown,omitempty"`
+	// DeadTuplesMax is the largest n_dead_tup of the hot table seen.
+	DeadTuplesMax     *int64            `json:"dead_tuples_max,omitempty"`
+	DeadTuplesUnknown string            `json:"dead_tuples_unknown,omitempty"`
+	Windows           []RetentionWindow `json:"windows,omitempty"`  // per fault window
+	Timeline          []RetentionPoint  `json:"timeline,omitempty"` // one point a sample
+}
+
+// RetentionWindow is the retention while one fault held: the largest
+// figures sampled in it; absent when no sample in the window had one.
+type RetentionWindow struct {
+	Fault          int    `json:"fault"` // index into Report.Faults
+	SlotXminAgeMax *int64 `json:"slot_xmin_age_max,omitempty"`
+	DeadTuplesMax  *int64 `json:"dead_tuples_max,omitempty"`
+}
+
+// RetentionPoint is one sample; a figure is absent when it was not
+// measurable at that moment.
+type RetentionPoint struct {
+	T           float64 `json:"t"` // seconds since start
+	SlotXminAge *int64  `json:"slot_xmin_age,omitempty"`
+	DeadTuples  *int64  `json:"dead_tuples,omitempty"`
 }

@@ -497,6 +497,8 @@ func (p *printer) conflicts(c *Conflicts) {
 		p.table([]string{"node", "time", "kind", "key", "finish lsn", "message"}, rows)
 	}
 
+	p.retention(c.Retention)
+
 	if len(c.Stalls) == 0 {
 		return
 	}

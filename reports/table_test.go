@@ -93,3 +93,25 @@ func TestTablePrintsNoControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// The retention section shows each node's figures and, for one that could
+// not be measured, "-" with the reason instead of 0.
+func TestTableShowsRetentionUnknownWithReason(t *testing.T) {
+	age, dead := int64(201), int64(4001)
+	r := &Report{Schema: Schema, Conflicts: &Conflicts{Retention: &Retention{Table: "test_table", Nodes: []RetentionNode{
+		{Node: "primary1", Samples: 3, SlotXminAgeUnknown: "no slot", DeadTuplesMax: &dead,
+			Windows: []RetentionWindow{{Fault: 0}}},
+		{Node: "primary2", Samples: 3, SlotXminAgeMax: &age, DeadTuplesMax: &dead,
+			Windows: []RetentionWindow{{Fault: 0, SlotXminAgeMax: &age, DeadTuplesMax: &dead}}},
+	}}}}
+	var b strings.Builder
+	if err := Table(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"table test_table", "- (no slot)", "201", "4001", "fault #0", "- (no sample)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

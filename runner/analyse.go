@@ -44,6 +44,9 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 		r.warn("%s", trimErr(err))
 	}
 	rep.Conflicts.Workload = w
+	if r.samplers != nil && r.samplers.retention != nil {
+		rep.Conflicts.Retention = r.samplers.retention.Report(r.lab.Primaries(), r.windows(rep))
+	}
 	rep.Divergence = r.divergence(ctx, conv)
 	r.explainDivergence(rep, ar, logs)
 	rep.Failovers = r.failovers(ctx, rep, ar)

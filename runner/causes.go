@@ -11,20 +11,23 @@ import (
 
 // explainDivergence gives each listed divergent row its cause, from the
 // nodes' logs, the history and the fault timeline (analysis.
-// ExplainDivergence). Without every node's log, or the history, no cause
-// is sought: Divergence.Unexplained stays nil and the
-// unexplained_divergence assertion reads "not measured".
+// ExplainDivergence). Without every node's log, or the history, or over
+// more than two nodes, no cause is sought: Divergence.Unexplained stays nil
+// (0 over more nodes when none diverged) and the unexplained_divergence
+// assertion reads "not measured".
 func (r *run) explainDivergence(rep *reports.Report, ar analysis.Run, logs map[string][]pglog.Event) {
 	d := rep.Divergence
 	if d == nil {
 		return
 	}
 	if len(ar.Nodes) > 2 {
-		// analysis.ExplainDivergence reads a row as missing on one of two
-		// nodes; with more it would name wrong causes, so it is not asked.
+		// Over more than two nodes analysis.ExplainDivergence seeks no
+		// cause (it would name wrong ones): it only says that nothing is
+		// unexplained when nothing diverged, so it needs no evidence.
 		if d.DivergentRows > 0 {
 			r.warn("causes of divergence not sought: the analysis of causes compares two nodes, and this lab has %d (%s)", len(ar.Nodes), strings.Join(ar.Nodes, ", "))
 		}
+		analysis.ExplainDivergence(d, analysis.CauseEvidence{})
 		return
 	}
 	for _, n := range ar.Nodes {

@@ -161,6 +161,7 @@ func acquireLab(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.L
 		}, sc.Lab.NodeCount()),
 		Log: opt.Log,
 	}
+	cfg.RetainDeadTuples = sc.Lab.RetainDeadTuples
 	opt.Log("building lab %s", name)
 	l, err := lab.Up(ctx, cfg)
 	if err != nil {
@@ -254,6 +255,9 @@ func (r *run) do(ctx context.Context) (*reports.Report, error) {
 	}
 	if !l.IsExternal() && sc.Lab.Resolver != "" && l.Resolver != sc.Lab.Resolver {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for resolver %s but lab %s uses %q", sc.Lab.Resolver, l.Name, l.Resolver))
+	}
+	if !l.IsExternal() && sc.Lab.RetainDeadTuples && !l.RetainDeadTuples {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the scenario asks for retain_dead_tuples but lab %s's subscriptions do not retain dead tuples", l.Name))
 	}
 	if !l.IsExternal() && sc.Lab.Nodes != 0 && len(l.Nodes) != sc.Lab.Nodes {
 		return nil, exitcode.BadInputErr(fmt.Errorf("%s:%d:%d: lab.nodes: the scenario asks for %d primaries but lab %s has %d (%s): run it without --lab to build one, or change lab.nodes",
@@ -488,7 +492,7 @@ func (r *run) workloadConfig() workload.Config {
 func (r *run) schedule(wctx, sctx context.Context, t0 time.Time) error {
 	r.start = t0
 	r.rec.SetOrigin(t0)
-	r.samplers = startSamplers(sctx, r.pools, r.lab, t0)
+	r.samplers = startSamplers(sctx, r.pools, r.lab, t0, hotTable(r.sc))
 	r.opt.Log("workloads running for %s", r.sc.Duration)
 	tctx, endTimeline := context.WithDeadline(wctx, t0.Add(r.sc.Duration))
 	defer endTimeline()

@@ -20,6 +20,9 @@ type samplers struct {
 	wal   *observe.WALSampler
 	wg    sync.WaitGroup
 	beats observe.HeartbeatCounts
+
+	// retention: only when the lab's subscriptions retain dead tuples.
+	retention *observe.RetentionSampler
 }
 
 // heartbeatEvery is the heartbeat period: ten points a second per node,
@@ -29,8 +32,11 @@ const heartbeatEvery = 100 * time.Millisecond
 // sampleEvery is the period of the statistics and WAL samplers.
 const sampleEvery = time.Second
 
-func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.Lab, t0 time.Time) *samplers {
+func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.Lab, t0 time.Time, hotTable string) *samplers {
 	s := &samplers{stats: observe.NewStatsSampler(), wal: observe.NewWALSampler(t0)}
+	if l.RetainDeadTuples {
+		s.retention = observe.NewRetentionSampler(t0, hotTable)
+	}
 	s.wal.SlotOn = l.SlotOn
 	s.wg.Add(2)
 	go func() {
@@ -49,6 +55,9 @@ func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.L
 				_ = s.stats.Sample(cctx, n.Name, pools[n.Name])
 				for _, to := range node.Others(l.Primaries(), n.Name) {
 					_ = s.wal.Sample(cctx, n.Name, to, pools[n.Name])
+				}
+				if s.retention != nil {
+					_ = s.retention.Sample(cctx, n.Name, pools[n.Name])
 				}
 				cancel()
 			}

@@ -2,12 +2,14 @@ package runner_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pgchaos/pgchaos/internal/labtest"
 	"github.com/pgchaos/pgchaos/lab"
+	"github.com/pgchaos/pgchaos/node"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/scenario"
@@ -27,6 +29,9 @@ func runScenarioFile(t *testing.T, file string, converge time.Duration) *reports
 	}
 	if sc.Lab.Sequences != "" {
 		opts = append(opts, lab.WithSequences(sc.Lab.Sequences))
+	}
+	if sc.Lab.Nodes != 0 {
+		opts = append(opts, lab.WithNodes(sc.Lab.Nodes))
 	}
 	l := labtest.Start(t, opts...)
 	rep, err := runner.Run(t.Context(), sc, runner.Options{LabName: l.Name, ReportDir: t.TempDir(), LedgerDir: t.TempDir(),
@@ -168,6 +173,89 @@ func TestScenarioLatencyMeasuresTheDelay(t *testing.T) {
 			t.Errorf("primary1->primary2 p50 %v, want 200–240ms", p50)
 		case d.From == lab.Primary2 && p50 > 50*time.Millisecond:
 			t.Errorf("primary2->primary1 p50 %v, want the other direction unaffected (< 50ms)", p50)
+		}
+	}
+}
+
+// A partition between primary1 and primary3 of a three-node mesh, under
+// inserts and hot-row updates on all three: only that link stops (the
+// heartbeats of primary1->primary3 and back wait out the partition, which
+// none of the four directions through primary2 does), every acknowledged
+// insert is on all three nodes, the report has all six lag directions and
+// the partition's effect on each, and conflicts counted on every node.
+// Whether hot counters diverge is up to the timing, so only where they may
+// is pinned: in the counters, never in the inserts.
+func TestScenarioThreeNodePartitionCutsOnlyItsLink(t *testing.T) {
+	rep := runScenarioFile(t, "three-node-partition.yaml", time.Minute)
+	if rep.Verdict != reports.VerdictPass {
+		t.Errorf("verdict %s, failed: %v", rep.Verdict, failed(rep))
+	}
+	p1, p2, p3 := lab.Primary1, lab.Primary2, node.Primary(3)
+	if rep.Lag == nil || len(rep.Lag.Directions) != 6 {
+		t.Fatalf("lag %+v, want the six directions of a three-node mesh", rep.Lag)
+	}
+	inFault := map[[2]string]time.Duration{}
+	for _, d := range rep.Lag.Directions {
+		if d.Samples == 0 {
+			t.Errorf("%s->%s: no heartbeat applied", d.From, d.To)
+		}
+		for _, w := range d.Windows {
+			if w.Fault == 0 {
+				inFault[[2]string{d.From, d.To}] = w.Max.D()
+			}
+		}
+	}
+	sc, err := scenario.Load(filepath.Join("..", "scenarios", "three-node-partition.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := sc.Faults[0].For
+	// A heartbeat sent as the partition began arrives only after the heal:
+	// its lag is at least the partition's length, less a heartbeat
+	// interval and the inject's own time; half of it is a safe floor.
+	for _, d := range [][2]string{{p1, p3}, {p3, p1}} {
+		if inFault[d] < cut/2 {
+			t.Errorf("%s->%s lag during the partition: max %s, want at least %s (half the %s partition)", d[0], d[1], inFault[d], cut/2, cut)
+		}
+	}
+	floor := min(inFault[[2]string{p1, p3}], inFault[[2]string{p3, p1}])
+	for _, d := range [][2]string{{p1, p2}, {p2, p1}, {p2, p3}, {p3, p2}} {
+		if got, ok := inFault[d]; !ok || got >= floor {
+			t.Errorf("%s->%s lag during the partition: max %s (measured %v), want below the cut link's %s: primary2 talks to both", d[0], d[1], got, ok, floor)
+		}
+	}
+	if len(rep.Faults) != 1 || len(rep.Faults[0].Effects) < 6 {
+		t.Errorf("faults %+v, want the partition with an effect per direction", rep.Faults)
+	}
+	d := rep.Divergence
+	if d == nil || !d.Converged || !slices.Equal(d.Nodes, []string{p1, p2, p3}) {
+		t.Fatalf("divergence %+v, want the three nodes compared after they converged", d)
+	}
+	for _, tb := range d.Tables {
+		if tb.DivergentRows > 0 && tb.Table != "pgchaos_counter" {
+			t.Errorf("%d divergent rows in %s, want divergence (if any) only in the hot counters", tb.DivergentRows, tb.Table)
+		}
+		if tb.Table == "pgchaos_insert" {
+			if len(tb.Nodes) != 3 || tb.Nodes[0].Rows == 0 || tb.Nodes[1].Rows != tb.Nodes[0].Rows || tb.Nodes[2].Rows != tb.Nodes[0].Rows {
+				t.Errorf("insert rows per node %+v, want the same non-zero count on all three", tb.Nodes)
+			}
+		}
+	}
+	if rep.Conflicts == nil {
+		t.Fatal("no conflicts section")
+	}
+	if lw := rep.Conflicts.Workload.LostWrites; lw != 0 {
+		t.Errorf("lost writes %d, want 0", lw)
+	}
+	counted := map[string]int64{}
+	for _, c := range rep.Conflicts.Counted {
+		if c.Kind == "update_origin_differs" {
+			counted[c.Node] += c.Count
+		}
+	}
+	for _, n := range []string{p1, p2, p3} {
+		if counted[n] == 0 {
+			t.Errorf("update_origin_differs counted on %s: 0, want the remote updates of rows it last wrote counted on every node (%v)", n, counted)
 		}
 	}
 }

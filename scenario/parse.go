@@ -23,17 +23,17 @@ import (
 // Allowed values, in the order messages list them.
 var (
 	topKeys       = []string{"name", "lab", "schema", "target", "duration", "seed", "workloads", "faults", "assert", "variants"}
-	labKeys       = []string{"nodes", "postgres", "sequences", "ports", "engine", "resolver"}
+	labKeys       = []string{"nodes", "postgres", "sequences", "ports", "engine", "resolver", "retain_dead_tuples"}
 	portKeys      = append(node.PrimariesOf(node.MaxPrimaries), node.HAProxy, "stats")
 	workloadKeys  = []string{"name", "kind", "targets", "concurrency", "rate", "rows", "keys", "isolation"}
-	postgresVers  = []string{"18", "17"}
+	postgresVers  = []string{"18", "17", "19"}
 	sequenceKinds = []string{"interleaved", "serial", "uuid"}
 	workloadKinds = []string{KindInsert, KindUpdateHot, KindBank, KindTutorial, KindListAppend, KindRWRegister, KindSQL}
 	isolations    = []string{ReadCommitted, RepeatableRead, Serializable}
 	faultKinds    = []string{FaultStop, FaultKill, FaultRestart, FaultPause, FaultIsolate, FaultPartition, FaultDelay, FaultLoss, FaultFailover,
 		FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions, FaultLockRows}
 	assertKeys    = []string{"lag_p50", "lag_p95", "lag_p99", "lag_max", "unavailability", "divergent_rows", "unexplained_divergence", "lost_writes", "lost_updates", "stalls", "errors", "converged", "bank_invariant", "conflicts", "anomalies"}
-	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error"}
+	conflictKinds = []string{"total", "insert_exists", "update_origin_differs", "update_exists", "update_missing", "delete_origin_differs", "delete_missing", "multiple_unique_conflicts", "apply_error", "update_deleted"}
 )
 
 // faultKeys lists, per fault kind, the keys that kind takes.
@@ -328,6 +328,7 @@ func (r *reader) lab(n *yaml.Node) LabSpec {
 		}
 	}
 	r.engine(f, &l)
+	r.retainDeadTuples(f, &l)
 	if v, ok := f["ports"]; ok && !isNull(v.val) {
 		pf, ok := r.mapping(v.val, "lab.ports", "in lab.ports", portKeys)
 		if ok {

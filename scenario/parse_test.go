@@ -66,7 +66,7 @@ func TestParseRejectsBadFiles(t *testing.T) {
 			`unknown-kind.yaml:3:11: workloads[0].kind: "insrt" is not a workload kind (allowed: insert, update-hot, bank, tutorial, list-append, rw-register, sql)`,
 			`unknown-kind.yaml:5:11: faults[0].kind: "explode" is not a fault kind (allowed: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)`,
 			`unknown-kind.yaml:8:14: lab.sequences: "random" is not a sequence mode (allowed: interleaved, serial, uuid)`,
-			`unknown-kind.yaml:9:13: lab.postgres: 16 is not a supported PostgreSQL major version (allowed: 18, 17)`,
+			`unknown-kind.yaml:9:13: lab.postgres: 16 is not a supported PostgreSQL major version (allowed: 18, 17, 19)`,
 		}},
 		{"missing-required.yaml", []string{
 			`missing-required.yaml:1:1: duration is required: how long the workloads run (e.g. duration: 60s)`,
@@ -226,7 +226,7 @@ func TestParseInline(t *testing.T) {
 			`f.yaml:3:59: faults[0].jitter: "-1ms" must be 0 or more`,
 		}},
 		{"unknown conflict kind and negative count", "duration: 1m\nworkloads: [{kind: insert}]\nassert:\n  conflicts: {insert_exist: 1, total: -2}\n", []string{
-			`f.yaml:4:15: unknown key "insert_exist" in assert.conflicts (allowed: total, insert_exists, update_origin_differs, update_exists, update_missing, delete_origin_differs, delete_missing, multiple_unique_conflicts, apply_error)`,
+			`f.yaml:4:15: unknown key "insert_exist" in assert.conflicts (allowed: total, insert_exists, update_origin_differs, update_exists, update_missing, delete_origin_differs, delete_missing, multiple_unique_conflicts, apply_error, update_deleted)`,
 			`f.yaml:4:39: assert.conflicts.total: -2 is too small (must be at least 0)`,
 		}},
 		{"non-scalar key", "duration: 1m\nworkloads: [{kind: insert}]\n[a]: 1\n", []string{

@@ -44,6 +44,9 @@ type LabSpec struct {
 	Ports     Ports
 	Engine    string // "native" (default) or "pglogical"
 	Resolver  string // pglogical's conflict resolver; only with engine pglogical
+	// RetainDeadTuples is lab.retain_dead_tuples: native subscriptions WITH
+	// (retain_dead_tuples = true); only with postgres 19 and engine native.
+	RetainDeadTuples bool
 }
 
 // Ports overrides the lab's host ports; 0 means the default (5442, 5443,

@@ -21,7 +21,7 @@ import (
 //	pglogical               pglogical, its default resolver
 //	pglogical:<resolver>    pglogical with last_update_wins, first_update_wins, apply_remote, keep_local or error
 //	nodes=<n>               n primaries (2 to 5)
-//	postgres=<major>        PostgreSQL 18 or 17
+//	postgres=<major>        PostgreSQL 18, 17 or 19 (19: no pglogical)
 //	sequences=<mode>        interleaved, serial or uuid
 //
 // e.g. "pglogical:keep_local+nodes=3".

@@ -37,7 +37,7 @@ the scenario's lab setting:
   pglogical              pglogical with its default resolver (last_update_wins)
   pglogical:RESOLVER     last_update_wins, first_update_wins, apply_remote, keep_local or error
   nodes=N                N primaries, 2 to 5
-  postgres=MAJOR         18 or 17
+  postgres=MAJOR         18, 17 or 19 (19: no pglogical)
   sequences=MODE         interleaved, serial or uuid
 --variants takes them comma-separated; without it the scenario's variants:
 list is used. A variant that does not parse is an error (exit 2) before any

@@ -23,11 +23,12 @@ import (
 // labFlags are the flags that describe a lab to build.
 func labFlags(fs *pflag.FlagSet, cfg *lab.Config) {
 	fs.StringVar(&cfg.Name, "name", lab.DefaultName, "lab name; every Docker object carries the label pgchaos.lab=NAME, so several labs can coexist")
-	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18 or 17")
+	fs.StringVar(&cfg.Postgres, "postgres", "18", "PostgreSQL major version: 18, 17 or 19 (19: make images ARGS=postgres19)")
 	fs.IntVar(&cfg.Nodes, "nodes", node.DefaultPrimaries, fmt.Sprintf("how many primaries, %d to %d: primary1 … primaryN, each subscribed to every other", node.MinPrimaries, node.MaxPrimaries))
 	fs.StringVar(&cfg.Sequences, "sequences", lab.SeqInterleaved, "test_table ids: interleaved (primary i of n hands out i, i+n, …: odd on primary1, even on primary2), serial (the tutorial's; collides across nodes) or uuid")
 	fs.StringVar(&cfg.Engine, "engine", lab.EngineNative, "replication engine: native (publications and subscriptions) or pglogical (needs an image with pglogical: make images)")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "pglogical's conflict resolver (engine pglogical only): "+strings.Join(lab.Resolvers, ", ")+" (default last_update_wins)")
+	fs.BoolVar(&cfg.RetainDeadTuples, "retain-dead-tuples", false, "create the subscriptions WITH (retain_dead_tuples = true), so an update racing a delete counts as update_deleted (--postgres 19, engine native)")
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1", "host address the lab's ports bind to; off loopback a password is required (see --password)")
 	fs.StringVar(&cfg.Password, "password", "", "the superuser's password (default \"postgres\" on loopback; off loopback, one is generated and printed once unless given)")
 	fs.IntVar(&cfg.Ports.Primary1, "port-primary1", lab.DefaultPortPrimary1, "host port of primary1")
@@ -109,7 +110,11 @@ Examples:
 }
 
 func printEndpoints(e *env, l *lab.Lab) {
-	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n", l.Name, l.Postgres, l.Sequences, engineNote(l.Engine, l.Resolver))
+	note := engineNote(l.Engine, l.Resolver)
+	if l.RetainDeadTuples {
+		note += ", retain_dead_tuples"
+	}
+	fmt.Fprintf(e.stdout, "lab %s (PostgreSQL %s, sequences %s%s)\n", l.Name, l.Postgres, l.Sequences, note)
 	for _, n := range l.Nodes {
 		fmt.Fprintf(e.stdout, "  %-9s PGPASSWORD=%s psql -h %s -p %d -U %s -d %s\n", n.Name, shellWord(l.SuperuserPassword()), hostFor(n.Host), n.Port, lab.User, lab.Database)
 	}
