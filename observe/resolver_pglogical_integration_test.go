@@ -316,18 +316,21 @@ func TestPglogicalLabOnAnImageWithoutItSaysWhichAndWhatToDo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	imgs, err := lab.ResolveImages(ctx, cli, "18", lab.Images{})
+	// PostgreSQL 17's image has no pglogical for 18, whichever way it was
+	// built: a lab of 18 on it lacks the extension. (The local HAProxy
+	// image is no such case: it shares a Debian root filesystem with the
+	// PostgreSQL 18 image, pglogical included.)
+	imgs, err := lab.ResolveImages(ctx, cli, "17", lab.Images{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The HAProxy image surely has no PostgreSQL extension in it.
-	cfg := labtest.Config(t, lab.WithEngine(lab.EnginePglogical, ""), func(c *lab.Config) { c.Images.Postgres = imgs.HAProxy })
+	cfg := labtest.Config(t, lab.WithPostgres("18"), lab.WithEngine(lab.EnginePglogical, ""), func(c *lab.Config) { c.Images.Postgres = imgs.Postgres })
 	t.Cleanup(func() { labtest.Remove(t, cfg.Name) })
 	_, err = lab.Up(ctx, cfg)
 	if err == nil {
 		t.Fatal("lab up succeeded on an image without pglogical")
 	}
-	for _, want := range []string{imgs.HAProxy, "no pglogical", "make images"} {
+	for _, want := range []string{imgs.Postgres, "no pglogical for PostgreSQL 18", "make images"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q: %v", want, err)
 		}
