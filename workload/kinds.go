@@ -334,18 +334,25 @@ ON CONFLICT (workload, id) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, col, col)
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND id > $2`, tbl), name, n); err != nil {
 		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
 	}
-	// Every other primary must show them before any worker starts.
+	check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s = $3 AND id BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, col, tbl)
+	return waitSeeded(ctx, nodes, kind, name, n, check, name, n, value)
+}
+
+// waitSeeded waits until every primary but primary1 shows the n rows
+// primary1 seeded: check counts, with args, the rows that are as seeded
+// and all rows of the workload. Every other primary must show them before
+// any worker starts.
+func waitSeeded(ctx context.Context, nodes map[string]*pgx.Conn, kind, name string, n int, check string, args ...any) error {
 	for _, other := range node.Others(primariesIn(nodes), node.Primary1) {
 		c := nodes[other]
-		check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s = $3 AND id BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, col, tbl)
 		deadline := time.Now().Add(seedWait)
 		for {
 			var good, all int
-			if err := c.QueryRow(ctx, check, name, n, value).Scan(&good, &all); err != nil {
+			if err := c.QueryRow(ctx, check, args...).Scan(&good, &all); err != nil {
 				return fmt.Errorf("%s %q setup: check seeded rows on %s: %w", kind, name, other, err)
 			}
 			if good == n && all == n {
-				return nil
+				break
 			}
 			if time.Now().After(deadline) {
 				return fmt.Errorf("%s %q setup: %d of %d seeded rows reached %s within %s: is replication from primary1 running? (pgchaos lab status)", kind, name, good, n, other, seedWait)

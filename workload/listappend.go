@@ -3,7 +3,6 @@ package workload
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -127,28 +126,6 @@ ON CONFLICT (workload, key) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, empty, co
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND key > $2`, tbl), name, n); err != nil {
 		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
 	}
-	// Every other primary must show them before any worker starts.
-	for _, other := range node.Others(primariesIn(nodes), node.Primary1) {
-		c := nodes[other]
-		check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s AND key BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, isEmpty, tbl)
-		deadline := time.Now().Add(seedWait)
-		for {
-			var good, all int
-			if err := c.QueryRow(ctx, check, name, n).Scan(&good, &all); err != nil {
-				return fmt.Errorf("%s %q setup: check seeded rows on %s: %w", kind, name, other, err)
-			}
-			if good == n && all == n {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s %q setup: %d of %d seeded rows reached %s within %s: is replication from primary1 running? (pgchaos lab status)", kind, name, good, n, other, seedWait)
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%s %q setup: waiting for seeded rows on %s: %w", kind, name, other, ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	return nil
+	check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s AND key BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, isEmpty, tbl)
+	return waitSeeded(ctx, nodes, kind, name, n, check, name, n)
 }

@@ -28,7 +28,7 @@ var runCmd = command{
 	usage: `Usage: pgchaos run SCENARIO.yaml [flags]
 
 Validates the scenario, brings a lab up (or uses --lab), runs the workloads
-through primary1, primary2 and HAProxy while injecting the scheduled faults,
+through every primary and HAProxy while injecting the scheduled faults,
 heals every fault, waits for the nodes to converge, then reports lag,
 divergence, conflicts and failover effects, and checks the scenario's
 assert: thresholds.
