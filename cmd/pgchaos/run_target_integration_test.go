@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pgchaos/pgchaos/exitcode"
-	"github.com/pgchaos/pgchaos/internal/labtest"
-	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/reports"
 )
 
@@ -30,50 +26,7 @@ import (
 // prints the setup SQL and writes nothing; a stop on a node without a
 // container is refused at its line before anything runs.
 func TestRunTargetOnTheTutorialComposeSetup(t *testing.T) {
-	labtest.RequireDocker(t)
-	compose, err := exec.LookPath("docker-compose")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("docker-compose not found and CI is set")
-		}
-		t.Skip("docker-compose not installed")
-	}
-	labtest.LockCompose(t) // the compose file fixes the containers' names
-	for _, name := range []string{"postgres-primary1", "postgres-primary2", "haproxy-primary-primary"} {
-		if err := exec.Command("docker", "inspect", "--type", "container", name).Run(); err == nil {
-			t.Skipf("a container named %s exists (a compose lab is up): not touching it", name)
-		}
-	}
-	dir, err := filepath.Abs("../../compose")
-	if err != nil {
-		t.Fatal(err)
-	}
-	free := lab.FreePorts(lab.Ports{})
-	env := append(os.Environ(),
-		"POSTGRES_IMAGE="+envOr("POSTGRES_IMAGE", "pgchaos-local/postgres:18"),
-		"HAPROXY_IMAGE="+envOr("HAPROXY_IMAGE", "pgchaos-local/haproxy:3.2"),
-		"PRIMARY1_PORT="+strconv.Itoa(free.Primary1), "PRIMARY2_PORT="+strconv.Itoa(free.Primary2),
-		"HAPROXY_PORT="+strconv.Itoa(free.HAProxy), "STATS_PORT="+strconv.Itoa(free.Stats))
-	project := fmt.Sprintf("pgchaosruntarget%d", time.Now().UnixNano()%1e6)
-	run := func(name string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Dir, cmd.Env = dir, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command(compose, "-p", project, "-f", "docker-compose-primary-primary.yml", "down", "-v")
-		cmd.Dir, cmd.Env = dir, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("compose down -v: %v\n%s", err, out)
-		}
-	})
-	run(compose, "-p", project, "-f", "docker-compose-primary-primary.yml", "up", "-d")
-	run("./setup-replication.sh")
+	run, free := tutorialCompose(t, "pgchaosruntarget")
 	psql := func(c, sql string) string {
 		t.Helper()
 		return strings.TrimSpace(run("docker", "exec", c, "psql", "-U", "postgres", "-d", "postgres", "-tAc", sql))
