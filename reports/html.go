@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pgchaos/pgchaos/node"
 )
 
 // HTML writes r as one self-contained HTML page: the verdict first, then the
@@ -128,7 +126,7 @@ func newPageView(r *Report) pageView {
 		workloadsSection(r.Workloads),
 		faultsSection(r.Faults),
 		lagSection(r.Lag, r.Faults),
-		divergenceSection(r.Divergence),
+		divergenceSection(r.Divergence, pairNames(r)),
 		conflictsSection(r.Conflicts),
 		failoversSection(r.Failovers),
 	} {
@@ -384,7 +382,7 @@ func lagSection(l *Lag, faults []Fault) *htmlSection {
 	return s
 }
 
-func divergenceSection(d *Divergence) *htmlSection {
+func divergenceSection(d *Divergence, names [2]string) *htmlSection {
 	if d == nil {
 		return nil
 	}
@@ -416,7 +414,7 @@ func divergenceSection(d *Divergence) *htmlSection {
 	if len(d.Tables) == 0 {
 		return s
 	}
-	header, counts := divergenceCounts(d)
+	header, counts := divergenceCounts(d, names)
 	t := htmlTable{Header: header}
 	for _, r := range counts {
 		row := []htmlCell{{Text: r[0]}}
@@ -433,7 +431,7 @@ func divergenceSection(d *Divergence) *htmlSection {
 
 	// Unlike the terminal, the page has room for every row the report
 	// kept, with both versions in full.
-	rows := htmlTable{Caption: "Divergent rows", Header: []string{"table", "key", "kind", node.Primary1, node.Primary2, "last writer"}}
+	rows := htmlTable{Caption: "Divergent rows", Header: []string{"table", "key", "kind", names[0], names[1], "last writer"}}
 	if d.Nodes != nil {
 		rows.Header = []string{"table", "key", "kind", "nodes", "row", "last writer"}
 	}
@@ -452,7 +450,7 @@ func divergenceSection(d *Divergence) *htmlSection {
 				})
 			} else {
 				rows.Rows = append(rows.Rows, []htmlCell{
-					{Text: tb.Table}, {Text: row.Key, CSS: "code"}, {Text: row.Kind},
+					{Text: tb.Table}, {Text: row.Key, CSS: "code"}, {Text: kindLabel(row.Kind, names)},
 					{Text: dash(row.Primary1), CSS: "code"}, {Text: dash(row.Primary2), CSS: "code"}, {Text: dash(row.LastWriter)},
 				})
 			}

@@ -3,6 +3,8 @@ package reports
 import (
 	"slices"
 	"strings"
+
+	"github.com/pgchaos/pgchaos/node"
 )
 
 // The parts of the views that only a report of more than two nodes has:
@@ -61,7 +63,7 @@ func lagMatrix(l *Lag) (header []string, rows [][]string) {
 // columns reports always had; past two, a line per table and node: the
 // table's divergent and different rows on its first line, then each
 // node's rows and the divergent rows it lacks.
-func divergenceCounts(d *Divergence) (header []string, rows [][]string) {
+func divergenceCounts(d *Divergence, names [2]string) (header []string, rows [][]string) {
 	if d.Nodes == nil {
 		for _, t := range d.Tables {
 			rows = append(rows, []string{
@@ -69,7 +71,7 @@ func divergenceCounts(d *Divergence) (header []string, rows [][]string) {
 				count(t.MissingOnPrimary1), count(t.MissingOnPrimary2), count(t.Different),
 			})
 		}
-		return []string{"table", "rows primary1", "rows primary2", "missing on primary1", "missing on primary2", "different"}, rows
+		return []string{"table", "rows " + names[0], "rows " + names[1], "missing on " + names[0], "missing on " + names[1], "different"}, rows
 	}
 	for _, t := range d.Tables {
 		for i, n := range t.Nodes {
@@ -91,4 +93,28 @@ func versionLines(r DivergentRow) (nodes, rows []string) {
 		rows = append(rows, dash(v.Row))
 	}
 	return nodes, rows
+}
+
+// pairNames are the names a two-node report's views give its nodes: the
+// lab's (a target's user names, east and west), or primary1 and primary2
+// when the report does not list two nodes. The JSON keeps its fixed
+// _primary1 and _primary2 fields whatever the names.
+func pairNames(r *Report) [2]string {
+	if r.Lab.Target && len(r.Lab.Nodes) == 2 {
+		return [2]string{r.Lab.Nodes[0].Name, r.Lab.Nodes[1].Name}
+	}
+	return [2]string{node.Primary1, node.Primary2}
+}
+
+// kindLabel is a divergent row's kind as the views show it: the JSON's
+// missing_on_primary1 and missing_on_primary2 name the nodes' own names
+// when those are not primary1 and primary2.
+func kindLabel(kind string, names [2]string) string {
+	switch kind {
+	case MissingOnPrimary1:
+		return "missing_on_" + names[0]
+	case MissingOnPrimary2:
+		return "missing_on_" + names[1]
+	}
+	return kind
 }

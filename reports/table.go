@@ -38,7 +38,7 @@ func Table(w io.Writer, r *Report) error {
 	p.workloads(r.Workloads)
 	p.faults(r.Faults)
 	p.lag(r.Lag, r.Faults)
-	p.divergence(r.Divergence)
+	p.divergence(r.Divergence, pairNames(r))
 	p.conflicts(r.Conflicts)
 	p.failovers(r.Failovers)
 	p.anomalies(r.Anomalies)
@@ -302,7 +302,7 @@ func faultName(i int, faults []Fault) string {
 	return fmt.Sprintf("#%d %s %s", i, faults[i].Kind, faults[i].Target)
 }
 
-func (p *printer) divergence(d *Divergence) {
+func (p *printer) divergence(d *Divergence, names [2]string) {
 	if d == nil {
 		return
 	}
@@ -312,7 +312,7 @@ func (p *printer) divergence(d *Divergence) {
 	} else {
 		p.printf("NOT CONVERGED: %s\n", dash(d.NotConverged))
 	}
-	p.divergenceRows(d)
+	p.divergenceRows(d, names)
 }
 
 // conflictGrid lays out the conflicts PostgreSQL counted and logged: a row
@@ -377,14 +377,14 @@ func DivergenceTable(w io.Writer, d *Divergence) error {
 		return errors.New("render divergence: nothing compared (nil)")
 	}
 	p := &printer{w: w}
-	p.divergenceRows(d)
+	p.divergenceRows(d, [2]string{node.Primary1, node.Primary2})
 	if p.err != nil {
 		return fmt.Errorf("render divergence: %w", p.err)
 	}
 	return nil
 }
 
-func (p *printer) divergenceRows(d *Divergence) {
+func (p *printer) divergenceRows(d *Divergence, names [2]string) {
 	p.printf("divergent rows: %d\n", d.DivergentRows)
 	if len(d.NotCompared) > 0 {
 		rows := make([][]string, len(d.NotCompared))
@@ -396,7 +396,7 @@ func (p *printer) divergenceRows(d *Divergence) {
 	if len(d.Tables) == 0 {
 		return
 	}
-	p.table(divergenceCounts(d))
+	p.table(divergenceCounts(d, names))
 
 	var drows [][]string
 	var more, causes []string
@@ -418,7 +418,7 @@ func (p *printer) divergenceRows(d *Divergence) {
 				})
 			} else {
 				drows = append(drows, []string{
-					t.Table, row.Key, row.Kind, cut(dash(row.Primary1)), cut(dash(row.Primary2)), dash(row.LastWriter),
+					t.Table, row.Key, kindLabel(row.Kind, names), cut(dash(row.Primary1)), cut(dash(row.Primary2)), dash(row.LastWriter),
 				})
 			}
 			if withCause {
@@ -437,7 +437,7 @@ func (p *printer) divergenceRows(d *Divergence) {
 		}
 	}
 	if len(drows) > 0 {
-		header := []string{"table", "key", "kind", node.Primary1, node.Primary2, "last writer"}
+		header := []string{"table", "key", "kind", names[0], names[1], "last writer"}
 		if d.Nodes != nil {
 			header = []string{"table", "key", "kind", "nodes", "row", "last writer"}
 		}

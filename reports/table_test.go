@@ -115,3 +115,38 @@ func TestTableShowsRetentionUnknownWithReason(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodeTargetViewsUseTheUsersNames: a report of a user's two nodes
+// heads its divergence columns and names its missing rows with the user's
+// names in both views, while the JSON keeps its fixed fields.
+func TestTwoNodeTargetViewsUseTheUsersNames(t *testing.T) {
+	narrowWidths(t)
+	r := fixture()
+	r.Lab.Target = true
+	r.Lab.Nodes = []Node{{Name: "east", Address: "db-east:5432"}, {Name: "west", Address: "db-west:5432"}}
+	var tb, hb bytes.Buffer
+	if err := Table(&tb, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&hb, r); err != nil {
+		t.Fatal(err)
+	}
+	for view, out := range map[string]string{"table": tb.String(), "html": hb.String()} {
+		for _, want := range []string{"rows east", "missing on west", "missing_on_west"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q", view, want)
+			}
+		}
+		if strings.Contains(out, "rows primary1") || strings.Contains(out, "missing_on_primary2") {
+			t.Errorf("%s still names primary1/primary2 in the divergence", view)
+		}
+	}
+	// The lab's own report keeps primary1 and primary2.
+	var lb bytes.Buffer
+	if err := Table(&lb, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(lb.String(), "rows primary1") {
+		t.Error("a lab report lost its primary1 column")
+	}
+}
