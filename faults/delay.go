@@ -53,6 +53,9 @@ type Delay struct {
 	// per link in a mesh, where every subscriber of a publisher shares the
 	// subscription's name and so its application_name.
 	slotOn func(subscriber, publisher string) string
+	// pgPort is the port subscriber connects to publisher's PostgreSQL on
+	// (lab.Lab.PeerPort): 5432 in a lab, the user's on a target.
+	pgPort func(subscriber, publisher string) int
 }
 
 // connector opens a connection to a lab node; *lab.Lab is one.
@@ -68,7 +71,7 @@ type proxyDocker interface {
 }
 
 func newDelay(l *lab.Lab, nf netFault) *Delay {
-	d := &Delay{netFault: nf, db: l, slotOn: l.Replication().SlotOn}
+	d := &Delay{netFault: nf, db: l, slotOn: l.SlotOn, pgPort: l.PeerPort}
 	if cli := l.Docker(); cli != nil {
 		d.docker = cli
 	}
@@ -188,15 +191,15 @@ func proxyPort(tag string) int {
 // passwordless superuser while the delay holds. From the lab address the
 // server asks for the password, as it does of a direct connection. Only the
 // arguments changed, so a nettools image built before works as it is.
-func proxyCmd(publisherIP string, port int, delay, jitter time.Duration) []string {
+func proxyCmd(publisherIP string, port, pgPort int, delay, jitter time.Duration) []string {
 	return []string{"pgchaos-linkproxy", "--listen", net.JoinHostPort(publisherIP, strconv.Itoa(port)),
-		"--upstream", net.JoinHostPort(publisherIP, "5432"), "--delay", delay.String(), "--jitter", jitter.String()}
+		"--upstream", net.JoinHostPort(publisherIP, strconv.Itoa(pgPort)), "--delay", delay.String(), "--jitter", jitter.String()}
 }
 
 // redirectAdd waits until the proxy listens on port, then redirects TCP
-// from subscriberIP to PostgreSQL's port to it. Idempotent.
-func redirectAdd(tag, subscriberIP string, port int) string {
-	rule := fmt.Sprintf("-s %s/32 -p tcp --dport 5432 -m comment --comment %s -j REDIRECT --to-ports %d", subscriberIP, tag, port)
+// from subscriberIP to PostgreSQL's port (pgPort) to it. Idempotent.
+func redirectAdd(tag, subscriberIP string, port, pgPort int) string {
+	rule := fmt.Sprintf("-s %s/32 -p tcp --dport %d -m comment --comment %s -j REDIRECT --to-ports %d", subscriberIP, pgPort, tag, port)
 	return fmt.Sprintf(`set -e
 i=0
 until ss -Hltn 'sport = :%[3]d' | grep -q .; do
@@ -238,11 +241,11 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	if err != nil {
 		return err
 	}
-	port := proxyPort(d.tag())
-	if err := d.startProxy(ctx, publisher, pubIP, port); err != nil {
+	port, pgPort := proxyPort(d.tag()), d.pgPort(subscriber.Name, publisher.Name)
+	if err := d.startProxy(ctx, publisher, pubIP, port, pgPort); err != nil {
 		return err
 	}
-	if _, err := d.help.run(ctx, publisher, redirectAdd(d.tag(), subIP, port)); err != nil {
+	if _, err := d.help.run(ctx, publisher, redirectAdd(d.tag(), subIP, port, pgPort)); err != nil {
 		return fmt.Errorf("redirect %s's connections on %s to the link proxy: %w%s", subscriber.Name, publisher.Name, err, d.proxyLogs(ctx, publisher))
 	}
 	// The rule catches new connections only: end the direct one, and
@@ -299,13 +302,13 @@ func (d *Delay) proxyLabels(publisher lab.Node) map[string]string {
 // helper container like the iptables ones (lab down and the sweep remove
 // it) but long-lived: it runs until the heal removes it. No NET_ADMIN: it
 // only listens and connects.
-func (d *Delay) startProxy(ctx context.Context, publisher lab.Node, publisherIP string, port int) error {
+func (d *Delay) startProxy(ctx context.Context, publisher lab.Node, publisherIP string, port, pgPort int) error {
 	// Named for people reading `docker ps`; the labels are what counts.
 	name := fmt.Sprintf("pgchaos-%s-linkproxy-%s-on-%s", d.help.lab, strings.TrimPrefix(d.tag(), "pgchaos-delay-"), publisher.Name)
 	resp, err := d.docker.ContainerCreate(ctx,
 		&container.Config{
 			Image:      d.help.image,
-			Entrypoint: proxyCmd(publisherIP, port, d.spec.Delay, d.spec.Jitter),
+			Entrypoint: proxyCmd(publisherIP, port, pgPort, d.spec.Delay, d.spec.Jitter),
 			Cmd:        []string{},
 			Labels:     d.proxyLabels(publisher),
 		},

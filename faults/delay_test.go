@@ -59,9 +59,22 @@ func TestNoNetemIsErrNoNetemAndPointsToTheLinkDelay(t *testing.T) {
 // 127.0.0.1 (which the official image trusts without a password): both
 // are the publisher's lab address.
 func TestProxyCmdUsesThePublishersLabAddress(t *testing.T) {
-	got := proxyCmd("172.30.0.2", 15411, 50*time.Millisecond, 5*time.Millisecond)
+	got := proxyCmd("172.30.0.2", 15411, 5432, 50*time.Millisecond, 5*time.Millisecond)
 	want := []string{"pgchaos-linkproxy", "--listen", "172.30.0.2:15411", "--upstream", "172.30.0.2:5432", "--delay", "50ms", "--jitter", "5ms"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("proxyCmd = %q, want %q", got, want)
+	}
+}
+
+// On a target whose subscription reaches the publisher on another port,
+// the proxy forwards to that port and the redirect catches that port.
+func TestLinkDelayFollowsTheSubscriptionsPort(t *testing.T) {
+	got := proxyCmd("10.0.0.5", 15411, 6432, time.Second, 0)
+	if got[4] != "10.0.0.5:6432" {
+		t.Errorf("upstream = %q, want 10.0.0.5:6432", got[4])
+	}
+	rule := redirectAdd("pgchaos-delay-x", "10.0.0.6", 15411, 6432)
+	if !strings.Contains(rule, "-s 10.0.0.6/32 -p tcp --dport 6432 -m comment --comment pgchaos-delay-x -j REDIRECT --to-ports 15411") {
+		t.Errorf("redirect rule does not catch port 6432:\n%s", rule)
 	}
 }

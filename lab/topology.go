@@ -58,6 +58,25 @@ func (l *Lab) Primaries() []string {
 // Publisher.
 type Link struct {
 	Subscriber, Publisher, Name, Slot string
+	// Port is the port the subscriber reaches the publisher's PostgreSQL
+	// on, inside their network: 0 means 5432, as in a lab. On a target it
+	// is read from the subscription's connection string.
+	Port int
+}
+
+// PeerPort is the port subscriber's subscription connects to publisher's
+// PostgreSQL on, in the network they share: the user's, as the preflight
+// read it, on an external lab, and 5432 (the image's) on a lab pgchaos
+// built. A link delay redirects and forwards that port.
+func (l *Lab) PeerPort(subscriber, publisher string) int {
+	if l.external {
+		for _, k := range l.links {
+			if k.Subscriber == subscriber && k.Publisher == publisher && k.Port > 0 {
+				return k.Port
+			}
+		}
+	}
+	return 5432
 }
 
 // Links returns every subscription of the lab's full mesh, ordered by

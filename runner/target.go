@@ -3,8 +3,10 @@ package runner
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pgchaos/pgchaos/exitcode"
@@ -86,8 +88,13 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 	}
 	for _, e := range pre.Topology {
 		if e.Publisher != "" && e.Engine == target.EngineNative {
+			sub := subscriptionOf(pre, e.Subscriber, e.Subscription)
+			slot := sub.Slot
+			if slot == "" {
+				slot = e.Subscription
+			}
 			cfg.Links = append(cfg.Links, lab.Link{Subscriber: e.Subscriber, Publisher: e.Publisher,
-				Name: e.Subscription, Slot: slotOf(pre, e.Subscriber, e.Subscription)})
+				Name: e.Subscription, Slot: slot, Port: portOf(sub)})
 		}
 	}
 	for _, n := range pre.Facts.Nodes {
@@ -101,20 +108,34 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 	return cfg
 }
 
-// slotOf is the slot a subscription of node reads through, as preflight
-// read it (the subscription's name when it did not say).
-func slotOf(pre target.Report, node, sub string) string {
+// subscriptionOf is what preflight read of node's subscription sub (its
+// slot, the addresses it connects to); the zero value when it read none.
+func subscriptionOf(pre target.Report, node, sub string) target.Subscription {
 	for _, n := range pre.Facts.Nodes {
 		if n.Name != node {
 			continue
 		}
 		for _, s := range n.Subscriptions {
-			if s.Name == sub && s.Slot != "" {
-				return s.Slot
+			if s.Name == sub {
+				return s
 			}
 		}
 	}
-	return sub
+	return target.Subscription{}
+}
+
+// portOf is the port a subscription connects to its publisher on, from
+// the first of its addresses that names one; 0 (PostgreSQL's 5432) when
+// preflight could not read its connection string.
+func portOf(s target.Subscription) int {
+	for _, a := range s.Addresses {
+		if _, port, err := net.SplitHostPort(a); err == nil {
+			if p, err := strconv.Atoi(port); err == nil && p > 0 {
+				return p
+			}
+		}
+	}
+	return 0
 }
 
 // TargetLabName is the name a target run goes by in the fault ledger and
@@ -136,7 +157,6 @@ func TargetLabName(file string) string {
 // Why each kind of fault a target run does not do yet is refused.
 var notOnTargets = map[string]string{
 	scenario.FaultIsolate:  "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
-	scenario.FaultDelay:    "delay is not run on a target yet (it needs pgchaos's link proxy or sch_netem in the node containers' network namespaces)",
 	scenario.FaultFailover: "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
 	scenario.FaultLockRows: "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
@@ -206,7 +226,11 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		if f.Node == "" {
 			on = f.Between // a link fault: both ends
 		}
-		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss) && network == "" {
+		if f.Kind == scenario.FaultDelay && f.Node != "" {
+			add(f.Pos, "%s: a node-wide delay needs sch_netem in the Docker host's kernel, which pgchaos cannot check on your host before the run; delay the replication link instead (between: [a, b], which runs pgchaos's link proxy beside the publisher)", where)
+			continue
+		}
+		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss || f.Kind == scenario.FaultDelay) && network == "" {
 			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, on the local engine", where)
 			continue
 		}
@@ -249,7 +273,7 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 func isContainerFault(kind string) bool {
 	switch kind {
 	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultPartition, scenario.FaultLoss:
+		scenario.FaultPartition, scenario.FaultLoss, scenario.FaultDelay:
 		return true
 	}
 	return false

@@ -65,6 +65,11 @@ faults:
 faults:
   - {at: 1s, kind: loss, between: [east, west], loss: 10%, for: 2s}
 `, "net", []string{"s.yaml:4:5: faults[0] (kind: loss): cannot be done on west: no container named"}},
+		{"node-wide delay, and a link delay to the node without a container", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: delay, node: east, delay: 100ms, for: 2s}
+  - {at: 5s, kind: delay, between: [east, west], delay: 100ms, for: 2s}
+`, "net", []string{"s.yaml:4:5: faults[0] (kind: delay): a node-wide delay needs sch_netem", "s.yaml:5:5: faults[1] (kind: delay): cannot be done on west: no container named"}},
 		{"schema, built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
 schema: ../scenarios/shop.sql
 faults:
@@ -94,5 +99,23 @@ faults:
 				at += i + len(w)
 			}
 		})
+	}
+}
+
+// A link delay on a target forwards to the port the subscription connects
+// on, which preflight read from its connection string.
+func TestPortOfTheSubscription(t *testing.T) {
+	for _, tc := range []struct {
+		addrs []string
+		want  int
+	}{
+		{[]string{"postgres-primary2:5432"}, 5432},
+		{[]string{"db-west:6432"}, 6432},
+		{[]string{"/var/run/postgresql", "db:7000"}, 7000},
+		{nil, 0},
+	} {
+		if got := portOf(target.Subscription{Addresses: tc.addrs}); got != tc.want {
+			t.Errorf("portOf(%q) = %d, want %d", tc.addrs, got, tc.want)
+		}
 	}
 }

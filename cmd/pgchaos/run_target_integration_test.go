@@ -67,7 +67,7 @@ UPDATE test_table SET name = 'touched ' || :k WHERE id = :k * 2 + 1;
 `)
 	write("add.sql", "INSERT INTO test_table (name) VALUES ('added');\n")
 	scenarioFile := write("on-target.yaml", `name: on-target
-duration: 40s
+duration: 50s
 seed: 7
 workloads:
   - kind: sql
@@ -83,6 +83,7 @@ faults:
   - {at: 10s, kind: kill, node: east, for: 1s}
   - {at: 20s, kind: stop, node: west, for: 1s}
   - {at: 30s, kind: partition, between: [east, west], for: 2s}
+  - {at: 38s, kind: delay, between: [east, west], direction: east->west, delay: 1500ms, for: 6s}
 `)
 	// The faults are ten seconds apart: a lifecycle fault's heal (start,
 	// recovery, ready) took up to ten seconds on a loaded 2-core machine,
@@ -159,8 +160,8 @@ faults:
 			t.Errorf("fault %+v: want injected and healed", f)
 		}
 	}
-	if len(rep.Faults) != 4 {
-		t.Errorf("faults %+v: want the disable, the kill, the stop and the partition", rep.Faults)
+	if len(rep.Faults) != 5 {
+		t.Errorf("faults %+v: want the disable, the kill, the stop, the partition and the delay", rep.Faults)
 	}
 	for _, f := range rep.Faults {
 		t.Logf("fault %s %s: injected %v, effects %q", f.Kind, f.Target, f.Injected.D(), f.Effects)
@@ -205,6 +206,21 @@ faults:
 	t.Logf("during the disable: east->west max %v, west->east max %v", winMax(ew, 0), winMax(we, 0))
 	if winMax(ew, 0) <= ew.P50.D() || winMax(ew, 0) <= winMax(we, 0) {
 		t.Errorf("lag east->west during the disable (max %v) should exceed its median (%v) and the other direction's (%v)", winMax(ew, 0), ew.P50.D(), winMax(we, 0))
+	}
+	// The link delay runs pgchaos's proxy beside east, on the port west's
+	// subscription uses: every change east sends in its window arrives at
+	// least 1.5 s late; west's changes to east are not delayed.
+	winP50 := func(d reports.LagDirection, fault int) time.Duration {
+		for _, w := range d.Windows {
+			if w.Fault == fault {
+				return w.P50.D()
+			}
+		}
+		return 0
+	}
+	t.Logf("during the delay: east->west p50 %v max %v, west->east p50 %v", winP50(ew, 4), winMax(ew, 4), winP50(we, 4))
+	if winMax(ew, 4) < 1500*time.Millisecond || winP50(ew, 4) <= winP50(we, 4) {
+		t.Errorf("lag east->west during the 1.5 s link delay: max %v (want >= 1.5 s), p50 %v (want above west->east's %v)", winMax(ew, 4), winP50(ew, 4), winP50(we, 4))
 	}
 	if rep.Divergence == nil {
 		t.Fatalf("divergence not measured; warnings: %v", rep.Warnings)
@@ -258,7 +274,7 @@ faults:
 		t.Fatalf("report show exited %d: %s", code, &stderr)
 	}
 	t.Logf("the report as a table:\n%s", &stdout)
-	for _, want := range []string{"east", "west", "target-cluster"} {
+	for _, want := range []string{"east", "west", "target-cluster", "rows east", "missing on west"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the table lacks %q", want)
 		}
