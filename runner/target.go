@@ -42,7 +42,8 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		l.Close()
 		return nil, err
 	}
-	if need := target.NeedsSetup(pre); len(need) > 0 {
+	tables := needsTables(sc)
+	if need := target.NeedsSetup(pre, tables); len(need) > 0 {
 		marked, err := target.Marked(ctx, t)
 		if err != nil {
 			l.Close()
@@ -55,9 +56,9 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		}
 		if !opt.AllowSetup && t.Setup != target.SetupAllow {
 			l.Close()
-			return nil, exitcode.BadInputErr(fmt.Errorf("target %s: pgchaos's heartbeat (%s) is missing or not replicated on %s, and nothing was written. "+
+			return nil, exitcode.BadInputErr(fmt.Errorf("target %s: pgchaos's own tables in schema %s (%s) are missing or not replicated on %s, and nothing was written. "+
 				"Run this SQL on the nodes yourself, or `pgchaos target setup %s --allow`, or let the run do it with --allow-setup (or setup: allow in the target section):\n%s%s",
-				t.File, target.HeartbeatTable, strings.Join(need, ", "), t.File, plan.SQL(), notes))
+				t.File, target.SchemaName, ownTablesNeeded(tables), strings.Join(need, ", "), t.File, plan.SQL(), notes))
 		}
 		opt.Log("setting up pgchaos's own schema on %s (--allow-setup)", strings.Join(need, ", "))
 		if err := target.Apply(ctx, t, plan, opt.Log); err != nil {
@@ -65,12 +66,35 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: setup: %w (the statements before it were run; `pgchaos target clean %s --allow` removes them)", t.File, err, t.File))
 		}
 		pre = target.Preflight(ctx, t)
-		if need := target.NeedsSetup(pre); len(need) > 0 {
+		if need := target.NeedsSetup(pre, tables); len(need) > 0 {
 			l.Close()
-			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup the heartbeat is still not replicated on %s%s", t.File, strings.Join(need, ", "), notes))
+			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup pgchaos's own tables (%s) are still missing, not pgchaos's, or not replicated on %s%s", t.File, ownTablesNeeded(tables), strings.Join(need, ", "), notes))
 		}
 	}
 	return l, nil
+}
+
+// needsTables reports whether sc needs the built-in workloads' tables on a
+// target: a workload of a built-in kind, or a lock-rows fault (it locks
+// them). A run of sql workloads needs only the heartbeat.
+func needsTables(sc *scenario.Scenario) bool {
+	for _, w := range sc.Workloads {
+		if w.Kind != scenario.KindSQL {
+			return true
+		}
+	}
+	return slices.ContainsFunc(sc.Faults, func(f scenario.Fault) bool { return f.Kind == scenario.FaultLockRows })
+}
+
+func ownTablesNeeded(tables bool) string {
+	if !tables {
+		return target.HeartbeatTable
+	}
+	names := []string{target.HeartbeatTable}
+	for _, t := range target.WorkloadTables() {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // externalConfig describes the target's nodes as lab.External takes them:
@@ -138,15 +162,15 @@ var notOnTargets = map[string]string{
 	scenario.FaultIsolate:  "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
 	scenario.FaultDelay:    "delay is not run on a target yet (it needs pgchaos's link proxy or sch_netem in the node containers' network namespaces)",
 	scenario.FaultFailover: "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
-	scenario.FaultLockRows: "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
 
 // Refusals checks, before anything is written, that the target can take
-// every workload and fault of sc, from the preflight's report: on a
-// target a workload must be kind sql (built-in kinds create tables of
-// their own, which pgchaos does not put into a user's database), and a
-// fault must be one target runs do and whose capability is yes on its
-// node. Each refusal names the entry's file:line:col and why; the error
+// every workload and fault of sc, from the preflight's report: a
+// workload of a built-in kind writes pgchaos's own tables in schema
+// pgchaos (setup makes them), but the tutorial kind writes test_table,
+// the user's on a target; a lock-rows fault locks one of pgchaos's
+// workload tables; any other fault must be one target runs do and whose
+// capability is yes on its node. Each refusal names the entry's file:line:col and why; the error
 // is marked exitcode.BadInput.
 //
 // network is the Docker network the nodes' containers share ("" for none
@@ -185,17 +209,25 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		}
 	}
 	if sc.Schema != nil {
-		add(sc.Schema.Pos, "schema: is for labs pgchaos builds; on a target the tables are yours and pgchaos creates none (remove schema:, or run on a lab)")
+		add(sc.Schema.Pos, "schema: is for labs pgchaos builds; on a target the tables are yours, and pgchaos creates only its own, in schema %s (remove schema:, or run on a lab)", target.SchemaName)
 	}
 	for i, w := range sc.Workloads {
-		if w.Kind != scenario.KindSQL {
-			add(w.Pos, "workloads[%d] (kind: %s): on a target only kind: sql runs (your own scripts on your own tables); built-in kinds create tables of their own, which pgchaos does not put into your database", i, w.Kind)
+		if w.Kind == scenario.KindTutorial {
+			add(w.Pos, "workloads[%d] (kind: tutorial): it writes test_table, which on a target is yours: use kind: insert (it writes pgchaos's own %s.pgchaos_insert), or kind: sql with your own script", i, target.SchemaName)
 		}
 	}
 	for i, f := range sc.Faults {
 		where := fmt.Sprintf("faults[%d] (kind: %s)", i, f.Kind)
 		if why, ok := notOnTargets[f.Kind]; ok {
 			add(f.Pos, "%s: %s", where, why)
+			continue
+		}
+		if f.Kind == scenario.FaultLockRows {
+			// pgchaos's own tables: setup (run before the workloads, or
+			// refused with its SQL) makes them; the tutorial's is yours.
+			if !strings.HasPrefix(f.Table, "pgchaos_") {
+				add(f.Pos, "%s: on a target lock-rows locks pgchaos's own workload tables only (pgchaos_insert, pgchaos_counter, pgchaos_bank, in schema %s); %s is yours", where, target.SchemaName, f.Table)
+			}
 			continue
 		}
 		if f.Node == scenario.HAProxy {

@@ -65,13 +65,18 @@ faults:
 faults:
   - {at: 1s, kind: loss, between: [east, west], loss: 10%, for: 2s}
 `, "net", []string{"s.yaml:4:5: faults[0] (kind: loss): cannot be done on west: no container named"}},
-		{"schema, built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
+		{"built-in workloads and lock-rows on pgchaos's own tables, before setup made them", `workloads: [{kind: insert}, {kind: update-hot}, {kind: bank}]
+faults:
+  - {at: 1s, kind: lock-rows, node: east, table: pgchaos_counter, for: 2s}
+  - {at: 5s, kind: lock-rows, node: west, table: pgchaos_insert, mode: table, for: 2s}
+`, "", nil},
+		{"schema, tutorial workload, network fault, failover and lock-rows on test_table", `workloads: [{kind: insert}, {kind: tutorial}]
 schema: ../scenarios/shop.sql
 faults:
   - {at: 1s, kind: isolate, node: east, for: 2s}
   - {at: 5s, kind: failover, from: east, for: 2s}
-  - {at: 9s, kind: lock-rows, node: east, table: pgchaos_insert, for: 2s}
-`, "net", []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: isolate): isolate is not run", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows)"}},
+  - {at: 9s, kind: lock-rows, node: east, table: test_table, for: 2s}
+`, "net", []string{"s.yaml:2:29: workloads[1] (kind: tutorial): it writes test_table, which on a target is yours", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: isolate): isolate is not run", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows): on a target lock-rows locks pgchaos's own workload tables only"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := parse(t, strings.ReplaceAll(tc.body, "x.sql", "../scenarios/orders.sql"))
@@ -94,5 +99,26 @@ faults:
 				at += i + len(w)
 			}
 		})
+	}
+}
+
+// A run of sql workloads needs only the heartbeat; built-in kinds and
+// lock-rows need the workloads' tables too.
+func TestNeedsTablesForBuiltInKindsAndLockRows(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{"workloads: [{kind: sql, script: ../scenarios/orders.sql}]\n", false},
+		{"workloads: [{kind: sql, script: ../scenarios/orders.sql}]\nfaults: [{at: 1s, kind: lock-rows, node: east, table: pgchaos_bank, for: 1s}]\n", true},
+		{"workloads: [{kind: update-hot}]\n", true},
+	} {
+		sc, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\n"+tc.body), scenario.Nodes{Primaries: []string{"east", "west"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := needsTables(sc); got != tc.want {
+			t.Errorf("%s: needsTables = %v, want %v", tc.body, got, tc.want)
+		}
 	}
 }

@@ -115,8 +115,10 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 			return "needs superuser or pg_signal_backend to end the workloads' sessions"
 		}
 	case scenario.FaultLockRows:
-		if !n.HeartbeatTable && !n.PgchaosSchema {
-			return "locks pgchaos's own workload tables, which are not set up here: run pgchaos target setup"
+		for _, t := range WorkloadTables() {
+			if own, ok := ownTable(n, strings.TrimPrefix(t.Name, SchemaName+".")); !ok || !own.Marked {
+				return "locks pgchaos's own workload tables, which are not set up here: run pgchaos target setup (or pgchaos run --allow-setup)"
+			}
 		}
 	}
 	return ""
