@@ -119,7 +119,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 			return nil, err
 		}
 		f, err := NewSQL(l, spec)
-		if lr, ok := f.(*LockRows); ok && l.IsExternal() {
+		if lr, ok := f.(*LockRows); ok && l.IsExternal() && !scenario.UserTable(spec.Table) {
 			// On a target pgchaos's workload tables are in its own
 			// schema, and the fault's session keeps the user's
 			// search_path: name the table qualified.

@@ -513,7 +513,9 @@ func (l *LockRows) Inject(ctx context.Context) error {
 		return fmt.Errorf("inject %s: %w", l, err)
 	}
 	table := pgx.Identifier{l.spec.Table}.Sanitize()
-	if l.Schema != "" {
+	if schema, rel, ok := strings.Cut(l.spec.Table, "."); ok {
+		table = pgx.Identifier{schema, rel}.Sanitize() // a user's, as the scenario names it
+	} else if l.Schema != "" {
 		table = pgx.Identifier{l.Schema, l.spec.Table}.Sanitize()
 	}
 	var what string

@@ -42,6 +42,10 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		l.Close()
 		return nil, err
 	}
+	if err := userTables(ctx, sc, t); err != nil {
+		l.Close()
+		return nil, err
+	}
 	tables := needsTables(sc)
 	if need := target.NeedsSetup(pre, tables); len(need) > 0 {
 		marked, err := target.Marked(ctx, t)
@@ -74,6 +78,35 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 	return l, nil
 }
 
+// userTables checks, read-only, that each table of the user's a lock-rows
+// fault names (schema.table) exists on its node and may be locked there;
+// each that does not is refused at its table: (exit 2), before anything
+// is written.
+func userTables(ctx context.Context, sc *scenario.Scenario, t *target.Target) error {
+	var errs scenario.Errors
+	for i, f := range sc.Faults {
+		if f.Kind != scenario.FaultLockRows || !scenario.UserTable(f.Table) {
+			continue
+		}
+		u, err := target.LookUpTable(ctx, t, f.Node, f.Table)
+		if err != nil {
+			return exitcode.InfraErr(fmt.Errorf("target %s: %w", t.File, err))
+		}
+		switch {
+		case !u.Exists:
+			errs = append(errs, &scenario.Error{File: sc.File, Pos: f.TablePos,
+				Msg: fmt.Sprintf("faults[%d] (kind: lock-rows): no table %s on %s (check the name: schema.table, as \\dt shows it)", i, f.Table, f.Node)})
+		case !u.Lockable:
+			errs = append(errs, &scenario.Error{File: sc.File, Pos: f.TablePos,
+				Msg: fmt.Sprintf("faults[%d] (kind: lock-rows): the target's user may not lock %s on %s (locking its rows or the table needs UPDATE on it)", i, f.Table, f.Node)})
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
+}
+
 // needsTables reports whether sc needs the built-in workloads' tables on a
 // target: a workload of a built-in kind, or a lock-rows fault (it locks
 // them). A run of sql workloads needs only the heartbeat.
@@ -83,7 +116,9 @@ func needsTables(sc *scenario.Scenario) bool {
 			return true
 		}
 	}
-	return slices.ContainsFunc(sc.Faults, func(f scenario.Fault) bool { return f.Kind == scenario.FaultLockRows })
+	return slices.ContainsFunc(sc.Faults, func(f scenario.Fault) bool {
+		return f.Kind == scenario.FaultLockRows && !scenario.UserTable(f.Table)
+	})
 }
 
 func ownTablesNeeded(tables bool) string {
@@ -224,9 +259,11 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		}
 		if f.Kind == scenario.FaultLockRows {
 			// pgchaos's own tables: setup (run before the workloads, or
-			// refused with its SQL) makes them; the tutorial's is yours.
-			if !strings.HasPrefix(f.Table, "pgchaos_") {
-				add(f.Pos, "%s: on a target lock-rows locks pgchaos's own workload tables only (pgchaos_insert, pgchaos_counter, pgchaos_bank, in schema %s); %s is yours", where, target.SchemaName, f.Table)
+			// refused with its SQL) makes them. A table of yours named
+			// schema.table is looked up on its node (userTables); the
+			// tutorial's bare test_table is not pgchaos's there.
+			if !scenario.UserTable(f.Table) && !strings.HasPrefix(f.Table, "pgchaos_") {
+				add(f.Pos, "%s: on a target a bare table name is one of pgchaos's own workload tables (pgchaos_insert, pgchaos_counter, pgchaos_bank, in schema %s); %s is yours: name it schema.table (e.g. public.%s) to lock it", where, target.SchemaName, f.Table, f.Table)
 			}
 			continue
 		}

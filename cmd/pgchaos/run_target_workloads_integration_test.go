@@ -117,11 +117,31 @@ workloads:
   - {kind: update-hot, name: hot, rows: 5, targets: [east, west], concurrency: 2, rate: 40/s}
 faults:
   - {at: 8s, kind: lock-rows, node: east, table: pgchaos_counter, for: 4s}
+  - {at: 16s, kind: lock-rows, node: west, table: public.test_table, mode: table, for: 3s}
+`)
+	// A table of the user's that is not there: refused at its table:,
+	// before anything is written.
+	noTable := write("no-table.yaml", `name: no-table
+duration: 5s
+workloads:
+  - {kind: insert, targets: [east]}
+faults:
+  - {at: 1s, kind: lock-rows, node: west, table: public.nope, for: 1s}
 `)
 
-	// Without --allow-setup: the SQL, exit 2, nothing written.
 	var stdout, stderr bytes.Buffer
-	code := runMain([]string{"run", scenarioFile, "--target", targetFile, "--report-dir", filepath.Join(work, "r0")}, &stdout, &stderr)
+	code := runMain([]string{"run", noTable, "--target", targetFile, "--allow-setup", "--report-dir", filepath.Join(work, "r-1")}, &stdout, &stderr)
+	if want := "no-table.yaml:6:50: faults[0] (kind: lock-rows): no table public.nope on west"; code != exitcode.BadInput || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("lock-rows on a missing table: exit %d, want 2 with %q\nstderr:\n%s", code, want, &stderr)
+	}
+	if got := hasSchema(); got != "00" {
+		t.Fatalf("schema pgchaos on the nodes after a refused run: %s, want none", got)
+	}
+
+	// Without --allow-setup: the SQL, exit 2, nothing written.
+	stdout.Reset()
+	stderr.Reset()
+	code = runMain([]string{"run", scenarioFile, "--target", targetFile, "--report-dir", filepath.Join(work, "r0")}, &stdout, &stderr)
 	if code != exitcode.BadInput {
 		t.Fatalf("run without --allow-setup: exit %d, want 2\nstderr:\n%s", code, &stderr)
 	}
@@ -213,14 +233,21 @@ faults:
 	}
 
 	// lock-rows, by cause.
-	var lock *reports.Fault
-	for i := range rep.Faults {
-		if rep.Faults[i].Kind == "lock-rows" {
-			lock = &rep.Faults[i]
+	if len(rep.Faults) != 2 {
+		t.Fatalf("faults %+v: want the two lock-rows", rep.Faults)
+	}
+	for _, f := range rep.Faults {
+		if f.Healed == nil || f.HealError != "" {
+			t.Fatalf("lock-rows %+v: want injected and healed", f)
 		}
 	}
-	if lock == nil || lock.Healed == nil || lock.HealError != "" {
-		t.Fatalf("lock-rows: %+v, want injected and healed", lock)
+	lock := &rep.Faults[0]
+	// A table lock on the user's own table, asked by its schema.table:
+	// held (nothing wrote the table: the user's rows stay as they were,
+	// checked after clean).
+	t.Logf("lock-rows on public.test_table effects: %q", rep.Faults[1].Effects)
+	if !slices.Contains(rep.Faults[1].Effects, "a session held an EXCLUSIVE lock on table public.test_table on west") {
+		t.Errorf("lock-rows on public.test_table: effects %q", rep.Faults[1].Effects)
 	}
 	t.Logf("lock-rows effects: %q", lock.Effects)
 	if !slices.Contains(lock.Effects, "a session held row locks on the 5 rows of pgchaos_counter on east") {
