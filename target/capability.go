@@ -249,12 +249,12 @@ func Measures(f Facts, edges []Edge) []Measure {
 			}
 			return ""
 		}},
-		{"divergence (row-exact, pgchaos's own tables)", func(n NodeFacts) string {
+		{"divergence (row-exact: your keyed tables and pgchaos's workload tables)", func(n NodeFacts) string {
 			if why := replicated(n); why != "" {
 				return why
 			}
 			if !n.PgchaosSchema {
-				return "compares pgchaos's own tables only, which are not set up: run pgchaos target setup"
+				return "waits for convergence through pgchaos's heartbeat, which is not set up: run pgchaos target setup"
 			}
 			return ""
 		}},
