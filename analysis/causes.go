@@ -548,8 +548,12 @@ func join(a, b string) string {
 	return a + " " + b
 }
 
-// bareTable drops the schema "public." from a relation name.
-func bareTable(t string) string { return strings.TrimPrefix(t, "public.") }
+// bareTable is a table's name as OpRows names it: without schema public
+// (a lab's) or pgchaos (a target's, where the built-in workloads' tables
+// are pgchaos's own).
+func bareTable(t string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(t, "public."), "pgchaos.")
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

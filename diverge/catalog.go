@@ -11,17 +11,18 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 )
 
-// heartbeatTables are pgchaos's own heartbeat tables in a lab (public):
-// left out of default comparisons, as each node stamps its own apply time
-// in them. On a user's nodes pgchaos's objects live in schema pgchaos,
-// which is left out whole (catalogSQL and chooseTables).
-var heartbeatTables = []string{"pgchaos_heartbeat"}
+// heartbeatTables are pgchaos's own heartbeat tables, by display name, in
+// a lab (public) and on a user's nodes (schema pgchaos): left out of
+// default comparisons, as each node stamps its own apply time in them.
+// The built-in workloads' tables beside them in schema pgchaos are
+// compared: they are what a target run writes.
+var heartbeatTables = []string{"pgchaos_heartbeat", "pgchaos.pgchaos_heartbeat"}
 
 // catalogSQL lists the tables a comparison may read, with their primary
 // keys (none for a table without one): ordinary and partitioned tables
 // (partitions are read through their parent), not temporary, in every
-// schema but the system's (pg_*, information_schema), the replication
-// engines' own, pgchaos's own on a target (pgchaos), and not belonging to an extension (pglogical's tables,
+// schema but the system's (pg_*, information_schema) and the replication
+// engines' own, and not belonging to an extension (pglogical's tables,
 // Spock's, … whatever schema they sit in).
 const catalogSQL = `
 SELECT n.nspname::text, c.relname::text,
@@ -34,7 +35,7 @@ LEFT JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON 
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
   AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
-  AND n.nspname NOT IN ('pglogical', 'pglogical_origin', 'spock', 'pgactive', 'bdr', 'pgchaos')
+  AND n.nspname NOT IN ('pglogical', 'pglogical_origin', 'spock', 'pgactive', 'bdr')
   AND NOT EXISTS (SELECT 1 FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 GROUP BY n.nspname, c.relname`
@@ -85,7 +86,7 @@ func chooseTables(named, nodes []string, cats []map[string]table) ([]string, []r
 	if len(named) == 0 {
 		for _, cat := range cats {
 			for name := range cat {
-				if !slices.Contains(heartbeatTables, name) && !strings.HasPrefix(name, "pgchaos.") {
+				if !slices.Contains(heartbeatTables, name) {
 					names = append(names, name)
 				}
 			}

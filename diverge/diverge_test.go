@@ -273,10 +273,10 @@ func TestChooseTables(t *testing.T) {
 		return table{name: name, cols: []string{"id"}, types: []string{"integer"}}
 	}
 	nodes := []string{"primary1", "primary2"}
-	cat1 := map[string]table{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos.heartbeat": pk("pgchaos.heartbeat"),
+	cat1 := map[string]table{"b": pk("b"), "a": pk("a"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos.pgchaos_heartbeat": pk("pgchaos.pgchaos_heartbeat"), "pgchaos.pgchaos_counter": pk("pgchaos.pgchaos_counter"),
 		"pgchaos_insert": pk("pgchaos_insert"), "only1": pk("only1"), "app.orders": pk("app.orders"), "halfkey": pk("halfkey"),
 		"bigkey": {name: "bigkey", cols: []string{"id"}, types: []string{"bigint"}}, "nopk1": {name: "nopk1"}}
-	cat2 := map[string]table{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos.heartbeat": pk("pgchaos.heartbeat"),
+	cat2 := map[string]table{"a": pk("a"), "b": pk("b"), "nopk": {name: "nopk"}, "pgchaos_heartbeat": pk("pgchaos_heartbeat"), "pgchaos.pgchaos_heartbeat": pk("pgchaos.pgchaos_heartbeat"), "pgchaos.pgchaos_counter": pk("pgchaos.pgchaos_counter"),
 		"only2": pk("only2"), "app.orders": pk("app.orders"), "halfkey": {name: "halfkey"}, "bigkey": pk("bigkey")}
 	tests := []struct {
 		name    string
@@ -285,8 +285,8 @@ func TestChooseTables(t *testing.T) {
 		skipped []string // table: reason fragment
 		wantErr string
 	}{
-		{"default: every keyed table on any node and schema, sorted, workload tables in, heartbeats out, the rest listed with why", nil,
-			[]string{"a", "app.orders", "b", "only1", "only2", "pgchaos_insert"},
+		{"default: every keyed table on any node and schema, sorted, workload tables in (a lab's and a target's), heartbeats out, the rest listed with why", nil,
+			[]string{"a", "app.orders", "b", "only1", "only2", "pgchaos.pgchaos_counter", "pgchaos_insert"},
 			[]string{"bigkey: the primary keys differ: primary1 (id bigint) vs primary2 (id integer)",
 				"halfkey: no primary key on primary2, one on the others (id integer)",
 				"nopk: no primary key: rows cannot",

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/target"
 )
 
 // Fault is one fault on a lab. Inject applies it; Heal undoes it and is
@@ -117,7 +118,14 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		if _, err := node(); err != nil {
 			return nil, err
 		}
-		return NewSQL(l, spec)
+		f, err := NewSQL(l, spec)
+		if lr, ok := f.(*LockRows); ok && l.IsExternal() && !scenario.UserTable(spec.Table) {
+			// On a target pgchaos's workload tables are in its own
+			// schema, and the fault's session keeps the user's
+			// search_path: name the table qualified.
+			lr.Schema = target.SchemaName
+		}
+		return f, err
 	case scenario.FaultFailover:
 		if _, ok := l.Node(spec.From); !ok {
 			return nil, fmt.Errorf("fault failover: from %q is not a backend of lab %q (use primary1 or primary2)", spec.From, l.Name)

@@ -476,7 +476,10 @@ func (k *KillSessions) Heal(context.Context) error { return nil }
 // application_name.
 type LockRows struct {
 	sqlFault
-	conn *pgx.Conn // the holding session, between Inject and Heal
+	// Schema is where the table is: "" for the session's search_path (a
+	// lab's public), "pgchaos" on a target.
+	Schema string
+	conn   *pgx.Conn // the holding session, between Inject and Heal
 }
 
 // lockWait bounds how long the inject waits to get its lock (other
@@ -510,6 +513,11 @@ func (l *LockRows) Inject(ctx context.Context) error {
 		return fmt.Errorf("inject %s: %w", l, err)
 	}
 	table := pgx.Identifier{l.spec.Table}.Sanitize()
+	if schema, rel, ok := strings.Cut(l.spec.Table, "."); ok {
+		table = pgx.Identifier{schema, rel}.Sanitize() // a user's, as the scenario names it
+	} else if l.Schema != "" {
+		table = pgx.Identifier{l.Schema, l.spec.Table}.Sanitize()
+	}
 	var what string
 	err = func() error {
 		if _, err := conn.Exec(ictx, "BEGIN"); err != nil {

@@ -465,6 +465,11 @@ func (r *run) execute(ctx context.Context) error {
 // workloadConfig is the scenario's workloads, aimed at the lab's targets.
 func (r *run) workloadConfig() workload.Config {
 	cfg := workload.Config{DSN: map[string]string{}, Seed: r.seed, Log: r.opt.Log, TxnDir: r.opt.ReportDir}
+	if r.lab.IsExternal() {
+		// A target: the built-in kinds write pgchaos's own tables, which
+		// target setup made in schema pgchaos.
+		cfg.Schema = target.SchemaName
+	}
 	cfg.Nodes = r.lab.Primaries()
 	for _, n := range cfg.Nodes {
 		cfg.DSN[n] = r.lab.MustDSN(n)

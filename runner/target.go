@@ -44,7 +44,12 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		l.Close()
 		return nil, err
 	}
-	if need := target.NeedsSetup(pre); len(need) > 0 {
+	if err := userTables(ctx, sc, t); err != nil {
+		l.Close()
+		return nil, err
+	}
+	tables := needsTables(sc)
+	if need := target.NeedsSetup(pre, tables); len(need) > 0 {
 		marked, err := target.Marked(ctx, t)
 		if err != nil {
 			l.Close()
@@ -57,9 +62,9 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		}
 		if !opt.AllowSetup && t.Setup != target.SetupAllow {
 			l.Close()
-			return nil, exitcode.BadInputErr(fmt.Errorf("target %s: pgchaos's heartbeat (%s) is missing or not replicated on %s, and nothing was written. "+
+			return nil, exitcode.BadInputErr(fmt.Errorf("target %s: pgchaos's own tables in schema %s (%s) are missing or not replicated on %s, and nothing was written. "+
 				"Run this SQL on the nodes yourself, or `pgchaos target setup %s --allow`, or let the run do it with --allow-setup (or setup: allow in the target section):\n%s%s",
-				t.File, target.HeartbeatTable, strings.Join(need, ", "), t.File, plan.SQL(), notes))
+				t.File, target.SchemaName, ownTablesNeeded(tables), strings.Join(need, ", "), t.File, plan.SQL(), notes))
 		}
 		opt.Log("setting up pgchaos's own schema on %s (--allow-setup)", strings.Join(need, ", "))
 		if err := target.Apply(ctx, t, plan, opt.Log); err != nil {
@@ -67,12 +72,66 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: setup: %w (the statements before it were run; `pgchaos target clean %s --allow` removes them)", t.File, err, t.File))
 		}
 		pre = target.Preflight(ctx, t)
-		if need := target.NeedsSetup(pre); len(need) > 0 {
+		if need := target.NeedsSetup(pre, tables); len(need) > 0 {
 			l.Close()
-			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup the heartbeat is still not replicated on %s%s", t.File, strings.Join(need, ", "), notes))
+			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup pgchaos's own tables (%s) are still missing, not pgchaos's, or not replicated on %s%s", t.File, ownTablesNeeded(tables), strings.Join(need, ", "), notes))
 		}
 	}
 	return l, nil
+}
+
+// userTables checks, read-only, that each table of the user's a lock-rows
+// fault names (schema.table) exists on its node and may be locked there;
+// each that does not is refused at its table: (exit 2), before anything
+// is written.
+func userTables(ctx context.Context, sc *scenario.Scenario, t *target.Target) error {
+	var errs scenario.Errors
+	for i, f := range sc.Faults {
+		if f.Kind != scenario.FaultLockRows || !scenario.UserTable(f.Table) {
+			continue
+		}
+		u, err := target.LookUpTable(ctx, t, f.Node, f.Table)
+		if err != nil {
+			return exitcode.InfraErr(fmt.Errorf("target %s: %w", t.File, err))
+		}
+		switch {
+		case !u.Exists:
+			errs = append(errs, &scenario.Error{File: sc.File, Pos: f.TablePos,
+				Msg: fmt.Sprintf("faults[%d] (kind: lock-rows): no table %s on %s (check the name: schema.table, as \\dt shows it)", i, f.Table, f.Node)})
+		case !u.Lockable:
+			errs = append(errs, &scenario.Error{File: sc.File, Pos: f.TablePos,
+				Msg: fmt.Sprintf("faults[%d] (kind: lock-rows): the target's user may not lock %s on %s (locking its rows or the table needs UPDATE on it)", i, f.Table, f.Node)})
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
+}
+
+// needsTables reports whether sc needs the built-in workloads' tables on a
+// target: a workload of a built-in kind, or a lock-rows fault (it locks
+// them). A run of sql workloads needs only the heartbeat.
+func needsTables(sc *scenario.Scenario) bool {
+	for _, w := range sc.Workloads {
+		if w.Kind != scenario.KindSQL {
+			return true
+		}
+	}
+	return slices.ContainsFunc(sc.Faults, func(f scenario.Fault) bool {
+		return f.Kind == scenario.FaultLockRows && !scenario.UserTable(f.Table)
+	})
+}
+
+func ownTablesNeeded(tables bool) string {
+	if !tables {
+		return target.HeartbeatTable
+	}
+	names := []string{target.HeartbeatTable}
+	for _, t := range target.WorkloadTables() {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // externalConfig describes the target's nodes as lab.External takes them:
@@ -158,15 +217,15 @@ func TargetLabName(file string) string {
 var notOnTargets = map[string]string{
 	scenario.FaultIsolate:  "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
 	scenario.FaultFailover: "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
-	scenario.FaultLockRows: "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
 
 // Refusals checks, before anything is written, that the target can take
-// every workload and fault of sc, from the preflight's report: on a
-// target a workload must be kind sql (built-in kinds create tables of
-// their own, which pgchaos does not put into a user's database), and a
-// fault must be one target runs do and whose capability is yes on its
-// node. Each refusal names the entry's file:line:col and why; the error
+// every workload and fault of sc, from the preflight's report: a
+// workload of a built-in kind writes pgchaos's own tables in schema
+// pgchaos (setup makes them), but the tutorial kind writes test_table,
+// the user's on a target; a lock-rows fault locks one of pgchaos's
+// workload tables; any other fault must be one target runs do and whose
+// capability is yes on its node. Each refusal names the entry's file:line:col and why; the error
 // is marked exitcode.BadInput.
 //
 // network is the Docker network the nodes' containers share ("" for none
@@ -205,17 +264,27 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		}
 	}
 	if sc.Schema != nil {
-		add(sc.Schema.Pos, "schema: is for labs pgchaos builds; on a target the tables are yours and pgchaos creates none (remove schema:, or run on a lab)")
+		add(sc.Schema.Pos, "schema: is for labs pgchaos builds; on a target the tables are yours, and pgchaos creates only its own, in schema %s (remove schema:, or run on a lab)", target.SchemaName)
 	}
 	for i, w := range sc.Workloads {
-		if w.Kind != scenario.KindSQL {
-			add(w.Pos, "workloads[%d] (kind: %s): on a target only kind: sql runs (your own scripts on your own tables); built-in kinds create tables of their own, which pgchaos does not put into your database", i, w.Kind)
+		if w.Kind == scenario.KindTutorial {
+			add(w.Pos, "workloads[%d] (kind: tutorial): it writes test_table, which on a target is yours: use kind: insert (it writes pgchaos's own %s.pgchaos_insert), or kind: sql with your own script", i, target.SchemaName)
 		}
 	}
 	for i, f := range sc.Faults {
 		where := fmt.Sprintf("faults[%d] (kind: %s)", i, f.Kind)
 		if why, ok := notOnTargets[f.Kind]; ok {
 			add(f.Pos, "%s: %s", where, why)
+			continue
+		}
+		if f.Kind == scenario.FaultLockRows {
+			// pgchaos's own tables: setup (run before the workloads, or
+			// refused with its SQL) makes them. A table of yours named
+			// schema.table is looked up on its node (userTables); the
+			// tutorial's bare test_table is not pgchaos's there.
+			if !scenario.UserTable(f.Table) && !strings.HasPrefix(f.Table, "pgchaos_") {
+				add(f.Pos, "%s: on a target a bare table name is one of pgchaos's own workload tables (pgchaos_insert, pgchaos_counter, pgchaos_bank, in schema %s); %s is yours: name it schema.table (e.g. public.%s) to lock it", where, target.SchemaName, f.Table, f.Table)
+			}
 			continue
 		}
 		if f.Node == scenario.HAProxy {

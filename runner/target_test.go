@@ -70,13 +70,22 @@ faults:
   - {at: 1s, kind: delay, node: east, delay: 100ms, for: 2s}
   - {at: 5s, kind: delay, between: [east, west], delay: 100ms, for: 2s}
 `, "net", []string{"s.yaml:4:5: faults[0] (kind: delay): a node-wide delay needs sch_netem", "s.yaml:5:5: faults[1] (kind: delay): cannot be done on west: no container named"}},
-		{"schema, built-in workload, network fault, failover and lock-rows", `workloads: [{kind: insert}]
+		{"built-in workloads and lock-rows on pgchaos's own tables, before setup made them", `workloads: [{kind: insert}, {kind: update-hot}, {kind: bank}]
+faults:
+  - {at: 1s, kind: lock-rows, node: east, table: pgchaos_counter, for: 2s}
+  - {at: 5s, kind: lock-rows, node: west, table: pgchaos_insert, mode: table, for: 2s}
+`, "", nil},
+		{"lock-rows on a table of the user's, named schema.table (looked up on the node after)", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: lock-rows, node: west, table: public.orders, mode: table, for: 2s}
+`, "", nil},
+		{"schema, tutorial workload, network fault, failover and lock-rows on test_table", `workloads: [{kind: insert}, {kind: tutorial}]
 schema: ../scenarios/shop.sql
 faults:
   - {at: 1s, kind: isolate, node: east, for: 2s}
   - {at: 5s, kind: failover, from: east, for: 2s}
-  - {at: 9s, kind: lock-rows, node: east, table: pgchaos_insert, for: 2s}
-`, "net", []string{"s.yaml:2:13: workloads[0] (kind: insert): on a target only kind: sql", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: isolate): isolate is not run", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows)"}},
+  - {at: 9s, kind: lock-rows, node: east, table: test_table, for: 2s}
+`, "net", []string{"s.yaml:2:29: workloads[1] (kind: tutorial): it writes test_table, which on a target is yours", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: isolate): isolate is not run", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows): on a target a bare table name is one of pgchaos's own workload tables", "test_table is yours: name it schema.table (e.g. public.test_table)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := parse(t, strings.ReplaceAll(tc.body, "x.sql", "../scenarios/orders.sql"))
@@ -116,6 +125,28 @@ func TestPortOfTheSubscription(t *testing.T) {
 	} {
 		if got := portOf(target.Subscription{Addresses: tc.addrs}); got != tc.want {
 			t.Errorf("portOf(%q) = %d, want %d", tc.addrs, got, tc.want)
+		}
+	}
+}
+
+// A run of sql workloads needs only the heartbeat; built-in kinds and
+// lock-rows need the workloads' tables too.
+func TestNeedsTablesForBuiltInKindsAndLockRows(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{"workloads: [{kind: sql, script: ../scenarios/orders.sql}]\n", false},
+		{"workloads: [{kind: sql, script: ../scenarios/orders.sql}]\nfaults: [{at: 1s, kind: lock-rows, node: east, table: pgchaos_bank, for: 1s}]\n", true},
+		{"workloads: [{kind: update-hot}]\n", true},
+		{"workloads: [{kind: sql, script: ../scenarios/orders.sql}]\nfaults: [{at: 1s, kind: lock-rows, node: east, table: public.orders, for: 1s}]\n", false},
+	} {
+		sc, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\n"+tc.body), scenario.Nodes{Primaries: []string{"east", "west"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := needsTables(sc); got != tc.want {
+			t.Errorf("%s: needsTables = %v, want %v", tc.body, got, tc.want)
 		}
 	}
 }

@@ -1,5 +1,12 @@
 package scenario
 
+import (
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
 // Fault kinds done through SQL on a node, with no Docker: they work on any
 // target pgchaos can connect to as a superuser.
 const (
@@ -64,11 +71,43 @@ func (e *faultEntry) sqlFault() {
 	if e.f.Kind != FaultLockRows {
 		return
 	}
-	e.f.Table = e.choice("table", lockTables, "a table a lock-rows fault can lock")
+	e.f.Table = e.lockTable()
 	e.f.Mode = LockRow
 	if _, ok := e.fields["mode"]; ok {
 		e.f.Mode = e.optionalChoice("mode", lockModes, "a lock mode")
 	}
+}
+
+// UserTable reports whether a lock-rows table is one the scenario names
+// as schema.table: a user's, not pgchaos's.
+func UserTable(table string) bool { return strings.Contains(table, ".") }
+
+// qualifiedTable is schema.table in lower-case unquoted identifiers.
+var qualifiedTable = regexp.MustCompile(`^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$`)
+
+// lockTable reads a lock-rows fault's table: the tutorial's or a
+// workload's by its bare name, or a user's as schema.table (a lock changes
+// no data, and the scenario names that table explicitly). pgchaos's own
+// schema is not for schema.table: its workload tables go by their bare
+// names, and its heartbeat is never locked (that would stop lag
+// measurement, not the workloads).
+func (e *faultEntry) lockTable() string {
+	v, ok := e.fields["table"]
+	if ok && v.val.Kind == yaml.ScalarNode && strings.Contains(v.val.Value, ".") && !qualifiedTable.MatchString(v.val.Value) {
+		e.errorf(v.val, "%s.table: %s: name a table of yours as schema.table in lower-case letters, digits and _ (as PostgreSQL folds unquoted names)", e.where, show(v.val))
+		e.valid = false
+		return ""
+	}
+	if !ok || v.val.Kind != yaml.ScalarNode || !qualifiedTable.MatchString(v.val.Value) {
+		return e.choice("table", lockTables, "a table a lock-rows fault can lock (a table of yours: schema.table)")
+	}
+	if schema, _, _ := strings.Cut(v.val.Value, "."); schema == "pgchaos" {
+		e.errorf(v.val, "%s.table: %s is in pgchaos's own schema: name its workload tables bare (%s), and its heartbeat is not locked", e.where, show(v.val), strings.Join(lockTables[1:], ", "))
+		e.valid = false
+		return ""
+	}
+	e.f.TablePos = Pos{Line: v.val.Line, Col: v.val.Column}
+	return v.val.Value
 }
 
 // instantForMessage is the message for a for: on a kind without a window.

@@ -73,9 +73,13 @@ func TestParseRefusesBadSQLFaults(t *testing.T) {
 		{"lock-rows without a table", head + "  - {kind: lock-rows, node: primary1, at: 5s, for: 3s}\n",
 			[]string{`f.yaml:4:5: faults[0] (kind: lock-rows): table is required (one of: test_table, pgchaos_insert, pgchaos_counter, pgchaos_bank)`}},
 		{"lock-rows on the heartbeat table, in a bad mode", head + "  - {kind: lock-rows, node: primary1, table: pgchaos_heartbeat, mode: page, at: 5s}\n", []string{
-			`f.yaml:4:46: faults[0].table: "pgchaos_heartbeat" is not a table a lock-rows fault can lock (allowed: test_table, pgchaos_insert, pgchaos_counter, pgchaos_bank)`,
+			`f.yaml:4:46: faults[0].table: "pgchaos_heartbeat" is not a table a lock-rows fault can lock (a table of yours: schema.table) (allowed: test_table, pgchaos_insert, pgchaos_counter, pgchaos_bank)`,
 			`f.yaml:4:71: faults[0].mode: "page" is not a lock mode (allowed: row, table)`,
 		}},
+		{"lock-rows on pgchaos's schema, qualified", head + "  - {kind: lock-rows, node: primary1, table: pgchaos.pgchaos_heartbeat, at: 5s}\n",
+			[]string{`f.yaml:4:46: faults[0].table: "pgchaos.pgchaos_heartbeat" is in pgchaos's own schema: name its workload tables bare (pgchaos_insert, pgchaos_counter, pgchaos_bank), and its heartbeat is not locked`}},
+		{"lock-rows on a quoted or mixed-case name", head + "  - {kind: lock-rows, node: primary1, table: Public.Orders, at: 5s}\n",
+			[]string{`f.yaml:4:46: faults[0].table: "Public.Orders": name a table of yours as schema.table in lower-case letters, digits and _ (as PostgreSQL folds unquoted names)`}},
 		{"table on a kind that takes none", head + "  - {kind: kill-sessions, node: primary1, table: test_table, at: 5s}\n",
 			[]string{`f.yaml:4:43: key "table" is not valid for a kill-sessions fault in faults[0] (allowed: kind, at, node)`}},
 		{"two disable-subscription on one subscriber", head + "  - {kind: disable-subscription, node: primary1, at: 5s, for: 10s}\n  - {kind: disable-subscription, node: primary1, at: 10s, for: 10s}\n",
@@ -104,5 +108,18 @@ func TestParseAllowsSQLFaultOverlaps(t *testing.T) {
 		"  - {kind: kill-apply-worker, node: primary1, at: 7s}\n"
 	if _, err := Parse("f.yaml", []byte(src)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A lock-rows fault may name a user's table as schema.table: kept as
+// written, with where it is, for the check against the nodes.
+func TestParseTakesAUsersTableForLockRows(t *testing.T) {
+	s, err := Parse("f.yaml", []byte("duration: 1m\nworkloads: [{kind: insert}]\nfaults:\n  - {kind: lock-rows, node: primary1, table: shop.orders, mode: table, at: 5s, for: 2s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.Faults[0]
+	if f.Table != "shop.orders" || f.TablePos != (Pos{Line: 4, Col: 46}) || !UserTable(f.Table) || UserTable("pgchaos_counter") {
+		t.Errorf("fault %+v", f)
 	}
 }

@@ -150,7 +150,8 @@ type Fault struct {
 	Delay     time.Duration // delay: for kind delay
 	Jitter    time.Duration // jitter: for kind delay
 	Loss      float64       // loss: percent 0–100 for kind loss ("10%")
-	Table     string        // table: the table a lock-rows fault locks
+	Table     string        // table: the table a lock-rows fault locks: one of pgchaos's, or a user's as schema.table
+	TablePos  Pos           // where table: is, for a check against the nodes (a user's table must exist)
 	Mode      string        // mode: row (default) or table, for lock-rows
 	Pos       Pos
 }

@@ -115,8 +115,10 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 			return "needs superuser or pg_signal_backend to end the workloads' sessions"
 		}
 	case scenario.FaultLockRows:
-		if !n.HeartbeatTable && !n.PgchaosSchema {
-			return "locks pgchaos's own workload tables, which are not set up here: run pgchaos target setup"
+		for _, t := range WorkloadTables() {
+			if own, ok := ownTable(n, strings.TrimPrefix(t.Name, SchemaName+".")); !ok || !own.Marked {
+				return "locks pgchaos's own workload tables, which are not set up here: run pgchaos target setup (or pgchaos run --allow-setup)"
+			}
 		}
 	}
 	return ""
@@ -247,12 +249,12 @@ func Measures(f Facts, edges []Edge) []Measure {
 			}
 			return ""
 		}},
-		{"divergence (row-exact, pgchaos's own tables)", func(n NodeFacts) string {
+		{"divergence (row-exact: your keyed tables and pgchaos's workload tables)", func(n NodeFacts) string {
 			if why := replicated(n); why != "" {
 				return why
 			}
 			if !n.PgchaosSchema {
-				return "compares pgchaos's own tables only, which are not set up: run pgchaos target setup"
+				return "waits for convergence through pgchaos's heartbeat, which is not set up: run pgchaos target setup"
 			}
 			return ""
 		}},

@@ -64,11 +64,24 @@ func TestCapabilities(t *testing.T) {
 		{"kill-sessions with pg_signal_backend", func(f *Facts) { f.Nodes[0].Superuser, f.Nodes[0].SignalBackend = false, true }, scenario.FaultKillSessions, "yes", ""},
 		{"kill-sessions without", func(f *Facts) { f.Nodes[0].Superuser = false }, scenario.FaultKillSessions, "partly", "pg_signal_backend"},
 		{"lock-rows before setup", nil, scenario.FaultLockRows, "no", "pgchaos target setup"},
-		{"lock-rows after setup", func(f *Facts) {
+		{"lock-rows after a heartbeat-only setup", func(f *Facts) {
 			for i := range f.Nodes {
 				f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
 			}
+		}, scenario.FaultLockRows, "no", "pgchaos's own workload tables"},
+		{"lock-rows after setup", func(f *Facts) {
+			for i := range f.Nodes {
+				f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
+				f.Nodes[i].PgchaosTables = setUpTables()
+			}
 		}, scenario.FaultLockRows, "yes", ""},
+		{"lock-rows on a workload table someone else made", func(f *Facts) {
+			for i := range f.Nodes {
+				f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
+				f.Nodes[i].PgchaosTables = setUpTables()
+			}
+			f.Nodes[1].PgchaosTables[2].Marked = false
+		}, scenario.FaultLockRows, "partly", "not set up here"},
 		{"unreached node", func(f *Facts) { f.Nodes[1] = NodeFacts{Name: "west", Error: "connect: refused"} }, scenario.FaultKillSessions, "partly", "node not reached"},
 	}
 	for _, c := range cases {

@@ -58,6 +58,9 @@ type NodeFacts struct {
 
 	PgchaosSchema  bool `json:"pgchaos_schema"`  // schema pgchaos exists
 	HeartbeatTable bool `json:"heartbeat_table"` // pgchaos.pgchaos_heartbeat exists
+	// PgchaosTables are the tables in schema pgchaos, each with whether
+	// it carries the marker comment setup writes (pgchaos made it).
+	PgchaosTables []OwnTable `json:"pgchaos_tables,omitempty"`
 
 	Container ContainerFacts `json:"container"`
 }
@@ -67,6 +70,15 @@ type Publication struct {
 	Name      string `json:"name"`
 	AllTables bool   `json:"all_tables"`
 	Heartbeat bool   `json:"heartbeat"` // pgchaos.pgchaos_heartbeat is in it
+	// Tables are the tables of schema pgchaos it carries (names without
+	// the schema), heartbeat included.
+	Tables []string `json:"pgchaos_tables,omitempty"`
+}
+
+// OwnTable is a table in schema pgchaos.
+type OwnTable struct {
+	Name   string `json:"name"`   // without the schema
+	Marked bool   `json:"marked"` // its comment says pgchaos target setup made it
 }
 
 // Subscription is one subscription on a node (native or pglogical).

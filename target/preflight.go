@@ -175,14 +175,28 @@ func inspectNode(ctx context.Context, n Node) NodeFacts {
 	nf.Extensions = exts
 
 	rows, _ = conn.Query(ctx, `SELECT p.pubname, p.puballtables,
-		EXISTS (SELECT 1 FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname = $1 AND t.tablename = 'pgchaos_heartbeat')
+		EXISTS (SELECT 1 FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname = $1 AND t.tablename = 'pgchaos_heartbeat'),
+		coalesce((SELECT array_agg(t.tablename::text ORDER BY t.tablename) FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname = $1), '{}')
 		FROM pg_publication p ORDER BY 1`, SchemaName)
 	nf.Publications, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Publication, error) {
 		var p Publication
-		return p, r.Scan(&p.Name, &p.AllTables, &p.Heartbeat)
+		return p, r.Scan(&p.Name, &p.AllTables, &p.Heartbeat, &p.Tables)
 	})
 	if err != nil {
 		problem("read publications", err)
+	}
+
+	if nf.PgchaosSchema {
+		rows, _ = conn.Query(ctx, `SELECT c.relname::text, coalesce(obj_description(c.oid, 'pg_class') = $2, false)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`, SchemaName, ownComment)
+		nf.PgchaosTables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (OwnTable, error) {
+			var t OwnTable
+			return t, r.Scan(&t.Name, &t.Marked)
+		})
+		if err != nil {
+			problem("read the tables of schema "+SchemaName, err)
+		}
 	}
 
 	var canConninfo bool

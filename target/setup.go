@@ -8,11 +8,29 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgchaos/pgchaos/workload"
 )
 
-// schemaComment marks the schema as pgchaos's: Clean refuses a schema
-// named pgchaos that does not carry it (someone else's).
-const schemaComment = "pgchaos: created by pgchaos target setup, removed by pgchaos target clean"
+// ownComment marks the schema and each table setup creates as pgchaos's:
+// Clean refuses a schema named pgchaos that does not carry it (someone
+// else's) and drops no table without it but the heartbeat (older setups
+// left it unmarked); a run seeds no workload table without it.
+const ownComment = "pgchaos: created by pgchaos target setup, removed by pgchaos target clean"
+
+// WorkloadTables are the built-in workloads' tables on a target, in
+// schema pgchaos, each with the DDL a lab runs (workload.Tables).
+func WorkloadTables() []workload.Table { return workload.Tables(SchemaName) }
+
+// ownTables are the names, without the schema, of every table setup
+// makes: the heartbeat, then the workloads' tables.
+func ownTables() []string {
+	out := []string{strings.TrimPrefix(HeartbeatTable, SchemaName+".")}
+	for _, t := range WorkloadTables() {
+		out = append(out, strings.TrimPrefix(t.Name, SchemaName+"."))
+	}
+	return out
+}
 
 // HeartbeatTable is pgchaos's heartbeat on a target. It has the lab's
 // table name (public.pgchaos_heartbeat there) in schema pgchaos, so the
@@ -58,16 +76,27 @@ func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // SetupPlan is the SQL that gives the target pgchaos's own objects (the
-// schema pgchaos and its heartbeat table, whose applied_at is stamped by a
-// trigger that fires only for replicated rows) and puts the heartbeat into
-// the replication the preflight found. It is a pure function of the report.
+// schema pgchaos, its heartbeat table, whose applied_at is stamped by a
+// trigger that fires only for replicated rows, and the built-in
+// workloads' tables, with the lab's DDL) and puts every one of those
+// tables into the replication the preflight found. It is a pure function
+// of the report. Each table it creates is marked as pgchaos's by a
+// comment, as the schema is.
+//
+// All the built-in tables are made whatever the scenario: target setup
+// has no scenario, one setup then serves every run, and the user's
+// publications and subscriptions are changed once, not per scenario.
 //
 // A schema named pgchaos that is not marked as pgchaos's (marked, from
-// Marked) is someone else's: that node is left out, with a note.
+// Marked) is someone else's: that node is left out, with a note. So is a
+// table of pgchaos's name in the schema that is not marked (not added to
+// any publication, not written by a run).
 func SetupPlan(r Report, marked map[string]bool) Plan {
 	var p Plan
 	hb := HeartbeatTable
 	skipped := map[string]bool{}
+	// foreign[node][table]: a table of pgchaos's name that pgchaos did not make.
+	foreign := map[string]map[string]bool{}
 	for _, n := range r.Facts.Nodes {
 		if !n.Reached {
 			p.Notes = append(p.Notes, n.Name+": not reached, nothing planned there")
@@ -80,22 +109,38 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 			skipped[n.Name] = true
 			continue
 		}
-		if n.PgchaosSchema && n.HeartbeatTable {
-			continue
-		}
 		if !n.PgchaosSchema {
 			// No IF NOT EXISTS: a schema made meanwhile by someone else
 			// must stop the setup, not be adopted.
 			add("CREATE SCHEMA " + ident(SchemaName))
-			add("COMMENT ON SCHEMA " + ident(SchemaName) + " IS " + literal(schemaComment))
+			add("COMMENT ON SCHEMA " + ident(SchemaName) + " IS " + literal(ownComment))
 		}
-		add("CREATE TABLE IF NOT EXISTS " + hb + " (origin text NOT NULL, seq bigint NOT NULL, " +
-			"sent_at timestamptz NOT NULL DEFAULT clock_timestamp(), applied_at timestamptz, PRIMARY KEY (origin, seq))")
-		add("CREATE OR REPLACE FUNCTION " + stampFunction + "() RETURNS trigger LANGUAGE plpgsql AS " +
-			"$$BEGIN NEW.applied_at := clock_timestamp(); RETURN NEW; END$$")
-		add("DROP TRIGGER IF EXISTS " + stampTrigger + " ON " + hb)
-		add("CREATE TRIGGER " + stampTrigger + " BEFORE INSERT ON " + hb + " FOR EACH ROW EXECUTE FUNCTION " + stampFunction + "()")
-		add("ALTER TABLE " + hb + " ENABLE REPLICA TRIGGER " + stampTrigger)
+		if !n.HeartbeatTable {
+			add("CREATE TABLE " + hb + " (origin text NOT NULL, seq bigint NOT NULL, " +
+				"sent_at timestamptz NOT NULL DEFAULT clock_timestamp(), applied_at timestamptz, PRIMARY KEY (origin, seq))")
+			add("COMMENT ON TABLE " + hb + " IS " + literal(ownComment))
+			add("CREATE OR REPLACE FUNCTION " + stampFunction + "() RETURNS trigger LANGUAGE plpgsql AS " +
+				"$$BEGIN NEW.applied_at := clock_timestamp(); RETURN NEW; END$$")
+			add("CREATE TRIGGER " + stampTrigger + " BEFORE INSERT ON " + hb + " FOR EACH ROW EXECUTE FUNCTION " + stampFunction + "()")
+			add("ALTER TABLE " + hb + " ENABLE REPLICA TRIGGER " + stampTrigger)
+		}
+		for _, t := range WorkloadTables() {
+			name := strings.TrimPrefix(t.Name, SchemaName+".")
+			own, exists := ownTable(n, name)
+			switch {
+			case !exists:
+				// Without IF NOT EXISTS, as the schema: a table made
+				// meanwhile by someone else stops the setup.
+				add(strings.Replace(t.DDL, "CREATE TABLE IF NOT EXISTS ", "CREATE TABLE ", 1))
+				add("COMMENT ON TABLE " + t.Name + " IS " + literal(ownComment))
+			case !own.Marked:
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: table %s exists but pgchaos target setup did not create it (no marker comment): left alone, and workloads will not write it", n.Name, t.Name))
+				if foreign[n.Name] == nil {
+					foreign[n.Name] = map[string]bool{}
+				}
+				foreign[n.Name][name] = true
+			}
+		}
 	}
 	// The publications the target's own subscriptions read from.
 	refresh := map[string][]string{}
@@ -116,21 +161,31 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 				switch {
 				case !found:
 					p.Notes = append(p.Notes, fmt.Sprintf("%s: subscription %s reads publication %s, which %s does not have", e.Subscriber, e.Subscription, name, e.Publisher))
-				case pf.AllTables || pf.Heartbeat:
-					// FOR ALL TABLES already carries it.
+				case pf.AllTables:
+					// FOR ALL TABLES already carries them.
 				default:
-					st := Step{Node: e.Publisher, SQL: "ALTER PUBLICATION " + ident(name) + " ADD TABLE " + hb}
-					if !slices.Contains(p.Steps, st) {
-						p.Steps = append(p.Steps, st)
+					for _, tbl := range ownTables() {
+						if slices.Contains(pf.Tables, tbl) || (tbl == "pgchaos_heartbeat" && pf.Heartbeat) || foreign[e.Publisher][tbl] {
+							continue
+						}
+						st := Step{Node: e.Publisher, SQL: "ALTER PUBLICATION " + ident(name) + " ADD TABLE " + SchemaName + "." + tbl}
+						if !slices.Contains(p.Steps, st) {
+							p.Steps = append(p.Steps, st)
+						}
 					}
 				}
 			}
 			refresh[e.Subscriber] = append(refresh[e.Subscriber], e.Subscription)
 		case EnginePglogical:
 			for _, set := range s.Publications {
-				st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(set) + ", " + literal(hb) + ", false)"}
-				if !slices.Contains(p.Steps, st) {
-					p.Steps = append(p.Steps, st)
+				for _, tbl := range ownTables() {
+					if foreign[e.Publisher][tbl] {
+						continue
+					}
+					st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(set) + ", " + literal(SchemaName+"."+tbl) + ", false)"}
+					if !slices.Contains(p.Steps, st) {
+						p.Steps = append(p.Steps, st)
+					}
 				}
 			}
 		default:
@@ -143,33 +198,46 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 		}
 	}
 	if len(r.Topology) == 0 {
-		p.Notes = append(p.Notes, "no replication found between the nodes: the heartbeat is created but replicates nowhere")
+		p.Notes = append(p.Notes, "no replication found between the nodes: the tables are created but replicate nowhere")
 	}
 	return p
 }
 
-// NeedsSetup names the reached nodes whose heartbeat pgchaos run cannot use
-// yet: no pgchaos.pgchaos_heartbeat, or no publication of theirs carries
-// it. Empty: setup was done.
-func NeedsSetup(r Report) []string {
+// NeedsSetup names the reached nodes where pgchaos run cannot work yet:
+// no pgchaos.pgchaos_heartbeat, or no publication of theirs carries it;
+// with workloads (a run of built-in workloads or a lock-rows fault), also
+// a built-in workload table missing, not marked as pgchaos's, or carried
+// by no publication. Empty: setup was done.
+func NeedsSetup(r Report, workloads bool) []string {
 	var out []string
 	for _, n := range r.Facts.Nodes {
-		if n.Reached && (!n.HeartbeatTable || !heartbeatPublished(n)) {
+		if !n.Reached {
+			continue
+		}
+		ok := n.HeartbeatTable && heartbeatPublished(n)
+		if ok && workloads {
+			for _, tbl := range ownTables()[1:] {
+				own, exists := ownTable(n, tbl)
+				if !exists || !own.Marked || !published(n, tbl) {
+					ok = false
+				}
+			}
+		}
+		if !ok {
 			out = append(out, n.Name)
 		}
 	}
 	return out
 }
 
-// CleanPlan is the SQL that removes what SetupPlan made: the heartbeat
-// out of the publications that list it by name, then the heartbeat, its
-// function and the schema, which is dropped without CASCADE so that
-// anything else in it (not pgchaos's) stops the drop instead of going
-// with it. Nodes whose schema pgchaos is not marked as pgchaos's are left
-// alone, with a note.
+// CleanPlan is the SQL that removes what SetupPlan made: pgchaos's tables
+// out of the publications that list them by name, then the tables (the
+// heartbeat, and those marked as pgchaos's), the heartbeat's function and
+// the schema, which is dropped without CASCADE so that anything else in
+// it (not pgchaos's) stops the drop instead of going with it. Nodes whose
+// schema pgchaos is not marked as pgchaos's are left alone, with a note.
 func CleanPlan(r Report, marked map[string]bool) Plan {
 	var p Plan
-	hb := HeartbeatTable
 	for _, n := range r.Facts.Nodes {
 		if !n.Reached || !n.PgchaosSchema {
 			continue
@@ -178,16 +246,37 @@ func CleanPlan(r Report, marked map[string]bool) Plan {
 			p.Notes = append(p.Notes, n.Name+": schema pgchaos was not created by pgchaos target setup (no marker comment): left alone")
 			continue
 		}
+		var drop []string
+		for _, t := range n.PgchaosTables {
+			if t.Marked || t.Name == "pgchaos_heartbeat" {
+				drop = append(drop, t.Name)
+			} else {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: table %s.%s was not created by pgchaos target setup (no marker comment): left alone, so the schema stays", n.Name, SchemaName, t.Name))
+			}
+		}
+		if n.HeartbeatTable && !slices.Contains(drop, "pgchaos_heartbeat") {
+			drop = append([]string{"pgchaos_heartbeat"}, drop...)
+		}
 		for _, pub := range n.Publications {
-			if pub.Heartbeat && !pub.AllTables {
-				p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "ALTER PUBLICATION " + ident(pub.Name) + " DROP TABLE " + hb})
+			if pub.AllTables {
+				continue
+			}
+			for _, tbl := range drop {
+				if slices.Contains(pub.Tables, tbl) || (tbl == "pgchaos_heartbeat" && pub.Heartbeat) {
+					p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "ALTER PUBLICATION " + ident(pub.Name) + " DROP TABLE " + SchemaName + "." + tbl})
+				}
 			}
 		}
 		if slices.Contains(n.Engines, EnginePglogical) {
-			p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "SELECT pglogical.replication_set_remove_table(set_name, " + literal(hb) + ") FROM pglogical.replication_set_table WHERE set_reloid = " + literal(hb) + "::regclass"})
+			for _, tbl := range drop {
+				q := literal(SchemaName + "." + tbl)
+				p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "SELECT pglogical.replication_set_remove_table(set_name, " + q + ") FROM pglogical.replication_set_table WHERE set_reloid = " + q + "::regclass"})
+			}
+		}
+		for _, tbl := range drop {
+			p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "DROP TABLE IF EXISTS " + SchemaName + "." + tbl})
 		}
 		p.Steps = append(p.Steps,
-			Step{Node: n.Name, SQL: "DROP TABLE IF EXISTS " + hb},
 			Step{Node: n.Name, SQL: "DROP FUNCTION IF EXISTS " + stampFunction + "()"},
 			Step{Node: n.Name, SQL: "DROP SCHEMA " + ident(SchemaName)})
 	}
@@ -205,7 +294,7 @@ func Marked(ctx context.Context, t *Target) (map[string]bool, error) {
 		}
 		var ok bool
 		err = conn.QueryRow(ctx, `SELECT coalesce(obj_description(oid, 'pg_namespace') = $2, false) FROM pg_namespace WHERE nspname = $1`,
-			SchemaName, schemaComment).Scan(&ok)
+			SchemaName, ownComment).Scan(&ok)
 		conn.Close(context.WithoutCancel(ctx))
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("%s: %s", n.Name, t.Scrub(err.Error()))
@@ -271,4 +360,24 @@ func publication(n NodeFacts, name string) (Publication, bool) {
 		}
 	}
 	return Publication{}, false
+}
+
+func ownTable(n NodeFacts, name string) (OwnTable, bool) {
+	for _, t := range n.PgchaosTables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return OwnTable{}, false
+}
+
+// published reports whether a publication of n carries pgchaos's table
+// (a name without the schema).
+func published(n NodeFacts, table string) bool {
+	for _, p := range n.Publications {
+		if slices.Contains(p.Tables, table) {
+			return true
+		}
+	}
+	return false
 }

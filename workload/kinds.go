@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/pgchaos/pgchaos/node"
 )
 
 // Workload kinds, as the scenario file names them.
@@ -29,15 +29,17 @@ const ClassMissingRow = "missing_row"
 // total must stay accounts × InitialBalance.
 const InitialBalance = 1000
 
-// Workload is one kind of operation. Tables are created by Schema's DDL on
-// both primaries, seeded by Seed, and written by Op, which must classify
+// Workload is one kind of operation. Tables are created by DDL on
+// every primary, seeded by Seed, and written by Op, which must classify
 // its own outcome (Worker.finish) because only it knows whether the
 // statement that commits was sent.
 type Workload interface {
-	// Schema is idempotent DDL for the workload's tables, run on each primary.
-	Schema() string
-	// Seed writes the rows the workload starts from on primary1 and waits
-	// until primary2 (when present in nodes) shows them. Re-seeding resets
+	// DDL is idempotent DDL for the workload's tables, run on each primary
+	// of a lab ("" for none). On a target pgchaos target setup runs it.
+	DDL() string
+	// Seed writes the rows the workload starts from on the first node
+	// (seedOrder: primary1 in a lab) and waits until every other node in
+	// nodes shows them. Re-seeding resets
 	// them, so a reused lab starts clean.
 	Seed(ctx context.Context, nodes map[string]*pgx.Conn) error
 	// Op performs one operation on conn and returns it, outcome included.
@@ -108,11 +110,14 @@ func (w *Worker) finish(op *Op, err error, sent bool) {
 
 // Insert writes unique rows keyed <run>/<workload>/<target>/<worker>/<seq>:
 // every acknowledged key must be on both nodes after convergence.
-type Insert struct{ Name string }
+type Insert struct {
+	Name   string
+	Schema string // where its table is: "" = the session's search_path (a lab), else qualified (a target's pgchaos)
+}
 
-// Schema implements Workload.
-func (Insert) Schema() string {
-	return `CREATE TABLE IF NOT EXISTS pgchaos_insert (
+// DDL implements Workload.
+func (i Insert) DDL() string {
+	return inSchema(i.Schema, `CREATE TABLE IF NOT EXISTS pgchaos_insert (
     id text PRIMARY KEY,
     workload text NOT NULL,
     target text NOT NULL,
@@ -121,7 +126,7 @@ func (Insert) Schema() string {
     payload text,
     served_by text DEFAULT current_setting('cluster_name'),
     created_at timestamptz DEFAULT clock_timestamp()
-)`
+)`)
 }
 
 // Seed implements Workload: inserts start from nothing.
@@ -137,11 +142,11 @@ const insertStmt = "pgchaos_insert"
 // (once per connection; later calls find it prepared), so a failure to
 // prepare is known not to have sent it: Fail, where a lost answer to the
 // INSERT itself is Unknown.
-func (Insert) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
+func (i Insert) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 	op := w.begin()
 	key := InsertKey(w.RunID, w.Workload, w.Target, w.ID, w.seq)
 	op.Keys = []string{key}
-	if _, err := conn.Prepare(ctx, insertStmt, insertSQL); err != nil {
+	if _, err := conn.Prepare(ctx, insertStmt, inSchema(i.Schema, insertSQL)); err != nil {
 		w.finish(&op, fmt.Errorf("prepare: %w", err), false)
 		return op
 	}
@@ -174,23 +179,24 @@ func appendInsertKey(b []byte, runID, workload, target string, worker int, seq i
 // UpdateHot increments counters on a few hot rows from every target: the
 // classic lost-update and conflict generator. Keys are the row ids.
 type UpdateHot struct {
-	Name string
-	Rows int // hot rows, ids 1..Rows
+	Name   string
+	Rows   int    // hot rows, ids 1..Rows
+	Schema string // as Insert.Schema
 }
 
-// Schema implements Workload.
-func (UpdateHot) Schema() string {
-	return `CREATE TABLE IF NOT EXISTS pgchaos_counter (
+// DDL implements Workload.
+func (u UpdateHot) DDL() string {
+	return inSchema(u.Schema, `CREATE TABLE IF NOT EXISTS pgchaos_counter (
     workload text NOT NULL,
     id int NOT NULL,
     n bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (workload, id)
-)`
+)`)
 }
 
 // Seed implements Workload: counters 1..Rows at 0.
 func (u UpdateHot) Seed(ctx context.Context, nodes map[string]*pgx.Conn) error {
-	return seedRows(ctx, nodes, u.Name, "update-hot", "pgchaos_counter", "n", u.Rows, 0)
+	return seedRows(ctx, nodes, u.Name, "update-hot", qualify(u.Schema, "pgchaos_counter"), "n", u.Rows, 0)
 }
 
 const updateHotSQL = `UPDATE pgchaos_counter SET n = n + 1 WHERE workload = $1 AND id = $2
@@ -201,7 +207,7 @@ func (u UpdateHot) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 	op := w.begin()
 	id := w.Rand.IntN(u.Rows) + 1
 	op.Keys = []string{strconv.Itoa(id)}
-	err := conn.QueryRow(ctx, updateHotSQL, w.Workload, id).Scan(&op.ServedBy)
+	err := conn.QueryRow(ctx, inSchema(u.Schema, updateHotSQL), w.Workload, id).Scan(&op.ServedBy)
 	w.finish(&op, err, true)
 	return op
 }
@@ -212,21 +218,22 @@ func (u UpdateHot) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 type Bank struct {
 	Name     string
 	Accounts int
+	Schema   string // as Insert.Schema
 }
 
-// Schema implements Workload.
-func (Bank) Schema() string {
-	return `CREATE TABLE IF NOT EXISTS pgchaos_bank (
+// DDL implements Workload.
+func (b Bank) DDL() string {
+	return inSchema(b.Schema, `CREATE TABLE IF NOT EXISTS pgchaos_bank (
     workload text NOT NULL,
     id int NOT NULL,
     balance bigint NOT NULL,
     PRIMARY KEY (workload, id)
-)`
+)`)
 }
 
 // Seed implements Workload: accounts 1..Accounts at InitialBalance.
 func (b Bank) Seed(ctx context.Context, nodes map[string]*pgx.Conn) error {
-	return seedRows(ctx, nodes, b.Name, "bank", "pgchaos_bank", "balance", b.Accounts, InitialBalance)
+	return seedRows(ctx, nodes, b.Name, "bank", qualify(b.Schema, "pgchaos_bank"), "balance", b.Accounts, InitialBalance)
 }
 
 const bankSQL = `UPDATE pgchaos_bank SET balance = balance + $3 WHERE workload = $1 AND id = $2
@@ -241,8 +248,9 @@ func (b Bank) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 	lo, hi, loDelta := transfer(w.Rand, b.Accounts)
 	op.Keys = []string{strconv.Itoa(lo), strconv.Itoa(hi)}
 	var batch pgx.Batch
-	batch.Queue(bankSQL, w.Workload, lo, loDelta)
-	batch.Queue(bankSQL, w.Workload, hi, -loDelta)
+	sql := inSchema(b.Schema, bankSQL)
+	batch.Queue(sql, w.Workload, lo, loDelta)
+	batch.Queue(sql, w.Workload, hi, -loDelta)
 	br := conn.SendBatch(ctx, &batch)
 	var servedLo, servedHi string
 	err := br.QueryRow().Scan(&servedLo)
@@ -278,9 +286,9 @@ func transfer(rnd *rand.Rand, accounts int) (lo, hi int, loDelta int64) {
 // was built) pick the key. Keys are the returned ids.
 type Tutorial struct{ Name string }
 
-// Schema implements Workload: the lab already made test_table; this is the
+// DDL implements Workload: the lab already made test_table; this is the
 // tutorial's definition for a database that lacks it.
-func (Tutorial) Schema() string {
+func (Tutorial) DDL() string {
 	return `CREATE TABLE IF NOT EXISTS test_table (
     id serial PRIMARY KEY,
     name text,
@@ -309,13 +317,16 @@ func (Tutorial) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 // seedWait is how long Seed waits for seeded rows to replicate.
 const seedWait = 30 * time.Second
 
-// seedRows sets rows 1..n of one workload to value on primary1, removes
-// rows beyond n, and waits until every other primary shows the same. Writing on one
-// node only keeps setup from making conflicts of its own.
+// seedRows sets rows 1..n of one workload to value on the first node
+// (seedOrder), removes the workload's rows beyond n, and waits until every
+// other node shows the same. Writing on one node only keeps setup from
+// making conflicts of its own. It writes only the workload's own rows of
+// table (the qualified name of a built-in table, see qualify).
 func seedRows(ctx context.Context, nodes map[string]*pgx.Conn, name, kind, table, column string, n int, value int64) error {
-	p1, ok := nodes[node.Primary1]
+	first, _ := seedOrder(nodes)
+	p1, ok := nodes[first]
 	if !ok {
-		return fmt.Errorf("%s %q setup: needs primary1 to seed its rows", kind, name)
+		return fmt.Errorf("%s %q setup: no node to seed its rows on", kind, name)
 	}
 	least := 1
 	if kind == KindBank {
@@ -324,26 +335,27 @@ func seedRows(ctx context.Context, nodes map[string]*pgx.Conn, name, kind, table
 	if n < least {
 		return fmt.Errorf("%s %q setup: rows must be at least %d, got %d", kind, name, least, n)
 	}
-	tbl := pgx.Identifier{table}.Sanitize()
+	tbl := table
 	col := pgx.Identifier{column}.Sanitize()
 	seed := fmt.Sprintf(`INSERT INTO %s (workload, id, %s) SELECT $1, g, $3 FROM generate_series(1, $2::int) g
 ON CONFLICT (workload, id) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, col, col)
 	if _, err := p1.Exec(ctx, seed, name, n, value); err != nil {
-		return fmt.Errorf("%s %q setup: seed %s on primary1: %w", kind, name, table, err)
+		return fmt.Errorf("%s %q setup: seed %s on %s: %w", kind, name, table, first, err)
 	}
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND id > $2`, tbl), name, n); err != nil {
-		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
+		return fmt.Errorf("%s %q setup: trim %s on %s: %w", kind, name, table, first, err)
 	}
 	check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s = $3 AND id BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, col, tbl)
 	return waitSeeded(ctx, nodes, kind, name, n, check, name, n, value)
 }
 
-// waitSeeded waits until every primary but primary1 shows the n rows
-// primary1 seeded: check counts, with args, the rows that are as seeded
-// and all rows of the workload. Every other primary must show them before
-// any worker starts.
+// waitSeeded waits until every node but the first (seedOrder) shows the
+// n rows the first seeded: check counts, with args, the rows that are as
+// seeded and all rows of the workload. Every other node must show them
+// before any worker starts.
 func waitSeeded(ctx context.Context, nodes map[string]*pgx.Conn, kind, name string, n int, check string, args ...any) error {
-	for _, other := range node.Others(primariesIn(nodes), node.Primary1) {
+	first, others := seedOrder(nodes)
+	for _, other := range others {
 		c := nodes[other]
 		deadline := time.Now().Add(seedWait)
 		for {
@@ -355,7 +367,7 @@ func waitSeeded(ctx context.Context, nodes map[string]*pgx.Conn, kind, name stri
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s %q setup: %d of %d seeded rows reached %s within %s: is replication from primary1 running? (pgchaos lab status)", kind, name, good, n, other, seedWait)
+				return fmt.Errorf("%s %q setup: %d of %d seeded rows reached %s within %s: is replication from %s running? (pgchaos lab status, or pgchaos target check)", kind, name, good, n, other, seedWait, first)
 			}
 			select {
 			case <-ctx.Done():
@@ -366,3 +378,46 @@ func waitSeeded(ctx context.Context, nodes map[string]*pgx.Conn, kind, name stri
 	}
 	return nil
 }
+
+// seedOrder is the node that seeds (primary1 in a lab; on a target, whose
+// nodes have the user's names, the first by name) and the others, in
+// order.
+func seedOrder(nodes map[string]*pgx.Conn) (first string, others []string) {
+	names := primariesIn(nodes)
+	if len(names) == 0 {
+		names = sortedNodes(nodes)
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return names[0], names[1:]
+}
+
+// inSchema qualifies the built-in table names in one of the workloads'
+// statements with schema; "" leaves the statement as written (a lab's
+// tables, found through the session's search_path). Every built-in
+// statement names its table after a space, as " pgchaos_insert": on a
+// target the workloads' sessions keep the user's search_path, so the name
+// is qualified rather than left to it.
+func inSchema(schema, sql string) string {
+	if schema == "" {
+		return sql
+	}
+	return strings.ReplaceAll(sql, " pgchaos_", " "+qualify(schema, "")+"pgchaos_")
+}
+
+// qualify is table in schema, as SQL names it ("" schema: the bare name;
+// table "" gives the prefix "schema.").
+func qualify(schema, table string) string {
+	if schema == "" {
+		return table
+	}
+	if !plainIdent.MatchString(schema) {
+		schema = pgx.Identifier{schema}.Sanitize()
+	}
+	return schema + "." + table
+}
+
+// plainIdent is a name SQL takes without quotes (pgchaos's schema is one,
+// and its setup SQL shows it so).
+var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)

@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgchaos/pgchaos/anomaly"
-	"github.com/pgchaos/pgchaos/node"
 )
 
 // ListAppend runs transactions of 1 to 4 micro-operations on Keys lists:
@@ -35,22 +34,23 @@ type ListAppend struct {
 	Name      string
 	Keys      int
 	Isolation pgx.TxIsoLevel
+	Schema    string // as Insert.Schema
 	log       *TxnLog
 }
 
-// Schema implements Workload.
-func (ListAppend) Schema() string {
-	return `CREATE TABLE IF NOT EXISTS pgchaos_list (
+// DDL implements Workload.
+func (l ListAppend) DDL() string {
+	return inSchema(l.Schema, `CREATE TABLE IF NOT EXISTS pgchaos_list (
     workload text NOT NULL,
     key int NOT NULL,
     vals bigint[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (workload, key)
-)`
+)`)
 }
 
 // Seed implements Workload: lists 1..Keys, empty.
 func (l ListAppend) Seed(ctx context.Context, nodes map[string]*pgx.Conn) error {
-	return seedKeys(ctx, nodes, l.Name, KindListAppend, "pgchaos_list", "vals", "'{}'::bigint[]", `vals = '{}'`, l.Keys)
+	return seedKeys(ctx, nodes, l.Name, KindListAppend, qualify(l.Schema, "pgchaos_list"), "vals", "'{}'::bigint[]", `vals = '{}'`, l.Keys)
 }
 
 const (
@@ -70,11 +70,11 @@ func (l ListAppend) step(ctx context.Context, tx pgx.Tx, o *anomaly.Op) (string,
 	var by string
 	switch o.F {
 	case anomaly.Append:
-		err := tx.QueryRow(ctx, listAppendSQL, l.Name, o.Key, o.Value).Scan(&by)
+		err := tx.QueryRow(ctx, inSchema(l.Schema, listAppendSQL), l.Name, o.Key, o.Value).Scan(&by)
 		return by, err
 	default:
 		var vals []int64
-		err := tx.QueryRow(ctx, listReadSQL, l.Name, o.Key).Scan(&vals, &by)
+		err := tx.QueryRow(ctx, inSchema(l.Schema, listReadSQL), l.Name, o.Key).Scan(&vals, &by)
 		o.List = vals
 		return by, err
 	}
@@ -84,7 +84,7 @@ func (l ListAppend) step(ctx context.Context, tx pgx.Tx, o *anomaly.Op) (string,
 func (l ListAppend) finalReads(ctx context.Context, nodes map[string]*pgx.Conn, log *TxnLog) error {
 	for _, n := range sortedNodes(nodes) {
 		err := finalTxn(ctx, n, nodes[n], log, func(tx pgx.Tx) ([]anomaly.Op, error) {
-			rows, err := tx.Query(ctx, `SELECT key, vals FROM pgchaos_list WHERE workload = $1 ORDER BY key`, l.Name)
+			rows, err := tx.Query(ctx, inSchema(l.Schema, `SELECT key, vals FROM pgchaos_list WHERE workload = $1 ORDER BY key`), l.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -105,26 +105,27 @@ func (l ListAppend) finalReads(ctx context.Context, nodes map[string]*pgx.Conn, 
 	return nil
 }
 
-// seedKeys sets rows 1..n of one workload to empty on primary1, removes
-// rows beyond n, and waits until every other primary shows the same, like
-// seedRows.
+// seedKeys sets rows 1..n of one workload to empty on the first node
+// (seedOrder), removes the workload's rows beyond n, and waits until every
+// other node shows the same, like seedRows.
 func seedKeys(ctx context.Context, nodes map[string]*pgx.Conn, name, kind, table, column, empty, isEmpty string, n int) error {
-	p1, ok := nodes[node.Primary1]
+	first, _ := seedOrder(nodes)
+	p1, ok := nodes[first]
 	if !ok {
-		return fmt.Errorf("%s %q setup: needs primary1 to seed its rows", kind, name)
+		return fmt.Errorf("%s %q setup: no node to seed its rows on", kind, name)
 	}
 	if n < 1 {
 		return fmt.Errorf("%s %q setup: keys must be at least 1, got %d", kind, name, n)
 	}
-	tbl := pgx.Identifier{table}.Sanitize()
+	tbl := table
 	col := pgx.Identifier{column}.Sanitize()
 	seed := fmt.Sprintf(`INSERT INTO %s (workload, key, %s) SELECT $1, g, %s FROM generate_series(1, $2::int) g
 ON CONFLICT (workload, key) DO UPDATE SET %s = EXCLUDED.%s`, tbl, col, empty, col, col)
 	if _, err := p1.Exec(ctx, seed, name, n); err != nil {
-		return fmt.Errorf("%s %q setup: seed %s on primary1: %w", kind, name, table, err)
+		return fmt.Errorf("%s %q setup: seed %s on %s: %w", kind, name, table, first, err)
 	}
 	if _, err := p1.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE workload = $1 AND key > $2`, tbl), name, n); err != nil {
-		return fmt.Errorf("%s %q setup: trim %s on primary1: %w", kind, name, table, err)
+		return fmt.Errorf("%s %q setup: trim %s on %s: %w", kind, name, table, first, err)
 	}
 	check := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %s AND key BETWEEN 1 AND $2), count(*) FROM %s WHERE workload = $1`, isEmpty, tbl)
 	return waitSeeded(ctx, nodes, kind, name, n, check, name, n)

@@ -27,6 +27,7 @@ type RWRegister struct {
 	Name      string
 	Keys      int
 	Isolation pgx.TxIsoLevel
+	Schema    string // as Insert.Schema
 	log       *TxnLog
 	slots     *registerSlots
 }
@@ -38,19 +39,19 @@ const (
 	Generations = 256
 )
 
-// Schema implements Workload.
-func (RWRegister) Schema() string {
-	return `CREATE TABLE IF NOT EXISTS pgchaos_register (
+// DDL implements Workload.
+func (r RWRegister) DDL() string {
+	return inSchema(r.Schema, `CREATE TABLE IF NOT EXISTS pgchaos_register (
     workload text NOT NULL,
     key int NOT NULL,
     val bigint,
     PRIMARY KEY (workload, key)
-)`
+)`)
 }
 
 // Seed implements Workload: registers 1..Keys×Generations, never written.
 func (r RWRegister) Seed(ctx context.Context, nodes map[string]*pgx.Conn) error {
-	return seedKeys(ctx, nodes, r.Name, KindRWRegister, "pgchaos_register", "val", "NULL::bigint", "val IS NULL", r.Keys*Generations)
+	return seedKeys(ctx, nodes, r.Name, KindRWRegister, qualify(r.Schema, "pgchaos_register"), "val", "NULL::bigint", "val IS NULL", r.Keys*Generations)
 }
 
 const (
@@ -69,11 +70,11 @@ func (r RWRegister) Op(ctx context.Context, conn *pgx.Conn, w *Worker) Op {
 func (r RWRegister) step(ctx context.Context, tx pgx.Tx, o *anomaly.Op) (string, error) {
 	var by string
 	if o.F == anomaly.Write {
-		err := tx.QueryRow(ctx, registerWriteSQL, r.Name, o.Key, o.Value).Scan(&by)
+		err := tx.QueryRow(ctx, inSchema(r.Schema, registerWriteSQL), r.Name, o.Key, o.Value).Scan(&by)
 		return by, err
 	}
 	var v *int64
-	err := tx.QueryRow(ctx, registerReadSQL, r.Name, o.Key).Scan(&v, &by)
+	err := tx.QueryRow(ctx, inSchema(r.Schema, registerReadSQL), r.Name, o.Key).Scan(&v, &by)
 	if v == nil {
 		o.Nil = true
 	} else {
@@ -88,7 +89,7 @@ func (r RWRegister) step(ctx context.Context, tx pgx.Tx, o *anomaly.Op) (string,
 func (r RWRegister) finalReads(ctx context.Context, nodes map[string]*pgx.Conn, log *TxnLog) error {
 	written := map[int]bool{}
 	for _, n := range sortedNodes(nodes) {
-		rows, err := nodes[n].Query(ctx, `SELECT key FROM pgchaos_register WHERE workload = $1 AND val IS NOT NULL`, r.Name)
+		rows, err := nodes[n].Query(ctx, inSchema(r.Schema, `SELECT key FROM pgchaos_register WHERE workload = $1 AND val IS NOT NULL`), r.Name)
 		if err != nil {
 			return err
 		}
@@ -101,7 +102,7 @@ func (r RWRegister) finalReads(ctx context.Context, nodes map[string]*pgx.Conn, 
 	for _, n := range sortedNodes(nodes) {
 		err := finalTxn(ctx, n, nodes[n], log, func(tx pgx.Tx) ([]anomaly.Op, error) {
 			vals := make(map[int]int64, len(keys))
-			rows, err := tx.Query(ctx, `SELECT key, val FROM pgchaos_register WHERE workload = $1 AND key = ANY($2) AND val IS NOT NULL`, r.Name, keys)
+			rows, err := tx.Query(ctx, inSchema(r.Schema, `SELECT key, val FROM pgchaos_register WHERE workload = $1 AND key = ANY($2) AND val IS NOT NULL`), r.Name, keys)
 			if err != nil {
 				return nil, err
 			}

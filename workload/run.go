@@ -29,6 +29,10 @@ type Spec struct {
 	Keys        int      // list-append's lists, rw-register's registers at a time (default DefaultKeys)
 	Isolation   string   // list-append, rw-register: ReadCommitted (default), RepeatableRead or Serializable
 	Scripts     []Script // sql: the scripts, each with its weight
+	// Schema holds the built-in kinds' tables: "" for the session's
+	// search_path (a lab's public), TargetSchema on a user's nodes, where
+	// pgchaos target setup made them. Config.Schema sets it for every spec.
+	Schema string
 }
 
 // Config is a run of workloads.
@@ -55,6 +59,11 @@ type Config struct {
 	// TxnDir receives the anomaly history of each list-append or
 	// rw-register workload (TxnPath); required when there is one.
 	TxnDir string
+	// Schema, when set, is where the built-in kinds' tables are (a
+	// target's pgchaos): statements name them qualified, and Setup neither
+	// creates them nor refreshes a subscription (pgchaos target setup did
+	// both, with the user's leave); it only seeds the workloads' own rows.
+	Schema string
 }
 
 // DefaultOpTimeout bounds one operation when Config.OpTimeout is 0.
@@ -78,20 +87,23 @@ func ApplicationName(target string) string { return "pgchaos/" + target }
 
 // New returns the workload a spec describes.
 func New(s Spec) (Workload, error) {
+	if s.Schema != "" && s.Kind == KindTutorial {
+		return nil, fmt.Errorf("workload %q: tutorial writes the tutorial's test_table, which on a target is the user's: use kind insert (its table is pgchaos's own)", s.Name)
+	}
 	rows := s.Rows
 	if rows == 0 {
 		rows = DefaultRows
 	}
 	switch s.Kind {
 	case KindInsert:
-		return Insert{Name: s.Name}, nil
+		return Insert{Name: s.Name, Schema: s.Schema}, nil
 	case KindUpdateHot:
-		return UpdateHot{Name: s.Name, Rows: rows}, nil
+		return UpdateHot{Name: s.Name, Rows: rows, Schema: s.Schema}, nil
 	case KindBank:
 		if rows < 2 {
 			return nil, fmt.Errorf("workload %q: bank needs at least 2 accounts, got rows: %d", s.Name, rows)
 		}
-		return Bank{Name: s.Name, Accounts: rows}, nil
+		return Bank{Name: s.Name, Accounts: rows, Schema: s.Schema}, nil
 	case KindTutorial:
 		return Tutorial{Name: s.Name}, nil
 	case KindListAppend, KindRWRegister:
@@ -117,9 +129,9 @@ func newTxnWorkload(s Spec, log *TxnLog) (Workload, error) {
 		return nil, fmt.Errorf("workload %q: %w", s.Name, err)
 	}
 	if s.Kind == KindListAppend {
-		return ListAppend{Name: s.Name, Keys: keys, Isolation: iso, log: log}, nil
+		return ListAppend{Name: s.Name, Keys: keys, Isolation: iso, Schema: s.Schema, log: log}, nil
 	}
-	return RWRegister{Name: s.Name, Keys: keys, Isolation: iso, log: log, slots: newRegisterSlots(keys)}, nil
+	return RWRegister{Name: s.Name, Keys: keys, Isolation: iso, Schema: s.Schema, log: log, slots: newRegisterSlots(keys)}, nil
 }
 
 func (c *Config) check() error {
@@ -169,6 +181,9 @@ func (c *Config) build() ([]Workload, error) {
 	}
 	wls := make([]Workload, len(c.Workloads))
 	for i, s := range c.Workloads {
+		if c.Schema != "" {
+			s.Schema = c.Schema
+		}
 		w, err := New(s)
 		if err != nil {
 			return nil, err
@@ -209,9 +224,12 @@ func setup(ctx context.Context, cfg Config, wls []Workload) error {
 		if c == nil {
 			continue
 		}
+		if cfg.Schema != "" {
+			break // a target: pgchaos target setup made the tables
+		}
 		seen := make(map[string]bool)
 		for _, w := range wls {
-			ddl := w.Schema()
+			ddl := w.DDL()
 			if ddl == "" || seen[ddl] {
 				continue
 			}
@@ -338,6 +356,9 @@ func openTxnLogs(cfg Config, wls []Workload) ([]*TxnLog, error) {
 			return logs, err
 		}
 		logs = append(logs, l)
+		if cfg.Schema != "" {
+			s.Schema = cfg.Schema
+		}
 		if wls[i], err = newTxnWorkload(s, l); err != nil {
 			return logs, err
 		}
@@ -587,6 +608,35 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// Table is one of the built-in kinds' tables.
+type Table struct {
+	Name string // qualified as the schema asked: "pgchaos.pgchaos_insert", or bare
+	DDL  string // CREATE TABLE IF NOT EXISTS, as a lab runs it
+}
+
+// Tables are the built-in kinds' tables in schema ("" for bare names),
+// each with the DDL a lab runs: pgchaos target setup creates the same
+// tables in a target's schema pgchaos. The heartbeat is not one (package
+// observe owns it); the tutorial's test_table is not either (on a target
+// it is the user's).
+func Tables(schema string) []Table {
+	wls := []Workload{Insert{Schema: schema}, UpdateHot{Schema: schema}, Bank{Schema: schema},
+		RWRegister{Schema: schema}, ListAppend{Schema: schema}}
+	names := []string{"pgchaos_insert", "pgchaos_counter", "pgchaos_bank", "pgchaos_register", "pgchaos_list"}
+	out := make([]Table, len(wls))
+	for i, w := range wls {
+		out[i] = Table{Name: qualify(schema, names[i]), DDL: w.DDL()}
+	}
+	return out
+}
+
+// TableOf is the built-in table kind writes ("" for a kind with none of
+// its own: sql, tutorial).
+func TableOf(kind string) string {
+	return map[string]string{KindInsert: "pgchaos_insert", KindUpdateHot: "pgchaos_counter", KindBank: "pgchaos_bank",
+		KindRWRegister: "pgchaos_register", KindListAppend: "pgchaos_list"}[kind]
 }
 
 // primariesIn returns the primaries among nodes' names, in order

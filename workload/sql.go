@@ -58,8 +58,8 @@ func newSQL(s Spec) (SQL, error) {
 	return q, nil
 }
 
-// Schema implements Workload: the scripts write the user's tables.
-func (SQL) Schema() string { return "" }
+// DDL implements Workload: the scripts write the user's tables.
+func (SQL) DDL() string { return "" }
 
 // Seed implements Workload: nothing to seed.
 func (SQL) Seed(context.Context, map[string]*pgx.Conn) error { return nil }

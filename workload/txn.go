@@ -251,6 +251,9 @@ func FinalReads(ctx context.Context, cfg Config, nodes map[string]*pgx.Conn) err
 		if !IsTxnKind(s.Kind) {
 			continue
 		}
+		if cfg.Schema != "" {
+			s.Schema = cfg.Schema
+		}
 		wl, err := New(s)
 		if err != nil {
 			errs = append(errs, err)

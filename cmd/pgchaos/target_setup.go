@@ -16,8 +16,10 @@ var targetSetupCmd = command{
 	usage: `Usage: pgchaos target setup [--allow] FILE
 
 Prints the SQL that gives the target pgchaos's own objects: the schema
-pgchaos, its heartbeat table (lag is measured with it), and the heartbeat
-added to the replication preflight found (ALTER PUBLICATION … ADD TABLE for
+pgchaos, its heartbeat table (lag is measured with it) and the built-in
+workloads' tables (pgchaos_insert, pgchaos_counter, pgchaos_bank,
+pgchaos_register, pgchaos_list: the lab's DDL, each marked as pgchaos's by
+a comment), all added to the replication preflight found (ALTER PUBLICATION … ADD TABLE for
 publications that list their tables, pglogical.replication_set_add_table
 for pglogical, then ALTER SUBSCRIPTION … REFRESH PUBLICATION). Nothing
 else of the user's is changed. Without --allow nothing is run: run the SQL
@@ -38,11 +40,12 @@ var targetCleanCmd = command{
 	summary: "print (or with --allow run) the SQL that removes what target setup made",
 	usage: `Usage: pgchaos target clean [--allow] FILE
 
-Prints the SQL that removes what "pgchaos target setup" made: the heartbeat
-out of the publications that name it, then the heartbeat table, its
-function and the schema pgchaos (without CASCADE: anything else in that
-schema stops the drop). A schema pgchaos that setup did not create (it
-carries no marker comment) is left alone. Without --allow nothing is run.
+Prints the SQL that removes what "pgchaos target setup" made: its tables
+out of the publications that name them, then the tables (the heartbeat and
+those carrying setup's marker comment), the heartbeat's function and the
+schema pgchaos (without CASCADE: anything else in that schema stops the
+drop). A schema pgchaos that setup did not create (it carries no marker
+comment) is left alone. Without --allow nothing is run.
 
 Examples:
   pgchaos target clean cluster.yaml
