@@ -32,6 +32,9 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		}
 		return nil, exitcode.InfraErr(fmt.Errorf("target %s: not every node answered, nothing was run: %s", t.File, strings.Join(why, "; ")))
 	}
+	if s := target.DescribeServers(pre.Facts.HAProxy); s != "" {
+		opt.Log("%s", s)
+	}
 	// The lab value only parses and inspects (containers, their networks):
 	// the refusals below may need what it found.
 	l, err := lab.External(ctx, externalConfig(t, pre))
@@ -95,8 +98,16 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 			cfg.Postgres = fmt.Sprint(n.VersionNum / 10000)
 		}
 	}
+	for i, n := range pre.Facts.Nodes {
+		if i < len(cfg.Nodes) && cfg.Nodes[i].Name == n.Name {
+			cfg.Nodes[i].ClusterName = n.ClusterName
+		}
+	}
 	if t.HAProxy != nil {
 		cfg.HAProxy = t.HAProxy.Address
+		if h := pre.Facts.HAProxy; h.AdminOK && h.Servers.Backend != "" {
+			cfg.HAProxyAdmin, cfg.HAProxyBackend, cfg.HAProxyServers = t.HAProxy.Admin, h.Servers.Backend, h.Servers.Servers
+		}
 	}
 	return cfg
 }
@@ -135,9 +146,7 @@ func TargetLabName(file string) string {
 
 // Why each kind of fault a target run does not do yet is refused.
 var notOnTargets = map[string]string{
-	scenario.FaultIsolate:  "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
 	scenario.FaultDelay:    "delay is not run on a target yet (it needs pgchaos's link proxy or sch_netem in the node containers' network namespaces)",
-	scenario.FaultFailover: "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
 	scenario.FaultLockRows: "lock-rows locks the tables of pgchaos's built-in workloads, which a target run does not create",
 }
 
@@ -203,7 +212,10 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 			continue
 		}
 		on := []string{f.Node}
-		if f.Node == "" {
+		switch {
+		case f.Kind == scenario.FaultFailover:
+			on = []string{f.From}
+		case f.Node == "":
 			on = f.Between // a link fault: both ends
 		}
 		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss) && network == "" {
@@ -249,7 +261,7 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 func isContainerFault(kind string) bool {
 	switch kind {
 	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultPartition, scenario.FaultLoss:
+		scenario.FaultIsolate, scenario.FaultPartition, scenario.FaultLoss:
 		return true
 	}
 	return false
