@@ -21,7 +21,7 @@ func tutorialNode(name, peer string) NodeFacts {
 
 func tutorial() Facts {
 	return Facts{
-		Nodes:   []NodeFacts{tutorialNode("east", "west"), tutorialNode("west", "east")},
+		Nodes: []NodeFacts{tutorialNode("east", "west"), tutorialNode("west", "east")},
 		HAProxy: HAProxyFacts{Address: "lb:5000", Admin: "lb:9999", AddressOK: true, AdminOK: true,
 			Servers: ServerMap{Backend: "pg", Servers: map[string]string{"east": "srv1", "west": "srv2"}}},
 	}
