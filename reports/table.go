@@ -545,10 +545,18 @@ func failoverFacts(f Failover) [][]string {
 		{"last ok before", optOffset(f.LastOKBefore)},
 		{"first ok after", optOffset(f.FirstOKAfter)},
 		{"errors by class", errorsByClass(f.ErrorsByClass)},
-		{"old-primary writes", count(f.OldPrimaryWrites)},
-		{"stranded writes", count(f.StrandedWrites) + " over " + HumanDuration(f.StrandedSpan.D())},
+		{"old-primary writes", orUnknown(f.Unknown["old_primary_writes"], count(f.OldPrimaryWrites))},
+		{"stranded writes", orUnknown(f.Unknown["stranded_writes"], count(f.StrandedWrites)+" over "+HumanDuration(f.StrandedSpan.D()))},
 		{"failback", failback(f.Failback)},
 	}
+}
+
+// orUnknown is value, or "unknown (why)" when why is set.
+func orUnknown(why, value string) string {
+	if why != "" {
+		return "unknown (" + why + ")"
+	}
+	return value
 }
 
 func optOffset(d *Duration) string {
