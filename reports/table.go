@@ -547,7 +547,7 @@ func failoverFacts(f Failover) [][]string {
 		{"errors by class", errorsByClass(f.ErrorsByClass)},
 		{"old-primary writes", orUnknown(f.Unknown["old_primary_writes"], count(f.OldPrimaryWrites))},
 		{"stranded writes", orUnknown(f.Unknown["stranded_writes"], count(f.StrandedWrites)+" over "+HumanDuration(f.StrandedSpan.D()))},
-		{"failback", failback(f.Failback)},
+		{"failback", failback(f.Failback, f.Unknown["stranded_writes"] != "")},
 	}
 }
 
@@ -577,7 +577,7 @@ func errorsByClass(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-func failback(f *Failback) string {
+func failback(f *Failback, strandedUnknown bool) string {
 	if f == nil {
 		return "none"
 	}
@@ -585,7 +585,11 @@ func failback(f *Failback) string {
 	if !f.Converged {
 		conv = "NOT converged"
 	}
-	return fmt.Sprintf("at %s: %d arrived, %d conflicts, %s", offset(f.At.D()), f.Arrived, f.Conflicts, conv)
+	arrived := fmt.Sprintf("%d arrived", f.Arrived)
+	if strandedUnknown {
+		arrived = "arrivals unknown (stranded writes are)"
+	}
+	return fmt.Sprintf("at %s: %s, %d conflicts, %s", offset(f.At.D()), arrived, f.Conflicts, conv)
 }
 
 func (p *printer) assertions(as []Assertion) {
