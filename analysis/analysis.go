@@ -36,7 +36,7 @@ type Run struct {
 	// be told apart (no cluster_name, or one another node shares). A node
 	// not in it records its own name (a lab sets cluster_name to it).
 	ServedAs map[string]string
-	Proxy     string              // the load balancer's target name: its ops show a failover
+	Proxy    string // the load balancer's target name: its ops show a failover
 	// Peer names the node a failover from node sends the proxy's clients
 	// to; it becomes reports.Failover.To, so with more than two primaries
 	// it names them all, joined by ", ".
