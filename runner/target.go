@@ -280,3 +280,14 @@ func engines(es []string) string {
 	}
 	return strings.Join(es, ", ")
 }
+
+// TargetLab is the lab value a run on t would use (a read-only preflight,
+// then lab.External over the nodes), without the refusals and the setup:
+// for healing the target's fault ledger from another process (pgchaos
+// target heal). A node that does not answer is no error here: the heal
+// of a fault on it says what failed. Close it when done.
+func TargetLab(ctx context.Context, t *target.Target) (*lab.Lab, target.Report, error) {
+	pre := target.Preflight(ctx, t)
+	l, err := lab.External(ctx, externalConfig(t, pre))
+	return l, pre, err
+}

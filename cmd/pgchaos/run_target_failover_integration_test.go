@@ -16,7 +16,9 @@ import (
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/target"
 	"github.com/pgchaos/pgchaos/workload"
 )
 
@@ -225,48 +227,63 @@ faults:
 		t.Errorf("divergence %+v: want converged", rep.Divergence)
 	}
 
-	// An isolate healed by another process: a ledger and a lab value of
-	// its own, from the state the first one recorded.
+	// Faults left by a pgchaos that died: a failover and an isolate
+	// injected through the target's ledger, then healed by another
+	// process's pgchaos target heal from what the ledger recorded.
 	ctx := context.Background()
-	cfg := lab.ExternalConfig{Name: "target-cluster", Postgres: "18", Engine: lab.EngineNative, Nodes: []lab.ExternalNode{
-		{Name: "east", ConnString: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", free.Primary1), Container: "postgres-primary1"},
-		{Name: "west", ConnString: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", free.Primary2), Container: "postgres-primary2"},
-	}}
-	stateDir := filepath.Join(work, "ledger")
-	l1, err := lab.External(ctx, cfg)
+	tg, err := target.Load(targetFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l1.Close()
-	g1, err := faults.OpenLedger(l1, faults.WithStateDir(stateDir))
+	l, _, err := runner.TargetLab(ctx, tg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fault, err := faults.New(l1, scenario.Fault{Kind: scenario.FaultIsolate, Node: "east"})
+	defer l.Close()
+	g, err := faults.OpenLedger(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g1.Inject(ctx, fault); err != nil {
-		t.Fatal(err)
+	for _, spec := range []scenario.Fault{{Kind: scenario.FaultFailover, From: "east"}, {Kind: scenario.FaultIsolate, Node: "east"}} {
+		f, err := faults.New(l, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Inject(ctx, f); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := endpoint(); !strings.HasPrefix(got, "networks map[]") {
-		t.Errorf("after isolate east is on %s, want no network", got)
+	state := func() string {
+		bs, err := l.Backends(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			if b.Server == "primary1" {
+				return b.Status
+			}
+		}
+		return "no primary1 in " + fmt.Sprint(bs)
 	}
-	l2, err := lab.External(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
+	if got, st := endpoint(), state(); !strings.HasPrefix(got, "networks map[]") || !strings.HasPrefix(st, "MAINT") {
+		t.Errorf("after failover and isolate: east on %s, pg/primary1 %s; want no network, MAINT", got, st)
 	}
-	defer l2.Close()
-	g2, err := faults.OpenLedger(l2, faults.WithStateDir(stateDir))
-	if err != nil {
-		t.Fatal(err)
+	stdout.Reset()
+	stderr.Reset()
+	if code := runMain([]string{"target", "heal", targetFile}, &stdout, &stderr); code != exitcode.OK {
+		t.Fatalf("target heal exited %d: %s%s", code, &stdout, &stderr)
 	}
-	hctx, cancel := faults.HealContext(ctx)
-	defer cancel()
-	if err := g2.HealAll(hctx); err != nil {
-		t.Fatal(err)
+	t.Logf("target heal:\n%s%s", &stdout, &stderr)
+	for _, want := range []string{"healed: failover haproxy/east", "healed: isolate east"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("target heal does not say %q", want)
+		}
 	}
-	if got := endpoint(); got != before {
-		t.Errorf("east's endpoint after the ledger heal: %s, want %s", got, before)
+	if got, st := endpoint(), state(); got != before || strings.HasPrefix(st, "MAINT") {
+		t.Errorf("after target heal: east's endpoint %s (want %s), pg/primary1 %s (want out of MAINT)", got, before, st)
+	}
+	stdout.Reset()
+	if code := runMain([]string{"target", "heal", targetFile}, &stdout, &stderr); code != exitcode.OK || !strings.Contains(stdout.String(), "nothing to heal") {
+		t.Errorf("a second target heal: exit %d, %q; want nothing to heal", code, &stdout)
 	}
 }
