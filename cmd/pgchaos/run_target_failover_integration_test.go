@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,8 +37,10 @@ import (
 // again; the report's failover cost has measured figures. The isolate
 // cuts east off: west's heartbeats wait for the heal, rows west wrote
 // meanwhile reach east, and east's endpoint on its network has exactly its
-// aliases again. Finally an isolate healed from the ledger by another
-// ledger and lab value (another process's) restores the aliases too.
+// aliases again. Ctrl-C during a failover and an isolate heals both (exit
+// 130). Finally a failover and an isolate left in the target's ledger (a
+// pgchaos that died) are healed by pgchaos target heal from what the
+// ledger recorded: the server is ready, the aliases are back.
 func TestRunFailoverAndIsolateOnTheTutorialComposeSetup(t *testing.T) {
 	run, free := tutorialCompose(t, "pgchaosfailover")
 	inspect := func(format, c string) string {
@@ -227,6 +233,62 @@ faults:
 		t.Errorf("divergence %+v: want converged", rep.Divergence)
 	}
 
+	// Ctrl-C during a failover and an isolate: both healed, exit 130.
+	bin := buildBinary(t)
+	interrupt := write("interrupt.yaml", `name: interrupt-me
+duration: 2m
+workloads:
+  - {kind: sql, script: add.sql, targets: [west], rate: 20/s}
+faults:
+  - {at: 1s, kind: failover, from: east, for: 100s}
+  - {at: 1s, kind: isolate, node: east, for: 100s}
+`)
+	cmd := exec.Command(bin, "run", interrupt, "--target", targetFile, "--report-dir", filepath.Join(work, "r-int"), "--format", "none")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(work, "state"), "PGPASSWORD=postgres")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	injected := make(chan struct{})
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "inject isolate east") {
+				close(injected)
+			}
+		}
+	}()
+	select {
+	case <-injected:
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the isolate was never injected; stderr:\n%s", log.String())
+	}
+	time.Sleep(time.Second) // mid-fault
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("pgchaos did not stop within 2 minutes of SIGINT; stderr:\n%s", log.String())
+	}
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitcode.Interrupted {
+		t.Fatalf("exit: %v, want %d; stderr:\n%s", err, exitcode.Interrupted, log.String())
+	}
+	if got := endpoint(); got != before {
+		t.Errorf("east's endpoint after Ctrl-C: %s, want %s", got, before)
+	}
+
 	// Faults left by a pgchaos that died: a failover and an isolate
 	// injected through the target's ledger, then healed by another
 	// process's pgchaos target heal from what the ledger recorded.
@@ -244,15 +306,6 @@ faults:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, spec := range []scenario.Fault{{Kind: scenario.FaultFailover, From: "east"}, {Kind: scenario.FaultIsolate, Node: "east"}} {
-		f, err := faults.New(l, spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Inject(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
 	state := func() string {
 		bs, err := l.Backends(ctx)
 		if err != nil {
@@ -264,6 +317,22 @@ faults:
 			}
 		}
 		return "no primary1 in " + fmt.Sprint(bs)
+	}
+	stateBefore := state()
+	if left := g.Unhealed(); len(left) > 0 {
+		t.Errorf("the ledger after Ctrl-C holds %+v, want nothing unhealed", left)
+	}
+	for _, spec := range []scenario.Fault{{Kind: scenario.FaultFailover, From: "east"}, {Kind: scenario.FaultIsolate, Node: "east"}} {
+		f, err := faults.New(l, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Inject(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := stateBefore; strings.HasPrefix(st, "MAINT") {
+		t.Errorf("pg/primary1 after Ctrl-C: %s, want out of MAINT", st)
 	}
 	if got, st := endpoint(), state(); !strings.HasPrefix(got, "networks map[]") || !strings.HasPrefix(st, "MAINT") {
 		t.Errorf("after failover and isolate: east on %s, pg/primary1 %s; want no network, MAINT", got, st)
