@@ -30,12 +30,42 @@ type Run struct {
 	Workloads []scenario.Workload // as the scenario defines them
 	Scheduled []scenario.Fault    // the faults as the scenario scheduled them
 	Faults    []reports.Fault     // the faults as injected and healed, offsets from Start
-	Nodes     []string            // the primaries, as ops' ServedBy names them
-	Proxy     string              // the load balancer's target name: its ops show a failover
+	Nodes     []string            // the primaries, by name
+	// ServedAs is, for a node whose ops record another name as served_by
+	// (a user's node: its cluster_name), that name; "" when its ops cannot
+	// be told apart (no cluster_name, or one another node shares). A node
+	// not in it records its own name (a lab sets cluster_name to it).
+	ServedAs map[string]string
+	Proxy    string // the load balancer's target name: its ops show a failover
 	// Peer names the node a failover from node sends the proxy's clients
 	// to; it becomes reports.Failover.To, so with more than two primaries
 	// it names them all, joined by ", ".
 	Peer func(node string) string
+}
+
+// Served is the name node's ops record as served_by, or why they cannot
+// be attributed to it.
+func (r Run) Served(node string) (name, unknown string) {
+	name, ok := r.ServedAs[node]
+	if !ok {
+		return node, ""
+	}
+	if name == "" {
+		return "", "cluster_name is not set on " + node + ", so an op does not say it was served there"
+	}
+	for _, other := range r.Nodes {
+		if other == node {
+			continue
+		}
+		o, ok := r.ServedAs[other]
+		if !ok {
+			o = other
+		}
+		if o == name {
+			return "", node + " and " + other + " have the same cluster_name (" + name + "), so an op does not say which of them served it"
+		}
+	}
+	return name, ""
 }
 
 // Nodes is what the analysis asks the nodes, by name.

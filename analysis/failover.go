@@ -30,6 +30,7 @@ func Failovers(r Run) ([]reports.Failover, error) {
 	spans := make([]failoverSpan, len(idx))
 	for k, i := range idx {
 		spans[k] = r.failoverSpan(r.Faults[i])
+		spans[k].servedAs, _ = r.Served(spans[k].from)
 	}
 	windows, err := analyseFailovers(scanHistory(r.History), r.Proxy, spans)
 	if err != nil {
@@ -40,6 +41,11 @@ func Failovers(r Run) ([]reports.Failover, error) {
 		w, from := windows[k], spans[k].from
 		fo := reports.Failover{From: from, To: r.Peer(from), At: r.Faults[i].Injected,
 			Unavailable: reports.Duration(w.unavailable), ErrorsByClass: w.errorsByClass, OldPrimaryWrites: w.oldPrimaryWrites}
+		if _, why := r.Served(from); why != "" {
+			fo.Unknown = map[string]string{"old_primary_writes": why, "stranded_writes": why}
+		} else if !slices.ContainsFunc(r.Workloads, func(w scenario.Workload) bool { return w.Kind == scenario.KindInsert }) {
+			fo.Unknown = map[string]string{"stranded_writes": "counted from the keys of insert workloads, and the run has none"}
+		}
 		if w.lastOKBefore != nil {
 			d := reports.Duration(w.lastOKBefore.Sub(r.Start))
 			fo.LastOKBefore = &d
@@ -178,8 +184,9 @@ type failoverWindow struct {
 // failoverSpan is one failover to analyse: from which primary, when, and
 // until when.
 type failoverSpan struct {
-	from   string
-	t, end time.Time
+	from     string
+	servedAs string // what from's ops record as served_by; "" = cannot be told
+	t, end   time.Time
 }
 
 // analyseFailovers reads the ops that went through via (the load balancer)
@@ -249,7 +256,7 @@ func (a *failoverAnalysis) first(op workload.Op) {
 			a.w.lastOKBefore = &e
 		}
 	case ok:
-		if op.ServedBy == a.from && op.Start.After(a.t) {
+		if a.servedAs != "" && op.ServedBy == a.servedAs && op.Start.After(a.t) {
 			a.w.oldPrimaryWrites++
 		}
 	default:

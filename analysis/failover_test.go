@@ -11,7 +11,7 @@ import (
 
 // analyseFailover analyses one failover alone.
 func analyseFailover(scan func(fn func(workload.Op)) error, from string, t, end time.Time) (failoverWindow, error) {
-	ws, err := analyseFailovers(scan, "haproxy", []failoverSpan{{from: from, t: t, end: end}})
+	ws, err := analyseFailovers(scan, "haproxy", []failoverSpan{{from: from, servedAs: from, t: t, end: end}})
 	return ws[0], err
 }
 
@@ -112,7 +112,7 @@ func TestAnalyseFailoversTogether(t *testing.T) {
 		}
 		return nil
 	}
-	spans := []failoverSpan{{"primary1", at(1000), at(4000)}, {"primary2", at(6000), at(9000)}}
+	spans := []failoverSpan{{"primary1", "primary1", at(1000), at(4000)}, {"primary2", "primary2", at(6000), at(9000)}}
 	got, err := analyseFailovers(scan, "haproxy", spans)
 	if err != nil || passes != 2 || len(got) != 2 {
 		t.Fatalf("%d windows after %d passes (err %v), want 2 after 2", len(got), passes, err)

@@ -239,7 +239,7 @@ func TestFailoversFromARecordedHistory(t *testing.T) {
 		op("haproxy", "", 1500, 1600, workload.Fail, "timeout"), // after the window
 	)
 	healed := reports.Duration(3 * time.Second)
-	run := Run{History: path, Start: t0, Duration: 5 * time.Second, Proxy: "haproxy", Peer: peerOf,
+	run := Run{History: path, Start: t0, Duration: 5 * time.Second, Proxy: "haproxy", Peer: peerOf, Workloads: []scenario.Workload{{Name: "w", Kind: scenario.KindInsert}},
 		Scheduled: []scenario.Fault{{Kind: scenario.FaultStop, At: time.Second, Node: "primary1"},
 			{Kind: scenario.FaultFailover, At: time.Second, From: "primary1", For: 2 * time.Second}},
 		Faults: []reports.Fault{{Kind: "stop", Target: "primary1", Injected: ms(1000)},
@@ -260,6 +260,58 @@ func TestFailoversFromARecordedHistory(t *testing.T) {
 	run.Faults = run.Faults[:1]
 	if got, err := Failovers(run); got != nil || err != nil {
 		t.Errorf("no failover fault: %+v, %v; want none", got, err)
+	}
+}
+
+// On a target the nodes go by the user's names (east, west) while ops
+// record the servers' cluster_name (primary1, primary2): the old
+// primary's writes are counted by its cluster_name; a node without one,
+// or two nodes sharing one, make them unknown (with why), never 0; so are
+// stranded writes when no insert workload ran.
+func TestFailoversOnATargetAttributeOpsByClusterName(t *testing.T) {
+	op := func(served string, startMs, endMs int, outcome workload.Outcome) workload.Op {
+		return workload.Op{Workload: "mine", Kind: scenario.KindSQL, Target: "haproxy", ServedBy: served,
+			Start: at(startMs), End: at(endMs), Outcome: outcome, Class: map[bool]string{true: "", false: "connection"}[outcome == workload.OK]}
+	}
+	path := writeHistory(t,
+		op("primary1", 900, 950, workload.OK),
+		op("", 1100, 1150, workload.Fail),
+		op("primary1", 1050, 1300, workload.OK), // a session left on east
+		op("primary1", 1060, 1310, workload.OK), // another
+		op("primary2", 1350, 1400, workload.OK),
+	)
+	healed := reports.Duration(3 * time.Second)
+	run := Run{History: path, Start: t0, Duration: 5 * time.Second, Proxy: "haproxy", Peer: func(string) string { return "west" },
+		Nodes: []string{"east", "west"}, Workloads: []scenario.Workload{{Name: "mine", Kind: scenario.KindSQL}},
+		Faults: []reports.Fault{{Kind: "failover", Target: "haproxy/east", Injected: ms(1000), Healed: &healed}}}
+	for _, c := range []struct {
+		name     string
+		servedAs map[string]string
+		writes   int64
+		unknown  string // part of the old-primary writes' reason; "" = measured
+	}{
+		{"cluster_name differs from the node's name", map[string]string{"east": "primary1", "west": "primary2"}, 2, ""},
+		{"a lab's naming read as a target's would miss them", map[string]string{"east": "east", "west": "west"}, 0, ""},
+		{"no cluster_name", map[string]string{"east": "", "west": "primary2"}, 0, "cluster_name is not set on east"},
+		{"a shared cluster_name", map[string]string{"east": "pg", "west": "pg"}, 0, "east and west have the same cluster_name (pg)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run.ServedAs = c.servedAs
+			got, err := Failovers(run)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("failovers %+v, %v", got, err)
+			}
+			fo := got[0]
+			if fo.From != "east" || fo.OldPrimaryWrites != c.writes || fo.Unavailable != ms(150) {
+				t.Errorf("from %s: %d old-primary writes, unavailable %v; want east, %d, 150 ms", fo.From, fo.OldPrimaryWrites, fo.Unavailable.D(), c.writes)
+			}
+			if why := fo.Unknown["old_primary_writes"]; (c.unknown == "") != (why == "") || !strings.Contains(why, c.unknown) {
+				t.Errorf("old-primary writes unknown %q, want %q", why, c.unknown)
+			}
+			if !strings.Contains(fo.Unknown["stranded_writes"], c.unknown) || fo.Unknown["stranded_writes"] == "" {
+				t.Errorf("stranded writes unknown %q: want a reason (no insert workload, or %q)", fo.Unknown["stranded_writes"], c.unknown)
+			}
+		})
 	}
 }
 

@@ -2,7 +2,10 @@ package faults
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -180,12 +183,31 @@ func unpause(ctx context.Context, d pauser, n lab.Node) error {
 // Isolate cuts a node off the lab network: the peer, HAProxy and (because
 // Docker publishes ports through the container's network) clients on the
 // host port all lose it. Heal reconnects it under its name.
+//
+// On a user's container (lab.External) the network is the container's one
+// network, and Prepare records its endpoint settings there (aliases, IPAM
+// configuration, links, driver options) before it is disconnected; heal
+// reconnects it with exactly those, from the ledger when another process
+// heals. A container on several networks, or none, is refused.
 type Isolate struct {
 	spec    scenario.Fault
 	node    lab.Node
 	network string
 	docker  networker
 	ready   readier
+	// external: a user's container, restored from endpoint.
+	external bool
+	endpoint *endpointState
+}
+
+// endpointState is a container's endpoint on a network as Docker reported
+// it before isolate: what reconnecting it must give back.
+type endpointState struct {
+	Network    string                      `json:"network"`
+	Aliases    []string                    `json:"aliases,omitempty"`
+	IPAMConfig *network.EndpointIPAMConfig `json:"ipam_config,omitempty"`
+	Links      []string                    `json:"links,omitempty"`
+	DriverOpts map[string]string           `json:"driver_opts,omitempty"`
 }
 
 // Spec returns the scenario entry the fault was made from.
@@ -194,8 +216,69 @@ func (i *Isolate) Spec() scenario.Fault { return i.spec }
 // String names the fault, e.g. "isolate primary1".
 func (i *Isolate) String() string { return "isolate " + i.node.Name }
 
-// Inject disconnects the node from the lab network.
+// Prepare reads, on a user's container, the one network it is on and its
+// endpoint settings there; on a lab's node it does nothing.
+func (i *Isolate) Prepare(ctx context.Context) error {
+	if !i.external {
+		return nil
+	}
+	ci, err := i.docker.ContainerInspect(ctx, i.node.ID)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", i.node.Container, err)
+	}
+	var names []string
+	if ci.NetworkSettings != nil {
+		for name := range ci.NetworkSettings.Networks {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	if len(names) != 1 || names[0] == "host" || names[0] == "none" {
+		return fmt.Errorf("container %s is on %d Docker networks (%s): isolate disconnects a container from its only network, so it is done on a container on exactly one", i.node.Container, len(names), strings.Join(names, ", "))
+	}
+	ep := ci.NetworkSettings.Networks[names[0]]
+	st := &endpointState{Network: names[0]}
+	if ep != nil {
+		st.Aliases = slices.Clone(ep.Aliases)
+		st.Links = slices.Clone(ep.Links)
+		st.DriverOpts = ep.DriverOpts
+		if ep.IPAMConfig != nil {
+			c := *ep.IPAMConfig
+			st.IPAMConfig = &c
+		}
+	}
+	i.endpoint, i.network = st, st.Network
+	return nil
+}
+
+// State is the recorded endpoint (nil on a lab's node).
+func (i *Isolate) State() json.RawMessage {
+	if i.endpoint == nil {
+		return nil
+	}
+	b, _ := json.Marshal(i.endpoint)
+	return b
+}
+
+// SetState takes the endpoint a ledger recorded.
+func (i *Isolate) SetState(b json.RawMessage) error {
+	var st endpointState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return err
+	}
+	if st.Network == "" {
+		return fmt.Errorf("no network in the recorded endpoint of %s", i.node.Container)
+	}
+	i.endpoint, i.network = &st, st.Network
+	return nil
+}
+
+// Inject disconnects the node from the lab network (a user's container
+// from the network Prepare found).
 func (i *Isolate) Inject(ctx context.Context) error {
+	if i.external && i.endpoint == nil {
+		return fmt.Errorf("inject %s: its endpoint settings were not recorded first (Prepare)", i)
+	}
 	if err := i.docker.NetworkDisconnect(ctx, i.network, i.node.ID, true); err != nil {
 		return fmt.Errorf("inject %s: disconnect %s from %s: %w", i, i.node.Container, i.network, err)
 	}
@@ -203,13 +286,53 @@ func (i *Isolate) Inject(ctx context.Context) error {
 }
 
 // Heal reconnects the node (with its name as alias, which the peer's
-// subscription and HAProxy resolve) and waits until it answers.
+// subscription and HAProxy resolve; a user's container with the endpoint
+// settings it had) and waits until it answers.
 func (i *Isolate) Heal(ctx context.Context) error {
-	if err := reconnect(ctx, i.docker, i.network, i.node); err != nil {
+	var err error
+	switch {
+	case !i.external:
+		err = reconnect(ctx, i.docker, i.network, i.node)
+	case i.endpoint == nil:
+		// Nothing recorded: the fault was never injected (Prepare failed
+		// or never ran), so there is nothing to undo.
+		return nil
+	default:
+		err = i.reconnectAsBefore(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("heal %s: %w", i, err)
 	}
 	if err := i.ready.WaitReady(ctx, i.node.Name, readyTimeout); err != nil {
 		return fmt.Errorf("heal %s: %w", i, err)
+	}
+	return nil
+}
+
+// reconnectAsBefore connects a user's container to its network with the
+// endpoint settings recorded before isolate, unless it is connected.
+func (i *Isolate) reconnectAsBefore(ctx context.Context) error {
+	ci, err := i.docker.ContainerInspect(ctx, i.node.ID)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", i.node.Container, err)
+	}
+	if ci.NetworkSettings != nil {
+		if _, ok := ci.NetworkSettings.Networks[i.network]; ok {
+			return nil
+		}
+	}
+	st := i.endpoint
+	cfg := &network.EndpointSettings{Aliases: slices.Clone(st.Aliases), Links: slices.Clone(st.Links), DriverOpts: st.DriverOpts}
+	if st.IPAMConfig != nil {
+		c := *st.IPAMConfig
+		cfg.IPAMConfig = &c
+	}
+	if err := i.docker.NetworkConnect(ctx, i.network, i.node.ID, cfg); err != nil {
+		alias := ""
+		for _, a := range st.Aliases {
+			alias += " --alias " + a
+		}
+		return fmt.Errorf("connect %s to %s: %w (try `docker network connect%s %s %s`)", i.node.Container, i.network, err, alias, i.network, i.node.Container)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ package faults
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -45,6 +46,21 @@ type Specced interface {
 type Instanced interface {
 	Instance() string
 	SetInstance(string)
+}
+
+// Stateful is implemented by faults whose heal must restore something they
+// can only read before they act (a user's container's endpoint settings
+// on the network isolate disconnects it from). The ledger calls Prepare
+// before it writes the record, persists State in it, and hands it back
+// through SetState to the fault a heal in another process re-creates.
+type Stateful interface {
+	// Prepare reads what the heal will need; it changes nothing. An error
+	// means the fault is not injected.
+	Prepare(ctx context.Context) error
+	// State is what Prepare read, as JSON; nil when the fault needs none.
+	State() json.RawMessage
+	// SetState restores what State returned.
+	SetState(json.RawMessage) error
 }
 
 // HealTimeout bounds a heal that HealContext prepares.
@@ -110,6 +126,14 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.IsExternal() {
+			// A user's container: its network and endpoint settings are
+			// read by Prepare (or come from the ledger), never assumed.
+			if _, err := container(); err != nil {
+				return nil, err
+			}
+			return &Isolate{spec: spec, node: n, docker: d, ready: l, external: true}, nil
+		}
 		return &Isolate{spec: spec, node: n, network: l.Network, docker: d, ready: l}, nil
 	case scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
 		return newNetFault(l, spec)
@@ -131,10 +155,19 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 			return nil, fmt.Errorf("fault failover: from %q is not a backend of lab %q (use primary1 or primary2)", spec.From, l.Name)
 		}
 		backend := l.Proxy.Backend
+		if l.IsExternal() {
+			// A user's HAProxy: the backend and server preflight mapped
+			// (or the ledger recorded: SetState), nothing guessed.
+			srv := l.Proxy.Servers[spec.From]
+			if backend == "" {
+				srv = ""
+			}
+			return &Failover{spec: spec, backend: backend, srv: srv, admin: l, recorded: true}, nil
+		}
 		if backend == "" {
 			backend = "pg"
 		}
-		return &Failover{spec: spec, backend: backend, admin: l}, nil
+		return &Failover{spec: spec, backend: backend, srv: l.Proxy.Server(spec.From), admin: l, recorded: l.IsExternal()}, nil
 	}
 	return nil, fmt.Errorf("fault kind %q is unknown (kinds: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)", spec.Kind)
 }

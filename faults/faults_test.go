@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/network"
+
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/scenario"
 )
@@ -390,5 +392,39 @@ func TestLedgerGivesEachNetworkFaultItsOwnTag(t *testing.T) {
 	}
 	if got := f.(*Partition).tag(); got != legacy {
 		t.Errorf("fault from an old ledger has tag %q, want %q", got, legacy)
+	}
+}
+
+// What a heal in another process needs is kept through the ledger's
+// state: an isolated user's container's endpoint and a failover's server
+// on a user's HAProxy round-trip through State and SetState; a lab's
+// isolate and failover record nothing (their ledger entries are as before).
+func TestStatefulFaultsRoundTripTheirState(t *testing.T) {
+	ep := &endpointState{Network: "app_net", Aliases: []string{"db", "pg-east"}, Links: []string{"x:y"},
+		IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: "10.5.0.7"}, DriverOpts: map[string]string{"k": "v"}}
+	iso := &Isolate{external: true, endpoint: ep}
+	back := &Isolate{external: true}
+	if err := back.SetState(iso.State()); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.endpoint, ep) || back.network != "app_net" {
+		t.Errorf("isolate state: got %+v on %q, want %+v", back.endpoint, back.network, ep)
+	}
+	if err := back.SetState([]byte(`{"aliases":["db"]}`)); err == nil {
+		t.Error("an endpoint without a network was taken")
+	}
+	fo := &Failover{spec: scenario.Fault{Kind: scenario.FaultFailover, From: "east"}, backend: "pg", srv: "primary1", recorded: true}
+	fb := &Failover{spec: fo.spec, recorded: true}
+	if err := fb.SetState(fo.State()); err != nil || fb.backend != "pg" || fb.srv != "primary1" || fb.server() != "pg/primary1" {
+		t.Errorf("failover state: %v, backend %q server %q", err, fb.backend, fb.srv)
+	}
+	if s := (&Isolate{}).State(); s != nil {
+		t.Errorf("a lab's isolate records %s, want nothing", s)
+	}
+	if s := (&Failover{backend: "pg", srv: "primary1"}).State(); s != nil {
+		t.Errorf("a lab's failover records %s, want nothing", s)
+	}
+	if err := (&Failover{spec: fo.spec, recorded: true}).Heal(context.Background()); err == nil || !strings.Contains(err.Error(), "no HAProxy server is known for east") {
+		t.Errorf("heal of a failover with no server: %v", err)
 	}
 }

@@ -56,6 +56,9 @@ type Spec struct {
 	Instance string `json:"instance,omitempty"`
 	Table    string `json:"table,omitempty"`
 	Mode     string `json:"mode,omitempty"`
+	// State is what a Stateful fault read before it acted and its heal
+	// restores (an isolated container's endpoint settings).
+	State json.RawMessage `json:"state,omitempty"`
 }
 
 // SpecOf keeps what re-creating a fault needs from a scenario entry.
@@ -165,12 +168,20 @@ func (g *Ledger) Inject(ctx context.Context, f Fault) error {
 	if kind == "" {
 		kind, target = f.String(), f.String()
 	}
+	var state json.RawMessage
+	if st, ok := f.(Stateful); ok {
+		if err := st.Prepare(ctx); err != nil {
+			return fmt.Errorf("inject %s: not injected: %w", f, err)
+		}
+		state = st.State()
+	}
 	g.mu.Lock()
 	id := 1
 	for _, r := range g.records {
 		id = max(id, r.ID+1)
 	}
 	rs := SpecOf(spec)
+	rs.State = state
 	if in, ok := f.(Instanced); ok {
 		if in.Instance() == "" {
 			in.SetInstance(newInstance(id))
@@ -283,6 +294,11 @@ func recreate(l *lab.Lab, r Record) (Fault, error) {
 	}
 	if in, ok := f.(Instanced); ok {
 		in.SetInstance(r.Spec.Instance)
+	}
+	if st, ok := f.(Stateful); ok && len(r.Spec.State) > 0 {
+		if err := st.SetState(r.Spec.State); err != nil {
+			return nil, fmt.Errorf("its recorded state is unreadable: %w", err)
+		}
 	}
 	return f, nil
 }

@@ -27,6 +27,9 @@ type ExternalNode struct {
 	// Container names the node's container on the local Docker engine, for
 	// container faults and its server log; "" for none.
 	Container string
+	// ClusterName is the node's cluster_name as preflight read it: ops
+	// served by the node record it as served_by.
+	ClusterName string
 }
 
 // ExternalConfig describes a user's nodes as a lab: a target that pgchaos
@@ -46,6 +49,12 @@ type ExternalConfig struct {
 	// HAProxy is the load balancer's host:port clients connect to; "" for
 	// none. Workloads reach it with the first node's credentials.
 	HAProxy string
+	// HAProxyAdmin is the runtime API's host:port (failover); "" for none.
+	HAProxyAdmin string
+	// HAProxyBackend is the backend whose servers are the nodes, and
+	// HAProxyServers each node's server in it (as preflight mapped them).
+	HAProxyBackend string
+	HAProxyServers map[string]string
 }
 
 // External makes a Lab of a user's nodes, so workloads, faults, observation
@@ -74,15 +83,16 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 			first = pc
 		}
 		l.conns[en.Name] = en.ConnString
-		l.Nodes = append(l.Nodes, Node{Name: en.Name, Container: en.Container, Host: pc.Host, Port: int(pc.Port), User: pc.User})
+		l.Nodes = append(l.Nodes, Node{Name: en.Name, Container: en.Container, Host: pc.Host, Port: int(pc.Port), User: pc.User, ClusterName: en.ClusterName})
 	}
+	l.Proxy.AdminAddr, l.Proxy.Backend, l.Proxy.Servers = cfg.HAProxyAdmin, cfg.HAProxyBackend, cfg.HAProxyServers
 	if cfg.HAProxy != "" {
 		host, port, err := net.SplitHostPort(cfg.HAProxy)
 		p, perr := strconv.Atoi(port)
 		if err != nil || perr != nil {
 			return nil, exitcode.BadInputErr(fmt.Errorf("external lab: haproxy address %q is not host:port", cfg.HAProxy))
 		}
-		l.Proxy = Proxy{Host: host, Port: p, Backend: ""}
+		l.Proxy.Host, l.Proxy.Port = host, p
 		l.conns[HAProxy] = withHostPort(cfg.Nodes[0].ConnString, host, p)
 	}
 	needDocker := false

@@ -147,6 +147,9 @@ type Node struct {
 	Port      int    // port on the host, e.g. 5442
 	State     string // Docker state when last read: running, exited, paused, …
 	User      string // the user pgchaos connects as, on a user's node (External); "" = the lab's superuser
+	// ClusterName is the node's cluster_name, which ops record as who
+	// served them; "" = the node's Name (a lab sets cluster_name to it).
+	ClusterName string
 }
 
 // Proxy is the lab's HAProxy.
@@ -159,6 +162,19 @@ type Proxy struct {
 	AdminAddr string // runtime API (host:port on 127.0.0.1), admin level
 	Backend   string // the backend name in haproxy.cfg, "pg"
 	State     string
+	// Servers maps a node to its HAProxy server's name where they differ
+	// (a user's HAProxy, lab.External); a lab's servers are its nodes'
+	// names, and nil.
+	Servers map[string]string
+}
+
+// Server is the name of node's server in the backend: the node's own name
+// unless Servers says otherwise.
+func (p Proxy) Server(node string) string {
+	if s, ok := p.Servers[node]; ok {
+		return s
+	}
+	return node
 }
 
 // Images are the images the lab runs.

@@ -409,6 +409,10 @@ type Failover struct {
 	StrandedSpan     Duration         `json:"stranded_span_ms"`      // RPO in time: the span those writes cover
 	StrandedOn       string           `json:"stranded_on,omitempty"` // the survivor they were counted on: with more than two primaries, the one lacking the most
 	Failback         *Failback        `json:"failback,omitempty"`
+	// Unknown names the figures above that could not be measured
+	// ("old_primary_writes", "stranded_writes"), each with the reason; such
+	// a figure is 0 in the JSON and shown as unknown.
+	Unknown map[string]string `json:"unknown,omitempty"`
 }
 
 // Failback is what happened when the old primary came back.

@@ -545,10 +545,18 @@ func failoverFacts(f Failover) [][]string {
 		{"last ok before", optOffset(f.LastOKBefore)},
 		{"first ok after", optOffset(f.FirstOKAfter)},
 		{"errors by class", errorsByClass(f.ErrorsByClass)},
-		{"old-primary writes", count(f.OldPrimaryWrites)},
-		{"stranded writes", count(f.StrandedWrites) + " over " + HumanDuration(f.StrandedSpan.D())},
-		{"failback", failback(f.Failback)},
+		{"old-primary writes", orUnknown(f.Unknown["old_primary_writes"], count(f.OldPrimaryWrites))},
+		{"stranded writes", orUnknown(f.Unknown["stranded_writes"], count(f.StrandedWrites)+" over "+HumanDuration(f.StrandedSpan.D()))},
+		{"failback", failback(f.Failback, f.Unknown["stranded_writes"] != "")},
 	}
+}
+
+// orUnknown is value, or "unknown (why)" when why is set.
+func orUnknown(why, value string) string {
+	if why != "" {
+		return "unknown (" + why + ")"
+	}
+	return value
 }
 
 func optOffset(d *Duration) string {
@@ -569,7 +577,7 @@ func errorsByClass(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-func failback(f *Failback) string {
+func failback(f *Failback, strandedUnknown bool) string {
 	if f == nil {
 		return "none"
 	}
@@ -577,7 +585,11 @@ func failback(f *Failback) string {
 	if !f.Converged {
 		conv = "NOT converged"
 	}
-	return fmt.Sprintf("at %s: %d arrived, %d conflicts, %s", offset(f.At.D()), f.Arrived, f.Conflicts, conv)
+	arrived := fmt.Sprintf("%d arrived", f.Arrived)
+	if strandedUnknown {
+		arrived = "arrivals unknown (stranded writes are)"
+	}
+	return fmt.Sprintf("at %s: %s, %d conflicts, %s", offset(f.At.D()), arrived, f.Conflicts, conv)
 }
 
 func (p *printer) assertions(as []Assertion) {

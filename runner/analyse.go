@@ -122,17 +122,34 @@ func (r *run) windows(rep *reports.Report) []observe.Window {
 
 // analysisRun is what analysis needs to know of this run.
 func (r *run) analysisRun(rep *reports.Report, historyPath string) analysis.Run {
+	return analysis.Run{History: historyPath, Start: r.start, Duration: r.sc.Duration,
+		Workloads: r.sc.Workloads, Scheduled: r.sc.Faults, Faults: rep.Faults,
+		Nodes: r.nodeNames(), ServedAs: r.servedAs(), Proxy: lab.HAProxy, Peer: func(from string) string {
+			// Where a failover sends the proxy's clients: every other
+			// primary, round robin.
+			return strings.Join(node.Others(r.nodeNames(), from), ", ")
+		}}
+}
+
+func (r *run) nodeNames() []string {
 	nodes := make([]string, 0, len(r.lab.Nodes))
 	for _, n := range r.lab.Nodes {
 		nodes = append(nodes, n.Name)
 	}
-	return analysis.Run{History: historyPath, Start: r.start, Duration: r.sc.Duration,
-		Workloads: r.sc.Workloads, Scheduled: r.sc.Faults, Faults: rep.Faults,
-		Nodes: nodes, Proxy: lab.HAProxy, Peer: func(from string) string {
-			// Where a failover sends the proxy's clients: every other
-			// primary, round robin.
-			return strings.Join(node.Others(nodes, from), ", ")
-		}}
+	return nodes
+}
+
+// servedAs maps each of a user's nodes to the cluster_name its ops record
+// as served_by ("" when it has none); a lab's nodes record their names.
+func (r *run) servedAs() map[string]string {
+	if !r.lab.IsExternal() {
+		return nil
+	}
+	m := map[string]string{}
+	for _, n := range r.lab.Nodes {
+		m[n.Name] = n.ClusterName
+	}
+	return m
 }
 
 // failovers measures each failover of the run from the history, with what
@@ -183,6 +200,11 @@ func (r *run) measureStranded(ctx context.Context, from string) *analysis.Strand
 		r.warn("stranded writes not measured: %s", trimErr(err))
 		return nil
 	}
+	ar := analysis.Run{Nodes: r.nodeNames(), ServedAs: r.servedAs()}
+	servedAs, why := ar.Served(from)
+	if why != "" {
+		return nil // the failover's report says why (analysis.Failovers)
+	}
 	// With more than two primaries every other one is a survivor; the
 	// report keeps the one that lacks the most of from's writes.
 	var worst *analysis.Stranded
@@ -196,7 +218,7 @@ func (r *run) measureStranded(ctx context.Context, from string) *analysis.Strand
 		if lastBeat != nil && lastBeat.After(since) {
 			since = *lastBeat
 		}
-		s, err := analysis.StrandedWrites(ctx, analysis.Pools(r.pools), r.rec.Path(), from, survivor, since)
+		s, err := analysis.StrandedWrites(ctx, analysis.Pools(r.pools), r.rec.Path(), servedAs, survivor, since)
 		if err != nil {
 			r.warn("stranded writes not measured on %s: %s", survivor, trimErr(err))
 			return nil

@@ -34,6 +34,9 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 		}
 		return nil, exitcode.InfraErr(fmt.Errorf("target %s: not every node answered, nothing was run: %s", t.File, strings.Join(why, "; ")))
 	}
+	if s := target.DescribeServers(pre.Facts.HAProxy); s != "" {
+		opt.Log("%s", s)
+	}
 	// The lab value only parses and inspects (containers, their networks):
 	// the refusals below may need what it found.
 	l, err := lab.External(ctx, externalConfig(t, pre))
@@ -161,8 +164,16 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 			cfg.Postgres = fmt.Sprint(n.VersionNum / 10000)
 		}
 	}
+	for i, n := range pre.Facts.Nodes {
+		if i < len(cfg.Nodes) && cfg.Nodes[i].Name == n.Name {
+			cfg.Nodes[i].ClusterName = n.ClusterName
+		}
+	}
 	if t.HAProxy != nil {
 		cfg.HAProxy = t.HAProxy.Address
+		if h := pre.Facts.HAProxy; h.AdminOK && h.Servers.Backend != "" {
+			cfg.HAProxyAdmin, cfg.HAProxyBackend, cfg.HAProxyServers = t.HAProxy.Admin, h.Servers.Backend, h.Servers.Servers
+		}
 	}
 	return cfg
 }
@@ -211,12 +222,6 @@ func TargetLabName(file string) string {
 		}
 	}
 	return "target-" + b.String()
-}
-
-// Why each kind of fault a target run does not do yet is refused.
-var notOnTargets = map[string]string{
-	scenario.FaultIsolate:  "isolate is not run on a target yet (it disconnects the node's container from its network, and reconnecting a user's container with its aliases is not done yet)",
-	scenario.FaultFailover: "failover is not run on a target yet (it needs your HAProxy's backend and server names, which the target file does not give)",
 }
 
 // Refusals checks, before anything is written, that the target can take
@@ -273,10 +278,6 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 	}
 	for i, f := range sc.Faults {
 		where := fmt.Sprintf("faults[%d] (kind: %s)", i, f.Kind)
-		if why, ok := notOnTargets[f.Kind]; ok {
-			add(f.Pos, "%s: %s", where, why)
-			continue
-		}
 		if f.Kind == scenario.FaultLockRows {
 			// pgchaos's own tables: setup (run before the workloads, or
 			// refused with its SQL) makes them. A table of yours named
@@ -292,7 +293,10 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 			continue
 		}
 		on := []string{f.Node}
-		if f.Node == "" {
+		switch {
+		case f.Kind == scenario.FaultFailover:
+			on = []string{f.From}
+		case f.Node == "":
 			on = f.Between // a link fault: both ends
 		}
 		if f.Kind == scenario.FaultDelay && f.Node != "" {
@@ -342,7 +346,7 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 func isContainerFault(kind string) bool {
 	switch kind {
 	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultPartition, scenario.FaultLoss, scenario.FaultDelay:
+		scenario.FaultIsolate, scenario.FaultPartition, scenario.FaultLoss, scenario.FaultDelay:
 		return true
 	}
 	return false
@@ -360,4 +364,15 @@ func engines(es []string) string {
 		return "no replication"
 	}
 	return strings.Join(es, ", ")
+}
+
+// TargetLab is the lab value a run on t would use (a read-only preflight,
+// then lab.External over the nodes), without the refusals and the setup:
+// for healing the target's fault ledger from another process (pgchaos
+// target heal). A node that does not answer is no error here: the heal
+// of a fault on it says what failed. Close it when done.
+func TargetLab(ctx context.Context, t *target.Target) (*lab.Lab, target.Report, error) {
+	pre := target.Preflight(ctx, t)
+	l, err := lab.External(ctx, externalConfig(t, pre))
+	return l, pre, err
 }

@@ -30,10 +30,15 @@ func TestRefusalsNameEachEntryATargetCannotTake(t *testing.T) {
 		}
 		facts.Nodes = append(facts.Nodes, nf)
 	}
-	pre := target.Report{Facts: facts, Capabilities: target.Capabilities(facts), Topology: []target.Edge{
+	topology := []target.Edge{
 		{Subscriber: "east", Publisher: "west", Engine: target.EngineNative, Subscription: "from_west", Enabled: true},
 		{Subscriber: "west", Publisher: "east", Engine: target.EngineNative, Subscription: "from_east", Enabled: true},
-	}}
+	}
+	withHAProxy := func(f *target.Facts) {
+		f.HAProxy = target.HAProxyFacts{Address: "lb:5000", Admin: "lb:9999", AddressOK: true, AdminOK: true,
+			Servers: target.ServerMap{Backend: "pg", Servers: map[string]string{"west": "srv2"},
+				Missing: []target.NodeReason{{Node: "east", Reason: "no server of backend pg points at east: name it under haproxy.servers"}}}}
+	}
 	parse := func(t *testing.T, body string) *scenario.Scenario {
 		t.Helper()
 		sc, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\n"+body), scenario.Nodes{Primaries: []string{"east", "west"}})
@@ -47,48 +52,74 @@ func TestRefusalsNameEachEntryATargetCannotTake(t *testing.T) {
 		body    string
 		network string   // the network the containers share
 		want    []string // in the error, in order; none: accepted
+		change  func(f *target.Facts)
 	}{
 		{"sql workload, sql fault and a pause on the node with a container", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: disable-subscription, node: west, for: 2s}
   - {at: 5s, kind: pause, node: east, for: 2s}
-`, "", nil},
+`, "", nil, nil},
 		{"stop on the node without a container", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: stop, node: west, for: 2s}
-`, "", []string{"s.yaml:4:5: faults[0] (kind: stop): cannot be done on west: no container named"}},
+`, "", []string{"s.yaml:4:5: faults[0] (kind: stop): cannot be done on west: no container named"}, nil},
 		{"partition with no shared network", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: partition, for: 2s}
-`, "", []string{"s.yaml:4:5: faults[0] (kind: partition): link and network faults find a node's peer on the Docker network"}},
+`, "", []string{"s.yaml:4:5: faults[0] (kind: partition): link and network faults find a node's peer on the Docker network"}, nil},
 		{"partition to the node without a container", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: loss, between: [east, west], loss: 10%, for: 2s}
-`, "net", []string{"s.yaml:4:5: faults[0] (kind: loss): cannot be done on west: no container named"}},
+`, "net", []string{"s.yaml:4:5: faults[0] (kind: loss): cannot be done on west: no container named"}, nil},
 		{"node-wide delay, and a link delay to the node without a container", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: delay, node: east, delay: 100ms, for: 2s}
   - {at: 5s, kind: delay, between: [east, west], delay: 100ms, for: 2s}
-`, "net", []string{"s.yaml:4:5: faults[0] (kind: delay): a node-wide delay needs sch_netem", "s.yaml:5:5: faults[1] (kind: delay): cannot be done on west: no container named"}},
+`, "net", []string{"s.yaml:4:5: faults[0] (kind: delay): a node-wide delay needs sch_netem", "s.yaml:5:5: faults[1] (kind: delay): cannot be done on west: no container named"}, nil},
 		{"built-in workloads and lock-rows on pgchaos's own tables, before setup made them", `workloads: [{kind: insert}, {kind: update-hot}, {kind: bank}]
 faults:
   - {at: 1s, kind: lock-rows, node: east, table: pgchaos_counter, for: 2s}
   - {at: 5s, kind: lock-rows, node: west, table: pgchaos_insert, mode: table, for: 2s}
-`, "", nil},
+`, "", nil, nil},
 		{"lock-rows on a table of the user's, named schema.table (looked up on the node after)", `workloads: [{kind: sql, script: x.sql}]
 faults:
   - {at: 1s, kind: lock-rows, node: west, table: public.orders, mode: table, for: 2s}
-`, "", nil},
+`, "", nil, nil},
 		{"schema, tutorial workload, network fault, failover and lock-rows on test_table", `workloads: [{kind: insert}, {kind: tutorial}]
 schema: ../scenarios/shop.sql
 faults:
   - {at: 1s, kind: isolate, node: east, for: 2s}
   - {at: 5s, kind: failover, from: east, for: 2s}
   - {at: 9s, kind: lock-rows, node: east, table: test_table, for: 2s}
-`, "net", []string{"s.yaml:2:29: workloads[1] (kind: tutorial): it writes test_table, which on a target is yours", "s.yaml:3:9: schema: is for labs", "s.yaml:5:5: faults[0] (kind: isolate): isolate is not run", "s.yaml:6:5: faults[1] (kind: failover)", "s.yaml:7:5: faults[2] (kind: lock-rows): on a target a bare table name is one of pgchaos's own workload tables", "test_table is yours: name it schema.table (e.g. public.test_table)"}},
+`, "net", []string{"s.yaml:2:29: workloads[1] (kind: tutorial): it writes test_table, which on a target is yours", "s.yaml:3:9: schema: is for labs", "s.yaml:6:5: faults[1] (kind: failover): cannot be done on east: no haproxy: in the target", "s.yaml:7:5: faults[2] (kind: lock-rows): on a target a bare table name is one of pgchaos's own workload tables", "test_table is yours: name it schema.table (e.g. public.test_table)"}, nil},
+		{"failover from a node HAProxy has a server for, isolate of a container on one network", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: failover, from: west, for: 2s}
+  - {at: 5s, kind: isolate, node: east, for: 2s}
+`, "", nil, func(f *target.Facts) {
+			withHAProxy(f)
+			f.Nodes[0].Container.Networks = map[string]string{"app": "10.0.0.5"}
+		}},
+		{"failover from a node without a server, isolate of a container on two networks and of one without", `workloads: [{kind: sql, script: x.sql}]
+faults:
+  - {at: 1s, kind: failover, from: east, for: 2s}
+  - {at: 5s, kind: isolate, node: east, for: 2s}
+  - {at: 9s, kind: isolate, node: west, for: 2s}
+`, "", []string{"s.yaml:4:5: faults[0] (kind: failover): cannot be done on east: no server of backend pg points at east: name it under haproxy.servers",
+			"s.yaml:5:5: faults[1] (kind: isolate): cannot be done on east: container pg-east is on 2 Docker networks (app, backup)",
+			"s.yaml:6:5: faults[2] (kind: isolate): cannot be done on west: no container named"}, func(f *target.Facts) {
+			withHAProxy(f)
+			f.Nodes[0].Container.Networks = map[string]string{"app": "10.0.0.5", "backup": "10.1.0.5"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := parse(t, strings.ReplaceAll(tc.body, "x.sql", "../scenarios/orders.sql"))
+			f := facts
+			f.Nodes = append([]target.NodeFacts(nil), facts.Nodes...)
+			if tc.change != nil {
+				tc.change(&f)
+			}
+			pre := target.Report{Facts: f, Capabilities: target.Capabilities(f), Topology: topology}
 			err := Refusals(sc, tg, pre, tc.network)
 			if len(tc.want) == 0 {
 				if err != nil {

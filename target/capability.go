@@ -72,8 +72,13 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 	}
 	switch kind {
 	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultIsolate, scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
+		scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
 		return containerReason(n.Container)
+	case scenario.FaultIsolate:
+		if why := containerReason(n.Container); why != "" {
+			return why
+		}
+		return isolateReason(n.Container)
 	case scenario.FaultFailover:
 		h := f.HAProxy
 		switch {
@@ -83,6 +88,16 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 			return "no HAProxy admin address (haproxy.admin: the runtime API, stats socket … level admin)"
 		case !h.AdminOK:
 			return "the HAProxy admin address did not answer: " + h.AdminError
+		case n.Name == "":
+			return "" // the load balancer as a whole (Measures)
+		}
+		if h.Servers.Server(n.Name) == "" {
+			for _, r := range h.Servers.Missing {
+				if r.Node == n.Name {
+					return r.Reason
+				}
+			}
+			return "no HAProxy server is known for " + n.Name + ": name it under haproxy.servers"
 		}
 		return ""
 	}
@@ -146,6 +161,27 @@ func containerReason(c ContainerFacts) string {
 		return "container " + c.Name + " could not be checked: " + c.Reason
 	}
 	return "container " + c.Name + " could not be checked"
+}
+
+// isolateReason is why a running container cannot be isolated: isolate
+// disconnects it from its one network and reconnects it with the endpoint
+// settings it had, which is only a cut when that network is its only one.
+func isolateReason(c ContainerFacts) string {
+	if c.Networks == nil {
+		return "" // not inspected (a hand-made Facts): decided when the fault is made
+	}
+	var nets []string
+	for name := range c.Networks {
+		nets = append(nets, name)
+	}
+	slices.Sort(nets)
+	switch {
+	case len(nets) == 0 || (len(nets) == 1 && (nets[0] == "none" || nets[0] == "host")):
+		return "container " + c.Name + " is on no Docker network it can be disconnected from (" + listOr(nets, "none") + ")"
+	case len(nets) > 1:
+		return fmt.Sprintf("container %s is on %d Docker networks (%s): isolate disconnects one network, and the node would stay reachable on the others", c.Name, len(nets), strings.Join(nets, ", "))
+	}
+	return ""
 }
 
 func engineName(host string) string {
@@ -281,14 +317,19 @@ func Measures(f Facts, edges []Edge) []Measure {
 		}
 		out = append(out, m)
 	}
-	// Failover cost needs the load balancer, not any one node.
+	// Failover cost needs the load balancer, and a server for the node
+	// failed over from.
 	fo := Measure{Name: "failover cost (unavailability, lost writes)", Nodes: []string{}}
-	for _, n := range f.Nodes {
-		fo.Nodes = append(fo.Nodes, n.Name)
-	}
 	if why := cannot(scenario.FaultFailover, NodeFacts{Reached: true}, f); why != "" {
-		fo.Nodes = []string{}
 		fo.Reasons = []NodeReason{{Node: "haproxy", Reason: why}}
+	} else {
+		for _, n := range f.Nodes {
+			if why := cannot(scenario.FaultFailover, n, f); why != "" {
+				fo.Reasons = append(fo.Reasons, NodeReason{Node: n.Name, Reason: why})
+			} else {
+				fo.Nodes = append(fo.Nodes, n.Name)
+			}
+		}
 	}
 	fo.Status = status(len(fo.Nodes), len(fo.Reasons))
 	out = append(out, fo)

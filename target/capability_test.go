@@ -21,8 +21,9 @@ func tutorialNode(name, peer string) NodeFacts {
 
 func tutorial() Facts {
 	return Facts{
-		Nodes:   []NodeFacts{tutorialNode("east", "west"), tutorialNode("west", "east")},
-		HAProxy: HAProxyFacts{Address: "lb:5000", Admin: "lb:9999", AddressOK: true, AdminOK: true},
+		Nodes: []NodeFacts{tutorialNode("east", "west"), tutorialNode("west", "east")},
+		HAProxy: HAProxyFacts{Address: "lb:5000", Admin: "lb:9999", AddressOK: true, AdminOK: true,
+			Servers: ServerMap{Backend: "pg", Servers: map[string]string{"east": "srv1", "west": "srv2"}}},
 	}
 }
 
@@ -47,6 +48,15 @@ func TestCapabilities(t *testing.T) {
 		{"failover with admin", nil, scenario.FaultFailover, "yes", ""},
 		{"failover without haproxy", func(f *Facts) { f.HAProxy = HAProxyFacts{} }, scenario.FaultFailover, "no", "no haproxy: in the target"},
 		{"failover without admin", func(f *Facts) { f.HAProxy.Admin, f.HAProxy.AdminOK = "", false }, scenario.FaultFailover, "no", "no HAProxy admin address"},
+		{"failover without a server for a node", func(f *Facts) {
+			f.HAProxy.Servers = ServerMap{Backend: "pg", Servers: map[string]string{"west": "srv2"},
+				Missing: []NodeReason{{Node: "east", Reason: "no server of backend pg points at east: name it under haproxy.servers"}}}
+		}, scenario.FaultFailover, "partly", "no server of backend pg points at east: name it under haproxy.servers"},
+		{"isolate on one network", func(f *Facts) { f.Nodes[0].Container.Networks = map[string]string{"app": "10.0.0.2"} }, scenario.FaultIsolate, "yes", ""},
+		{"isolate on two networks", func(f *Facts) {
+			f.Nodes[0].Container.Networks = map[string]string{"app": "10.0.0.2", "backup": "10.1.0.2"}
+		}, scenario.FaultIsolate, "partly", "container pg-east is on 2 Docker networks (app, backup)"},
+		{"isolate on no network", func(f *Facts) { f.Nodes[0].Container.Networks = map[string]string{"none": ""} }, scenario.FaultIsolate, "partly", "on no Docker network"},
 		{"failover admin silent", func(f *Facts) { f.HAProxy.AdminOK, f.HAProxy.AdminError = false, "refused" }, scenario.FaultFailover, "no", "did not answer: refused"},
 		{"disable-subscription as superuser", nil, scenario.FaultDisableSubscription, "yes", ""},
 		{"disable-subscription as owner", func(f *Facts) { f.Nodes[0].Superuser = false }, scenario.FaultDisableSubscription, "yes", ""},

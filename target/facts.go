@@ -24,6 +24,10 @@ type HAProxyFacts struct {
 	AdminOK      bool   `json:"admin_ok"`
 	AddressError string `json:"address_error,omitempty"`
 	AdminError   string `json:"admin_error,omitempty"`
+	// Servers is which server of which backend is which node (from the
+	// target file, or detected from `show servers state`); failover needs
+	// one for its node.
+	Servers ServerMap `json:"servers"`
 }
 
 // NodeFacts is what preflight found on one node. Every string is safe to
@@ -109,6 +113,9 @@ type ContainerFacts struct {
 	DockerHost string `json:"docker_host,omitempty"` // "" = local
 	State      string `json:"state"`
 	Reason     string `json:"reason,omitempty"`
+	// Networks are the Docker networks the container is on, with its IP
+	// address on each ("" when it has none there).
+	Networks map[string]string `json:"networks,omitempty"`
 }
 
 // Edge is one replication direction: Subscriber applies what Publisher

@@ -38,11 +38,13 @@ var (
 	topKeys     = []string{"nodes", "haproxy", "setup"}
 	setupModes  = []string{SetupAsk, SetupAllow}
 	nodeKeys    = []string{"name", "dsn", "container", "docker_host"}
-	haproxyKeys = []string{"address", "admin"}
+	haproxyKeys = []string{"address", "admin", "backend", "servers"}
 
 	// nameRE keeps node names safe in every place they end up: SQL
 	// identifiers (slot and subscription names), file names, terminals.
 	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	// proxyNameRE is what HAProxy takes as a backend or server name.
+	proxyNameRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 	// containerRE is Docker's own rule for container names.
 	containerRE = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 )
@@ -186,7 +188,7 @@ func (p *parser) target(n *yaml.Node) *Target {
 		}
 	}
 	if h, ok := f["haproxy"]; ok && h.Tag != "!!null" {
-		t.HAProxy = p.haproxy(h)
+		t.HAProxy = p.haproxy(h, t.Nodes)
 	}
 	if v, ok := f["setup"]; ok {
 		if s, ok := p.str(v, "setup", 16); ok {
@@ -263,10 +265,10 @@ func (p *parser) node(i int, n *yaml.Node) (Node, bool) {
 	return nd, len(p.errs) == before
 }
 
-func (p *parser) haproxy(n *yaml.Node) *HAProxy {
+func (p *parser) haproxy(n *yaml.Node, nodes []Node) *HAProxy {
 	f := p.mapping(n, "haproxy", haproxyKeys)
 	h := &HAProxy{}
-	for _, k := range haproxyKeys {
+	for _, k := range []string{"address", "admin"} {
 		v, ok := f[k]
 		if !ok {
 			continue
@@ -287,7 +289,70 @@ func (p *parser) haproxy(n *yaml.Node) *HAProxy {
 			h.Admin = s
 		}
 	}
+	if v, ok := f["backend"]; ok {
+		if s, ok := p.str(v, "haproxy.backend", maxNameLen*4); ok {
+			if proxyNameRE.MatchString(s) {
+				h.Backend = s
+			} else {
+				p.errorf(v, "haproxy.backend %q is not an HAProxy backend name (letters, digits, _ . : -)", s)
+			}
+		}
+	}
+	if v, ok := f["servers"]; ok {
+		h.Servers = p.servers(v, nodes)
+	}
+	if (h.Backend != "" || h.Servers != nil) && h.Admin == "" {
+		p.errorf(n, "haproxy: backend: and servers: are for failover, which needs admin: (the runtime API's host:port, stats socket … level admin)")
+	}
 	return h
+}
+
+// servers reads haproxy.servers: node name → HAProxy server name, each
+// node of the target at most once and each server for one node only.
+func (p *parser) servers(n *yaml.Node, nodes []Node) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "haproxy.servers must be a mapping of node name to HAProxy server name (e.g. {east: srv1, west: srv2}), not %s", describe(n))
+		return nil
+	}
+	known := make([]string, 0, len(nodes))
+	for _, nd := range nodes {
+		known = append(known, nd.Name)
+	}
+	out := map[string]string{}
+	byServer := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "a key in haproxy.servers must be a node name (%s)", strings.Join(known, ", "))
+			continue
+		}
+		if !contains(known, k.Value) {
+			p.errorf(k, "haproxy.servers: %q is not a node of the target (nodes: %s)", clip(k.Value), strings.Join(known, ", "))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, "haproxy.servers: node %s appears twice: keep one", k.Value)
+			continue
+		}
+		s, ok := p.str(v, "haproxy.servers."+k.Value, maxNameLen*4)
+		if !ok {
+			continue
+		}
+		if !proxyNameRE.MatchString(s) {
+			p.errorf(v, "haproxy.servers.%s %q is not an HAProxy server name (letters, digits, _ . : -)", k.Value, s)
+			continue
+		}
+		if other, dup := byServer[s]; dup {
+			p.errorf(v, "haproxy.servers: server %q is already %s's: each node needs a server of its own", s, other)
+			continue
+		}
+		byServer[s] = k.Value
+		out[k.Value] = s
+	}
+	return out
 }
 
 // mapping returns n's pairs by key, reporting unknown and repeated keys.

@@ -137,3 +137,29 @@ func TestNodeFormattingHidesThePassword(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHAProxyBackendAndServers(t *testing.T) {
+	base := "nodes:\n  - {name: east, dsn: 'host=x'}\n  - {name: west, dsn: 'host=y'}\n"
+	tg, err := Parse("f.yaml", []byte(base+"haproxy:\n  admin: lb:9999\n  backend: pg\n  servers: {east: srv1, west: srv2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := tg.HAProxy; h.Backend != "pg" || h.Servers["east"] != "srv1" || h.Servers["west"] != "srv2" || len(h.Servers) != 2 {
+		t.Errorf("haproxy = %+v", h)
+	}
+	for _, c := range []struct{ name, haproxy, want string }{
+		{"unknown node", "haproxy:\n  admin: lb:9999\n  servers: {east: srv1, north: srv2}\n", `f.yaml:6:25: haproxy.servers: "north" is not a node of the target (nodes: east, west)`},
+		{"duplicate server", "haproxy:\n  admin: lb:9999\n  servers:\n    east: srv1\n    west: srv1\n", `f.yaml:8:11: haproxy.servers: server "srv1" is already east's: each node needs a server of its own`},
+		{"servers not a mapping", "haproxy:\n  admin: lb:9999\n  servers: [srv1]\n", "f.yaml:6:12: haproxy.servers must be a mapping of node name to HAProxy server name"},
+		{"bad server name", "haproxy:\n  admin: lb:9999\n  servers: {east: 'srv 1'}\n", `f.yaml:6:19: haproxy.servers.east "srv 1" is not an HAProxy server name`},
+		{"bad backend name", "haproxy:\n  admin: lb:9999\n  backend: 'p/g'\n", `f.yaml:6:12: haproxy.backend "p/g" is not an HAProxy backend name`},
+		{"servers without admin", "haproxy:\n  address: lb:5000\n  servers: {east: srv1}\n", "f.yaml:5:3: haproxy: backend: and servers: are for failover, which needs admin:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(base+c.haproxy))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}

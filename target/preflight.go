@@ -102,6 +102,9 @@ func PreflightWith(ctx context.Context, t *Target, cc ContainerChecker) Report {
 		})
 	}
 	_ = g.Wait() // the goroutines report into f, never fail
+	if t.HAProxy != nil && f.HAProxy.AdminOK {
+		f.HAProxy.Servers = proxyServers(ctx, t, f)
+	}
 	addrs := map[string][]string{}
 	for _, n := range t.Nodes {
 		if c := n.config; c != nil {
@@ -280,6 +283,37 @@ func redactedAddrs(conninfo string) (string, []string) {
 	return RedactConnString(conninfo), addrs
 }
 
+// proxyServers asks HAProxy's runtime API `show servers state` (read-only)
+// and maps the nodes to its servers (DetectServers).
+func proxyServers(ctx context.Context, t *Target, f Facts) ServerMap {
+	var nodes []NodeAddrs
+	for i, n := range t.Nodes {
+		na := NodeAddrs{Name: n.Name}
+		if c := n.config; c != nil {
+			na.DSN = net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
+		}
+		for _, ip := range f.Nodes[i].Container.Networks {
+			if ip != "" {
+				na.IPs = append(na.IPs, ip)
+			}
+		}
+		nodes = append(nodes, na)
+	}
+	out, err := adminCommand(ctx, t.HAProxy.Admin, "show servers state")
+	var servers []ProxyServer
+	if err == nil {
+		servers, err = ParseServersState(out)
+	}
+	if err != nil {
+		m := ServerMap{Backend: t.HAProxy.Backend}
+		for _, n := range nodes {
+			m.Missing = append(m.Missing, NodeReason{Node: n.Name, Reason: "show servers state on the HAProxy admin address failed: " + err.Error()})
+		}
+		return m
+	}
+	return DetectServers(servers, nodes, t.HAProxy.Backend, t.HAProxy.Servers)
+}
+
 // checkHAProxy dials the client address, and asks the admin address "show
 // info", a read-only command of the runtime API.
 func checkHAProxy(ctx context.Context, h HAProxy) HAProxyFacts {
@@ -358,6 +392,16 @@ func (DockerChecker) Check(ctx context.Context, host, name string) ContainerFact
 		cf.State = ContainerRunning
 	default:
 		cf.State = ContainerStopped
+	}
+	if err == nil && info.NetworkSettings != nil {
+		cf.Networks = map[string]string{}
+		for name, ep := range info.NetworkSettings.Networks {
+			ip := ""
+			if ep != nil {
+				ip = ep.IPAddress
+			}
+			cf.Networks[name] = ip
+		}
 	}
 	return cf
 }

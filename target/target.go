@@ -50,6 +50,12 @@ type Node struct {
 type HAProxy struct {
 	Address string // host:port clients connect to; "" = not named
 	Admin   string // host:port of the runtime API (stats socket level admin); "" = none, so no failover
+	// Backend is the HAProxy backend whose servers are the nodes; "" =
+	// detected by preflight (DetectServers).
+	Backend string
+	// Servers maps a node's name to its HAProxy server's name, for the
+	// nodes the file names one for; the others are detected by preflight.
+	Servers map[string]string
 }
 
 // Config returns a copy of the node's connection settings, password

@@ -53,6 +53,7 @@ func commands() map[string]command {
 		"target check": targetCheckCmd,
 		"target setup": targetSetupCmd,
 		"target clean": targetCleanCmd,
+		"target heal":  targetHealCmd,
 		"version": {summary: "print the version", usage: "pgchaos version", run: func(_ context.Context, e *env, usage string, args []string) error {
 			fs := flags(e, "version", usage)
 			if err := parse(fs, args); err != nil {

@@ -137,6 +137,9 @@ func writePreflight(w io.Writer, r target.Report) {
 	if h := r.Facts.HAProxy; h.Address != "" || h.Admin != "" {
 		fmt.Fprintf(w, "\nHAProxy: address %s %s, admin %s %s\n", esc(orDash(h.Address)), answered(h.Address, h.AddressOK, h.AddressError),
 			esc(orDash(h.Admin)), answered(h.Admin, h.AdminOK, h.AdminError))
+		if d := target.DescribeServers(h); d != "" {
+			fmt.Fprintf(w, "  %s\n", esc(d))
+		}
 	}
 
 	fmt.Fprintln(w, "\nFaults:")
