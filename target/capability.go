@@ -123,6 +123,10 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 }
 
 func noNative(n NodeFacts, why string) string {
+	if slices.Contains(n.Engines, EnginePglogical) && !slices.Contains(n.Engines, EngineNative) {
+		return "the SQL faults drive native logical replication (ALTER SUBSCRIPTION, pg_stat_subscription); this node runs pglogical, " +
+			"whose own functions (pglogical.alter_subscription_disable, its apply and walsender processes) pgchaos does not drive yet: use stop, kill, pause or partition on its container"
+	}
 	if len(n.Engines) > 0 && !slices.Contains(n.Engines, EngineNative) {
 		return "the SQL faults drive native logical replication; this node runs " + strings.Join(n.Engines, ", ")
 	}
@@ -209,8 +213,8 @@ func Measures(f Facts, edges []Edge) []Measure {
 			if !n.HeartbeatTable {
 				return "needs pgchaos.pgchaos_heartbeat in the replication: run pgchaos target setup"
 			}
-			if !heartbeatPublished(n) {
-				return "pgchaos.pgchaos_heartbeat exists but no publication carries it: run pgchaos target setup"
+			if publishes(n.Name, edges) && !heartbeatPublished(n) {
+				return "pgchaos.pgchaos_heartbeat exists but no publication or replication set carries it: run pgchaos target setup"
 			}
 			return ""
 		}},
@@ -312,9 +316,23 @@ func linked(node string, edges []Edge) bool {
 	return false
 }
 
+// heartbeatPublished: a publication, or a pglogical replication set, of
+// the node carries pgchaos.pgchaos_heartbeat.
 func heartbeatPublished(n NodeFacts) bool {
-	for _, p := range n.Publications {
+	for _, p := range append(append([]Publication(nil), n.Publications...), n.ReplicationSets...) {
 		if p.Heartbeat {
+			return true
+		}
+	}
+	return false
+}
+
+// publishes reports whether another node of the target subscribes to
+// node: only then must its heartbeat be published (a node nobody reads
+// from, in a partial mesh, needs the table alone).
+func publishes(node string, edges []Edge) bool {
+	for _, e := range edges {
+		if e.Publisher == node {
 			return true
 		}
 	}

@@ -133,7 +133,7 @@ func TestMeasures(t *testing.T) {
 			for i := range f.Nodes {
 				f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
 			}
-		}, "lag (heartbeat", "needs setup", "no publication carries it"},
+		}, "lag (heartbeat", "needs setup", "no publication or replication set carries it"},
 		{"lag without a matched peer", func(f *Facts) {
 			for i := range f.Nodes {
 				f.Nodes[i].Subscriptions[0].Addresses, f.Nodes[i].Subscriptions[0].Slot = []string{"elsewhere:5432"}, "nope"

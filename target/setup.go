@@ -128,6 +128,9 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 			refresh[e.Subscriber] = append(refresh[e.Subscriber], e.Subscription)
 		case EnginePglogical:
 			for _, set := range s.Publications {
+				if rs, found := replicationSet(pub, set); found && rs.Heartbeat {
+					continue // added already (a set cannot hold a table twice)
+				}
 				st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(set) + ", " + literal(hb) + ", false)"}
 				if !slices.Contains(p.Steps, st) {
 					p.Steps = append(p.Steps, st)
@@ -149,12 +152,13 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 }
 
 // NeedsSetup names the reached nodes whose heartbeat pgchaos run cannot use
-// yet: no pgchaos.pgchaos_heartbeat, or no publication of theirs carries
-// it. Empty: setup was done.
+// yet: no pgchaos.pgchaos_heartbeat, or, on a node another node of the
+// target subscribes to, no publication or pglogical replication set of
+// its carries it. Empty: setup was done.
 func NeedsSetup(r Report) []string {
 	var out []string
 	for _, n := range r.Facts.Nodes {
-		if n.Reached && (!n.HeartbeatTable || !heartbeatPublished(n)) {
+		if n.Reached && (!n.HeartbeatTable || publishes(n.Name, r.Topology) && !heartbeatPublished(n)) {
 			out = append(out, n.Name)
 		}
 	}
@@ -262,6 +266,15 @@ func subscription(n NodeFacts, name string) Subscription {
 		}
 	}
 	return Subscription{}
+}
+
+func replicationSet(n NodeFacts, name string) (Publication, bool) {
+	for _, p := range n.ReplicationSets {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Publication{}, false
 }
 
 func publication(n NodeFacts, name string) (Publication, bool) {
