@@ -127,14 +127,26 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 			}
 			refresh[e.Subscriber] = append(refresh[e.Subscriber], e.Subscription)
 		case EnginePglogical:
-			for _, set := range s.Publications {
-				if rs, found := replicationSet(pub, set); found && rs.Heartbeat {
-					continue // added already (a set cannot hold a table twice)
-				}
-				st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(set) + ", " + literal(hb) + ", false)"}
-				if !slices.Contains(p.Steps, st) {
-					p.Steps = append(p.Steps, st)
-				}
+			// One of the sets the subscription reads is enough. The guard
+			// makes the step a no-op where the table joined a set as it
+			// was created (an event trigger adding every new table to a
+			// set is a common pglogical setup; a set cannot hold a table
+			// twice).
+			if len(s.Publications) == 0 || slices.ContainsFunc(s.Publications, func(set string) bool {
+				rs, found := replicationSet(pub, set)
+				return found && rs.Heartbeat
+			}) {
+				continue
+			}
+			sets := make([]string, len(s.Publications))
+			for i, set := range s.Publications {
+				sets[i] = literal(set)
+			}
+			st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(s.Publications[0]) + ", " + literal(hb) + ", false)" +
+				" WHERE NOT EXISTS (SELECT 1 FROM pglogical.replication_set_table t JOIN pglogical.replication_set r USING (set_id)" +
+				" WHERE t.set_reloid = " + literal(hb) + "::regclass AND r.set_name IN (" + strings.Join(sets, ", ") + "))"}
+			if !slices.Contains(p.Steps, st) {
+				p.Steps = append(p.Steps, st)
 			}
 		default:
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: %s replication is not set up by pgchaos", e.Subscriber, e.Engine))
@@ -188,7 +200,7 @@ func CleanPlan(r Report, marked map[string]bool) Plan {
 			}
 		}
 		if slices.Contains(n.Engines, EnginePglogical) {
-			p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "SELECT pglogical.replication_set_remove_table(set_name, " + literal(hb) + ") FROM pglogical.replication_set_table WHERE set_reloid = " + literal(hb) + "::regclass"})
+			p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "SELECT pglogical.replication_set_remove_table(r.set_name, " + literal(hb) + ") FROM pglogical.replication_set_table t JOIN pglogical.replication_set r USING (set_id) WHERE t.set_reloid = " + literal(hb) + "::regclass"})
 		}
 		p.Steps = append(p.Steps,
 			Step{Node: n.Name, SQL: "DROP TABLE IF EXISTS " + hb},

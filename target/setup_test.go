@@ -67,7 +67,8 @@ func TestSetupPlanPglogicalUsesReplicationSets(t *testing.T) {
 		f.Nodes[i].Subscriptions[0].Publications = []string{"default"}
 	}
 	sql := SetupPlan(reportOf(f), nil).SQL()
-	if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos.pgchaos_heartbeat', false);") != 2 {
+	if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos.pgchaos_heartbeat', false) WHERE NOT EXISTS (") != 2 ||
+		strings.Count(sql, "r.set_name IN ('default'));") != 2 {
 		t.Errorf("plan:\n%s", sql)
 	}
 }
