@@ -86,26 +86,35 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 		}
 		return ""
 	}
-	// The SQL faults drive native subscriptions and walsenders.
+	// The SQL faults drive native subscriptions and walsenders, or
+	// pglogical's (its functions, its apply worker, the walsender of its
+	// slot) on a node without native subscriptions, as the faults do.
 	native := slices.Contains(n.Engines, EngineNative)
+	pgl := slices.Contains(n.Engines, EnginePglogical) && !hasSubscription(n, EngineNative)
 	switch kind {
 	case scenario.FaultDisableSubscription:
-		if !hasSubscription(n, EngineNative) {
+		switch {
+		case pgl && hasSubscription(n, EnginePglogical):
+			if !n.Superuser {
+				return "needs superuser to disable a pglogical subscription (pglogical.alter_subscription_disable; user " + n.User + " is not)"
+			}
+			return ""
+		case !hasSubscription(n, EngineNative):
 			return noNative(n, "no native subscription on this node to disable")
 		}
 		if !n.Superuser && !ownsAll(n, EngineNative) {
 			return "needs superuser or ownership of the node's subscriptions (user " + n.User + " has neither)"
 		}
 	case scenario.FaultKillWalsender:
-		if !native || len(n.Slots) == 0 {
+		if !(native || pgl) || len(n.Slots) == 0 {
 			return noNative(n, "no logical slot on this node: no walsender serves a peer")
 		}
 		if !n.Superuser {
 			return "needs superuser: a walsender runs as the replication user, which pg_signal_backend may not signal when it is a superuser"
 		}
 	case scenario.FaultKillApplyWorker:
-		if !hasSubscription(n, EngineNative) {
-			return noNative(n, "no native subscription on this node: no apply worker")
+		if !hasSubscription(n, EngineNative) && !(pgl && hasSubscription(n, EnginePglogical)) {
+			return noNative(n, "no native or pglogical subscription on this node: no apply worker")
 		}
 		if !n.Superuser {
 			return "needs superuser: the apply worker runs as the subscription's owner"
@@ -123,12 +132,8 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 }
 
 func noNative(n NodeFacts, why string) string {
-	if slices.Contains(n.Engines, EnginePglogical) && !slices.Contains(n.Engines, EngineNative) {
-		return "the SQL faults drive native logical replication (ALTER SUBSCRIPTION, pg_stat_subscription); this node runs pglogical, " +
-			"whose own functions (pglogical.alter_subscription_disable, its apply and walsender processes) pgchaos does not drive yet: use stop, kill, pause or partition on its container"
-	}
 	if len(n.Engines) > 0 && !slices.Contains(n.Engines, EngineNative) {
-		return "the SQL faults drive native logical replication; this node runs " + strings.Join(n.Engines, ", ")
+		return "the SQL faults drive native logical replication and pglogical; this node runs " + strings.Join(n.Engines, ", ")
 	}
 	return why
 }

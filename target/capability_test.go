@@ -60,7 +60,22 @@ func TestCapabilities(t *testing.T) {
 		{"kill-apply-worker on pglogical", func(f *Facts) {
 			f.Nodes[0].Engines = []string{EnginePglogical}
 			f.Nodes[0].Subscriptions[0].Engine = EnginePglogical
-		}, scenario.FaultKillApplyWorker, "partly", "this node runs pglogical"},
+		}, scenario.FaultKillApplyWorker, "yes", ""},
+		{"disable-subscription on pglogical, not superuser", func(f *Facts) {
+			f.Nodes[0].Engines = []string{EnginePglogical}
+			f.Nodes[0].Subscriptions[0].Engine = EnginePglogical
+			f.Nodes[0].Superuser = false
+		}, scenario.FaultDisableSubscription, "partly", "needs superuser to disable a pglogical subscription"},
+		{"kill-walsender on pglogical", func(f *Facts) {
+			for i := range f.Nodes {
+				f.Nodes[i].Engines = []string{EnginePglogical}
+				f.Nodes[i].Subscriptions[0].Engine = EnginePglogical
+			}
+		}, scenario.FaultKillWalsender, "yes", ""},
+		{"kill-apply-worker on spock", func(f *Facts) {
+			f.Nodes[0].Engines = []string{EngineSpock}
+			f.Nodes[0].Subscriptions = nil
+		}, scenario.FaultKillApplyWorker, "partly", "this node runs spock"},
 		{"kill-sessions with pg_signal_backend", func(f *Facts) { f.Nodes[0].Superuser, f.Nodes[0].SignalBackend = false, true }, scenario.FaultKillSessions, "yes", ""},
 		{"kill-sessions without", func(f *Facts) { f.Nodes[0].Superuser = false }, scenario.FaultKillSessions, "partly", "pg_signal_backend"},
 		{"lock-rows before setup", nil, scenario.FaultLockRows, "no", "pgchaos target setup"},

@@ -166,7 +166,10 @@ func lagByPair(t *testing.T, rep *reports.Report) map[string]reports.LagDirectio
 // pgchaos run --target on a pglogical cluster: a two-node pglogical lab
 // pgchaos built, named east and west by the target file. Setup puts the
 // heartbeat into pglogical's replication set; a sql workload updates the
-// same rows from both nodes while a partition cuts the link; the report
+// same rows from both nodes while pglogical's subscription is disabled
+// (pglogical.alter_subscription_disable), a partition cuts the link, and
+// the walsender of pglogical's slot and its apply worker are killed; the
+// report
 // measures lag both ways (bytes behind from pglogical's slots, found by
 // their sub_slot_name), counts the conflicts pglogical logged (and says
 // it keeps no counters), and finds the nodes converged with no divergent
@@ -191,7 +194,7 @@ UPDATE test_table SET name = 'touched ' || :k WHERE id = :k * 2 + 1;
 `)
 	f.write("add.sql", "INSERT INTO test_table (name) VALUES ('added');\n")
 	scenario := f.write("on-pglogical.yaml", `name: on-pglogical
-duration: 24s
+duration: 40s
 seed: 11
 workloads:
   - kind: sql
@@ -203,15 +206,36 @@ workloads:
     concurrency: 2
     rate: 30/s
 faults:
-  - {at: 8s, kind: partition, between: [east, west], for: 4s}
+  - {at: 3s, kind: disable-subscription, node: west, for: 4s}
+  - {at: 11s, kind: partition, between: [east, west], for: 4s}
+  - {at: 19s, kind: kill-walsender, node: east}
+  - {at: 29s, kind: kill-apply-worker, node: west}
 `)
 	rep := f.run(scenario)
 
 	if !rep.Lab.Target || rep.Lab.Engine != lab.EnginePglogical || len(rep.Lab.Nodes) != 2 || rep.Lab.Nodes[0].Name != "east" {
 		t.Errorf("report's lab %+v: want a pglogical target with east and west", rep.Lab)
 	}
-	if len(rep.Faults) != 1 || rep.Faults[0].Healed == nil || rep.Faults[0].HealError != "" {
-		t.Errorf("faults %+v: want the partition injected and healed", rep.Faults)
+	if len(rep.Faults) != 4 {
+		t.Errorf("faults %+v: want the disable, the partition and the two kills", rep.Faults)
+	}
+	for _, f := range rep.Faults {
+		t.Logf("fault %s %s: injected %v, healed %v, effects %q", f.Kind, f.Target, f.Injected.D(), f.Healed, f.Effects)
+		if f.Healed == nil || f.HealError != "" || len(f.Effects) > 0 && strings.HasPrefix(f.Effects[0], "inject failed") {
+			t.Errorf("fault %+v: want injected and healed", f)
+		}
+	}
+	// The kills name the process they ended on pglogical's terms and the
+	// time it took to come back.
+	for i, want := range map[int][]string{2: {"(slot pgl_", "a new walsender was streaming"}, 3: {"(subscription sub_from_primary1)", "replicating (pglogical's status)"}} {
+		if i < len(rep.Faults) {
+			all := strings.Join(rep.Faults[i].Effects, "\n")
+			for _, w := range want {
+				if !strings.Contains(all, w) {
+					t.Errorf("fault %d %s effects %q: want %q", i, rep.Faults[i].Kind, all, w)
+				}
+			}
+		}
 	}
 	var okOps int64
 	for _, w := range rep.Workloads {
@@ -221,6 +245,19 @@ faults:
 		t.Fatalf("workloads %+v: no op succeeded", rep.Workloads)
 	}
 	dirs := lagByPair(t, rep)
+	// The disable holds east's changes back from west: heartbeats east
+	// sent in its window waited for the enable; the other way did not.
+	winMax := func(d reports.LagDirection, fault int) time.Duration {
+		for _, w := range d.Windows {
+			if w.Fault == fault {
+				return w.Max.D()
+			}
+		}
+		return 0
+	}
+	if ew, we := dirs["east->west"], dirs["west->east"]; winMax(ew, 0) <= ew.P50.D() || winMax(ew, 0) <= winMax(we, 0) {
+		t.Errorf("lag east->west during the disable (max %v) should exceed its median (%v) and the other direction's (%v)", winMax(ew, 0), ew.P50.D(), winMax(we, 0))
+	}
 	for _, pair := range []string{"east->west", "west->east"} {
 		d := dirs[pair]
 		if d.Samples == 0 || d.Unknown != "" {
@@ -232,13 +269,7 @@ faults:
 			t.Errorf("lag %s: no bytes-behind sample (the provider's slot was not found)", pair)
 		}
 		// Heartbeats sent while the partition held waited for its heal.
-		var win time.Duration
-		for _, w := range d.Windows {
-			if w.Fault == 0 {
-				win = w.Max.D()
-			}
-		}
-		if win <= d.P50.D() {
+		if win := winMax(d, 1); win <= d.P50.D() {
 			t.Errorf("lag %s during the partition (max %v) should exceed its median (%v)", pair, win, d.P50.D())
 		}
 	}
