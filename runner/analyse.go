@@ -70,7 +70,10 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 		if n.ID == "" {
 			why := fmt.Sprintf("log of %s not read: the target names no container for it", n.Name)
 			if c.CountedUnknown != "" {
-				why += " (" + r.lab.Replication().Name() + " keeps no counters: conflicts applied on " + n.Name + " are unknown)"
+				// pglogical.show_subscription_status says a subscription is
+				// down, not why (a cut link looks the same as an apply
+				// error): without the log its stalls are unknown too.
+				why += " (" + r.lab.Replication().Name() + " keeps no counters: the conflicts applied and the stalls on " + n.Name + " are unknown)"
 			} else {
 				why += " (conflicts are counted from pg_stat_subscription_stats only)"
 			}

@@ -163,3 +163,24 @@ func TestRefusalsTakePglogicalAndPartialMeshes(t *testing.T) {
 		t.Errorf("link %+v: want north <- east through sub_east_north, slot pgl_app_east_north", k)
 	}
 }
+
+// A pglogical target node without a container: its conflicts cannot be
+// counted (no statistics view) nor read (no log), so the report says they
+// are unknown and why, never an empty count that reads as none.
+func TestConflictsOnPglogicalWithoutContainersAreUnknown(t *testing.T) {
+	l, err := lab.External(t.Context(), lab.ExternalConfig{Name: "target-x", Engine: lab.EnginePglogical, Nodes: []lab.ExternalNode{
+		{Name: "east", ConnString: "host=10.0.0.1 user=app dbname=app"}, {Name: "west", ConnString: "host=10.0.0.2 user=app dbname=app"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{lab: l}
+	c, _ := r.conflicts(t.Context())
+	if !strings.Contains(c.CountedUnknown, "pglogical keeps no conflict counters") {
+		t.Errorf("counted unknown %q: want pglogical's reason", c.CountedUnknown)
+	}
+	for _, want := range []string{"log of east not read: the target names no container for it", "the conflicts applied and the stalls on west are unknown"} {
+		if !strings.Contains(c.LoggedUnknown, want) {
+			t.Errorf("logged unknown %q: want %q", c.LoggedUnknown, want)
+		}
+	}
+}
