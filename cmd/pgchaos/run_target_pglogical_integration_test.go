@@ -315,17 +315,30 @@ faults:
 	}
 }
 
-// pgchaos run --target on a partial mesh: a three-node native lab named
+// pgchaos run --target on a partial mesh: a three-node lab named
 // east, west and north, where the test drops north's subscription to west
 // (north reads east only; east and west read everyone). The lag of the
 // five links is measured, west->north is unknown with its reason (never a
 // zero), convergence waits on the links that exist, and divergence still
 // compares every node: west's rows, which nothing carries to north, are
 // reported missing on north, exactly as many as there are.
+// The same on pglogical, whose mesh subscriptions and slots name the
+// subscriber too.
 func TestRunTargetOnAPartialMesh(t *testing.T) {
-	l := labtest.Start(t, lab.WithNodes(3))
+	for _, engine := range []string{lab.EngineNative, lab.EnginePglogical} {
+		t.Run(engine, func(t *testing.T) { runTargetOnAPartialMesh(t, engine) })
+	}
+}
+
+func runTargetOnAPartialMesh(t *testing.T, engine string) {
+	l := labtest.Start(t, lab.WithNodes(3), lab.WithEngine(engine, ""))
 	f := newTargetFixture(t, l, "east", "west", "north")
-	f.exec("north", "DROP SUBSCRIPTION "+l.Replication().SubscriptionName(l.Nodes[2].Name, l.Nodes[1].Name))
+	sub := l.Replication().SubscriptionName(l.Nodes[2].Name, l.Nodes[1].Name)
+	if engine == lab.EnginePglogical {
+		f.exec("north", "SELECT pglogical.drop_subscription('"+sub+"')")
+	} else {
+		f.exec("north", "DROP SUBSCRIPTION "+sub)
+	}
 	f.write("add.sql", "INSERT INTO test_table (name) VALUES ('added');\n")
 	scenario := f.write("partial.yaml", `name: partial-mesh
 duration: 12s
