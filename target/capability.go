@@ -254,6 +254,12 @@ func Measures(f Facts, edges []Edge) []Measure {
 			if !hasSubscription(n, EngineNative) && !hasSubscription(n, EnginePglogical) {
 				return "no subscription on this node"
 			}
+			if !hasSubscription(n, EngineNative) {
+				// pglogical.show_subscription_status says down, not why.
+				if why := containerReason(n.Container); why != "" {
+					return "pglogical's stalls are read from the server log, in the container: " + why
+				}
+			}
 			return ""
 		}},
 		{"divergence (row-exact, pgchaos's own tables)", func(n NodeFacts) string {

@@ -163,6 +163,12 @@ func TestMeasures(t *testing.T) {
 		{"bytes lag without stats role", func(f *Facts) { f.Nodes[0].Superuser = false }, "lag (bytes", "partly", "pg_read_all_stats"},
 		{"bytes lag with pg_read_all_stats", func(f *Facts) { f.Nodes[0].Superuser, f.Nodes[0].ReadAllStats = false, true }, "lag (bytes", "yes", ""},
 		{"log lines without container", func(f *Facts) { f.Nodes[0].Container = ContainerFacts{State: ContainerNone} }, "conflict log lines", "partly", "no container named"},
+		{"pglogical stalls without container", func(f *Facts) {
+			f.Nodes[0].Engines = []string{EnginePglogical}
+			f.Nodes[0].Subscriptions[0].Engine = EnginePglogical
+			f.Nodes[0].Container = ContainerFacts{State: ContainerNone}
+		}, "stalls", "partly", "pglogical's stalls are read from the server log"},
+		{"native stalls without container", func(f *Facts) { f.Nodes[0].Container = ContainerFacts{State: ContainerNone} }, "stalls", "yes", ""},
 		{"failover cost without admin", func(f *Facts) { f.HAProxy.Admin = "" }, "failover cost", "no", "no HAProxy admin address"},
 		{"divergence before setup", nil, "divergence", "needs setup", "pgchaos target setup"},
 	}
