@@ -220,7 +220,9 @@ faults:
 		t.Errorf("faults %+v: want the disable, the partition and the two kills", rep.Faults)
 	}
 	for _, f := range rep.Faults {
-		t.Logf("fault %s %s: injected %v, healed %v, effects %q", f.Kind, f.Target, f.Injected.D(), f.Healed, f.Effects)
+		if f.Healed != nil {
+			t.Logf("fault %s %s: injected %v, healed %v, effects %q", f.Kind, f.Target, f.Injected.D(), f.Healed.D(), f.Effects)
+		}
 		if f.Healed == nil || f.HealError != "" || len(f.Effects) > 0 && strings.HasPrefix(f.Effects[0], "inject failed") {
 			t.Errorf("fault %+v: want injected and healed", f)
 		}
