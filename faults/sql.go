@@ -107,6 +107,21 @@ WHERE NOT subenabled AND subdbid = (SELECT oid FROM pg_database WHERE datname = 
 		}
 		did = append(did, "enabled subscription "+sub+" on "+node)
 	}
+	if pgl, err := usesPglogical(ctx, conn); err != nil {
+		return did, fmt.Errorf("look for pglogical on %s: %w", node, err)
+	} else if pgl {
+		rows, _ := conn.Query(ctx, `SELECT sub_name::text FROM pglogical.subscription WHERE NOT sub_enabled ORDER BY 1`)
+		subs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return did, fmt.Errorf("list disabled pglogical subscriptions on %s: %w", node, err)
+		}
+		for _, sub := range subs {
+			if _, err := conn.Exec(ctx, "SELECT pglogical.alter_subscription_enable($1, true)", sub); err != nil {
+				return did, fmt.Errorf("enable pglogical subscription %s on %s: %w", sub, node, err)
+			}
+			did = append(did, "enabled pglogical subscription "+sub+" on "+node)
+		}
+	}
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 WHERE starts_with(application_name, $1) AND pid <> pg_backend_pid()`, faultAppName+"/lock-rows/").Scan(&n); err != nil {
@@ -163,30 +178,53 @@ func (s *sqlFault) session(ctx context.Context, node, appName string) (*pgx.Conn
 
 // subscription names the one subscription in node's database: with two
 // primaries, the subscription to the other. More than one is refused
-// rather than guessed.
-func subscription(ctx context.Context, conn *pgx.Conn, node string) (string, error) {
+// rather than guessed. A database without native subscriptions is asked
+// for pglogical's (pglogical is then true).
+func subscription(ctx context.Context, conn *pgx.Conn, node string) (name string, pglogical bool, err error) {
 	rows, err := conn.Query(ctx, `SELECT subname FROM pg_subscription
 WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY subname`)
 	if err != nil {
-		return "", fmt.Errorf("list the subscriptions on %s: %w", node, err)
+		return "", false, fmt.Errorf("list the subscriptions on %s: %w", node, err)
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return "", fmt.Errorf("list the subscriptions on %s: %w", node, err)
+		return "", false, fmt.Errorf("list the subscriptions on %s: %w", node, err)
+	}
+	if len(names) == 0 {
+		if pglogical, err = usesPglogical(ctx, conn); err != nil {
+			return "", false, fmt.Errorf("look for pglogical on %s: %w", node, err)
+		}
+		if pglogical {
+			rows, _ := conn.Query(ctx, `SELECT sub_name::text FROM pglogical.subscription ORDER BY 1`)
+			if names, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return "", false, fmt.Errorf("list the pglogical subscriptions on %s: %w", node, err)
+			}
+		}
 	}
 	switch len(names) {
 	case 0:
-		return "", fmt.Errorf("%s has no subscription in its database: is replication set up? (see `pgchaos lab status`)", node)
+		return "", false, fmt.Errorf("%s has no subscription in its database: is replication set up? (see `pgchaos lab status`)", node)
 	case 1:
-		return names[0], nil
+		return names[0], pglogical, nil
 	}
-	return "", fmt.Errorf("%s has %d subscriptions (%s): SQL faults act on a node with one subscription (two primaries) only", node, len(names), strings.Join(names, ", "))
+	return "", false, fmt.Errorf("%s has %d subscriptions (%s): SQL faults act on a node with one subscription (two primaries) only", node, len(names), strings.Join(names, ", "))
+}
+
+// usesPglogical reports whether the session's database replicates with
+// pglogical rather than natively: it has no native subscription and the
+// pglogical extension is installed.
+func usesPglogical(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var pgl bool
+	err := conn.QueryRow(ctx, `SELECT to_regclass('pglogical.subscription') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_subscription
+WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&pgl)
+	return pgl, err
 }
 
 // DisableSubscription stops applying the changes of one peer on a node:
-// ALTER SUBSCRIPTION … DISABLE on the subscriber, ENABLE to heal. The
-// publisher keeps the slot, so its WAL piles up and replication catches up
-// after the heal; observe's heartbeat lag shows the window.
+// ALTER SUBSCRIPTION … DISABLE on the subscriber, ENABLE to heal (on
+// pglogical, pglogical.alter_subscription_disable and _enable, immediate).
+// The publisher keeps the slot, so its WAL piles up and replication
+// catches up after the heal; observe's heartbeat lag shows the window.
 type DisableSubscription struct{ sqlFault }
 
 // Inject disables the node's subscription.
@@ -214,9 +252,16 @@ func (d *DisableSubscription) alter(ctx context.Context, verb string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	sub, err := subscription(ctx, conn, d.spec.Node)
+	sub, pgl, err := subscription(ctx, conn, d.spec.Node)
 	if err != nil {
 		return err
+	}
+	if pgl {
+		fn := "pglogical.alter_subscription_" + strings.ToLower(verb)
+		if _, err := conn.Exec(ctx, "SELECT "+fn+"($1, true)", sub); err != nil {
+			return fmt.Errorf("%s('%s') on %s: %w", fn, sub, d.spec.Node, err)
+		}
+		return nil
 	}
 	if _, err := conn.Exec(ctx, "ALTER SUBSCRIPTION "+pgx.Identifier{sub}.Sanitize()+" "+verb); err != nil {
 		return fmt.Errorf("ALTER SUBSCRIPTION %s %s on %s: %w", sub, verb, d.spec.Node, err)
@@ -315,6 +360,13 @@ JOIN pg_stat_subscription st ON st.subid = s.oid AND st.worker_type = 'apply' AN
 LEFT JOIN pg_stat_activity a ON a.pid = st.pid
 WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY s.subname`
 
+// pglogicalApplyWorkerSQL is applyWorkerSQL for pglogical: its apply
+// worker is the background worker "pglogical apply <database oid>:<sub_id>".
+const pglogicalApplyWorkerSQL = `SELECT a.pid, s.sub_name::text, a.xact_start IS NOT NULL, 0::int8
+FROM pglogical.subscription s
+JOIN pg_stat_activity a ON a.backend_type = 'pglogical apply ' || (SELECT oid FROM pg_database WHERE datname = current_database()) || ':' || s.sub_id
+ORDER BY s.sub_name`
+
 // Inject kills the apply worker. It waits up to busyWindow for it to be
 // inside a transaction, then kills it in one or not, and says which.
 func (k *KillApplyWorker) Inject(ctx context.Context) error {
@@ -325,7 +377,13 @@ func (k *KillApplyWorker) Inject(ctx context.Context) error {
 		return fmt.Errorf("inject %s: %w", k, err)
 	}
 	defer conn.Close(context.WithoutCancel(ictx))
-	p, err := findBusy(ictx, conn, applyWorkerSQL, 2*time.Millisecond)
+	q := applyWorkerSQL
+	if pgl, err := usesPglogical(ictx, conn); err != nil {
+		return fmt.Errorf("inject %s: look for pglogical on %s: %w", k, k.spec.Node, err)
+	} else if pgl {
+		q = pglogicalApplyWorkerSQL
+	}
+	p, err := findBusy(ictx, conn, q, 2*time.Millisecond)
 	switch {
 	case err != nil:
 		return fmt.Errorf("inject %s: find the apply worker on %s: %w", k, k.spec.Node, err)
@@ -359,14 +417,39 @@ JOIN pg_stat_subscription st ON st.subid = s.oid AND st.worker_type = 'apply' AN
 JOIN pg_stat_activity a ON a.pid = st.pid
 WHERE st.pid <> $1 AND ($2 = '' OR s.subname = $2)
   AND ($1 = 0 OR st.last_msg_receipt_time >= a.backend_start)`
+	back := "receiving from the publisher"
+	if k.pglogical(ctx) {
+		// pglogical records no message times: its own status says the
+		// new worker is connected and applying.
+		q = `SELECT count(*) FROM pglogical.subscription s
+JOIN pg_stat_activity a ON a.backend_type = 'pglogical apply ' || (SELECT oid FROM pg_database WHERE datname = current_database()) || ':' || s.sub_id
+JOIN pglogical.show_subscription_status() st ON st.subscription_name = s.sub_name
+WHERE a.pid <> $1 AND ($2 = '' OR s.sub_name = $2) AND st.status = 'replicating'`
+		back = "replicating (pglogical's status)"
+	}
 	took, err := k.waitBack(ctx, k.k, q)
 	if err != nil {
 		return fmt.Errorf("heal %s: no apply worker received from the publisher again on %s within %s: %w (is the peer up? see `pgchaos lab status`)", k, k.spec.Node, resumeTimeout, err)
 	}
 	if !k.k.at.IsZero() {
-		k.say("apply worker back, receiving from the publisher, %.2f s after the kill (polled every %s)", took.Seconds(), resumePoll)
+		k.say("apply worker back, %s, %.2f s after the kill (polled every %s)", back, took.Seconds(), resumePoll)
 	}
 	return nil
+}
+
+// pglogical reports whether the fault's node replicates with pglogical
+// (usesPglogical); false when that cannot be read (the native query then
+// runs and says what is wrong).
+func (s *sqlFault) pglogical(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, sqlTimeout)
+	defer cancel()
+	conn, err := s.session(ctx, s.spec.Node, faultAppName)
+	if err != nil {
+		return false
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	pgl, err := usesPglogical(ctx, conn)
+	return err == nil && pgl
 }
 
 // waitBack polls q (arguments: the killed pid, 0 when unknown, and the

@@ -95,6 +95,23 @@ func (l *Lab) Links() []Link {
 	return out
 }
 
+// HasLink reports whether subscriber subscribes to publisher: any two
+// distinct nodes of a lab pgchaos built (a full mesh); on a user's nodes
+// (External), when the preflight matched such a subscription.
+func (l *Lab) HasLink(subscriber, publisher string) bool {
+	if l.external {
+		for _, k := range l.links {
+			if k.Subscriber == subscriber && k.Publisher == publisher {
+				return true
+			}
+		}
+		return false
+	}
+	_, okS := l.Node(subscriber)
+	_, okP := l.Node(publisher)
+	return okS && okP && subscriber != publisher
+}
+
 // Lab is a running (or partly running) lab: what it is called, where its
 // parts listen, and the Docker objects that make it up. Find it again with
 // Open; every Docker object carries the label pgchaos.lab=<Name>.

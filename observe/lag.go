@@ -207,3 +207,44 @@ func lagPercentile(sorted []time.Duration, p float64) time.Duration {
 	rank = min(max(rank, 1), n)
 	return sorted[rank-1]
 }
+
+// MarkUnlinked marks the directions no subscription carries (linked(to,
+// from) is false: a target's partial mesh) and no heartbeat crossed as
+// unknown, with the reason, rather than as a direction whose every
+// heartbeat went missing; it adds such directions when they are absent,
+// so every ordered pair of lag's nodes is listed. A pair without a
+// subscription whose heartbeats arrived anyway (through another node that
+// forwards them, native origin = any) keeps its figures: they were
+// measured, along the path the rows took.
+func MarkUnlinked(lag *reports.Lag, linked func(subscriber, publisher string) bool) {
+	if lag == nil || linked == nil {
+		return
+	}
+	var nodes []string
+	for _, d := range lag.Directions {
+		for _, n := range []string{d.From, d.To} {
+			if !slices.Contains(nodes, n) {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	sort.Strings(nodes)
+	var out []reports.LagDirection
+	for _, from := range nodes {
+		for _, to := range nodes {
+			if from == to {
+				continue
+			}
+			i := slices.IndexFunc(lag.Directions, func(d reports.LagDirection) bool { return d.From == from && d.To == to })
+			d := reports.LagDirection{From: from, To: to}
+			if i >= 0 {
+				d = lag.Directions[i]
+			}
+			if !linked(to, from) && d.Samples == 0 {
+				d = reports.LagDirection{From: from, To: to, Unknown: fmt.Sprintf("no subscription from %s to %s", from, to)}
+			}
+			out = append(out, d)
+		}
+	}
+	lag.Directions = out
+}

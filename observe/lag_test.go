@@ -114,3 +114,42 @@ func TestLagDirection(t *testing.T) {
 		})
 	}
 }
+
+// MarkUnlinked: a pair no subscription carries and no heartbeat crossed
+// is unknown with its reason (not "every heartbeat missing"); a linked
+// pair keeps its figures; a pair without a subscription that heartbeats
+// crossed anyway (forwarded) keeps what was measured.
+func TestMarkUnlinkedSaysNoSubscription(t *testing.T) {
+	lag := &reports.Lag{Directions: []reports.LagDirection{
+		{From: "east", To: "north", Samples: 50, P99: reports.Duration(time.Millisecond)},
+		{From: "east", To: "west", Samples: 50},
+		{From: "north", To: "east", Samples: 40, Missing: 1},
+		{From: "north", To: "west", Samples: 3},
+		{From: "west", To: "east", Samples: 50},
+		{From: "west", To: "north", Missing: 50},
+	}}
+	links := map[[2]string]bool{{"north", "east"}: true, {"west", "east"}: true, {"east", "west"}: true, {"east", "north"}: true}
+	MarkUnlinked(lag, func(sub, pub string) bool { return links[[2]string{sub, pub}] })
+	got := map[string]reports.LagDirection{}
+	for _, d := range lag.Directions {
+		got[d.From+">"+d.To] = d
+	}
+	if d := got["west>north"]; d.Unknown != "no subscription from west to north" || d.Missing != 0 {
+		t.Errorf("west->north %+v: want unknown, no subscription, nothing missing", d)
+	}
+	if d := got["north>west"]; d.Unknown != "" || d.Samples != 3 {
+		t.Errorf("north->west %+v: heartbeats crossed (forwarded): want them kept", d)
+	}
+	if d := got["east>north"]; d.Unknown != "" || d.Samples != 50 || d.P99.D() != time.Millisecond {
+		t.Errorf("east->north %+v: linked, want it as measured", d)
+	}
+	if len(lag.Directions) != 6 {
+		t.Errorf("%d directions, want every ordered pair of 3 nodes", len(lag.Directions))
+	}
+	// A direction absent altogether is added, unknown.
+	lag = &reports.Lag{Directions: []reports.LagDirection{{From: "a", To: "b", Samples: 1}, {From: "c", To: "a", Samples: 1}}}
+	MarkUnlinked(lag, func(sub, pub string) bool { return sub == "b" && pub == "a" || sub == "a" && pub == "c" })
+	if len(lag.Directions) != 6 || lag.Directions[1].From != "a" || lag.Directions[1].To != "c" || lag.Directions[1].Unknown == "" {
+		t.Errorf("directions %+v: want 6, a->c unknown", lag.Directions)
+	}
+}

@@ -60,3 +60,37 @@ func TestConflictAssertionsOnAnEngineWithoutCounters(t *testing.T) {
 		}
 	}
 }
+
+// A direction no subscription carries shows "-" and its reason, never a
+// zero, in the list, the matrix and HTML; a log not read is said too.
+func TestLagUnknownDirectionShowsTheReason(t *testing.T) {
+	l := &Lag{Directions: []LagDirection{
+		{From: "east", To: "north", Samples: 10, P99: Duration(3 * 1e6)},
+		{From: "east", To: "west", Samples: 10, P99: Duration(2 * 1e6)},
+		{From: "west", To: "north", Unknown: "no subscription from west to north"},
+	}}
+	var b strings.Builder
+	p := &printer{w: &b}
+	p.lag(l, nil)
+	p.conflicts(&Conflicts{LoggedUnknown: "log of north not read: no container"})
+	out := b.String()
+	for _, want := range []string{"west -> north: unknown: no subscription from west to north", "logged: partly unknown (log of north not read: no container)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if row := lagRow(l.Directions[2]); slices.ContainsFunc(row[1:], func(c string) bool { return c != "-" }) {
+		t.Errorf("unknown direction's row %q: want only '-'", row)
+	}
+	header, rows := lagMatrix(l)
+	if got := rows[slices.Index(header, "west")-1][slices.Index(header, "north")]; got != "unknown" {
+		t.Errorf("matrix west->north = %q, want unknown (matrix %v %v)", got, header, rows)
+	}
+	var h strings.Builder
+	for _, bl := range lagSection(l, nil).Blocks {
+		h.WriteString(bl.Text)
+	}
+	if !strings.Contains(h.String(), "west -> north: unknown: no subscription from west to north") {
+		t.Errorf("HTML section lacks the reason: %s", h.String())
+	}
+}

@@ -226,6 +226,9 @@ func lagAssertion(r *Report, name string, max time.Duration, pick func(LagDirect
 	var worst *LagDirection
 	for i := range r.Lag.Directions {
 		d := &r.Lag.Directions[i]
+		if d.Unknown != "" {
+			continue // no subscription carries it: not a direction to hold to a threshold
+		}
 		if d.Samples == 0 {
 			as.Actual = fmt.Sprintf("%s (%s->%s: no heartbeat applied)", NotMeasured, d.From, d.To)
 			return as
@@ -233,6 +236,10 @@ func lagAssertion(r *Report, name string, max time.Duration, pick func(LagDirect
 		if worst == nil || pick(*d) > pick(*worst) {
 			worst = d
 		}
+	}
+	if worst == nil {
+		as.Actual = NotMeasured + " (no direction has a subscription)"
+		return as
 	}
 	v := pick(*worst).D()
 	as.Actual = fmt.Sprintf("%s (%s->%s)", compactDuration(v), worst.From, worst.To)

@@ -71,6 +71,14 @@ func TestEvaluateEachThreshold(t *testing.T) {
 			Assertion{"lag_max", "<= 2s", "not measured (no lag samples)", false}},
 		{"lag direction without heartbeats", scenario.Assert{LagP50: ptr(time.Hour)}, func(r *Report) { r.Lag.Directions[1].Samples = 0 },
 			Assertion{"lag_p50", "<= 1h0m0s", "not measured (primary2->primary1: no heartbeat applied)", false}},
+		{"lag direction without a subscription is skipped", scenario.Assert{LagP50: ptr(time.Hour)}, func(r *Report) {
+			r.Lag.Directions[1] = LagDirection{From: "primary2", To: "primary1", Unknown: "no subscription from primary2 to primary1"}
+		}, Assertion{"lag_p50", "<= 1h0m0s", "2ms (primary1->primary2)", true}},
+		{"lag every direction without a subscription", scenario.Assert{LagP50: ptr(time.Hour)}, func(r *Report) {
+			for i := range r.Lag.Directions {
+				r.Lag.Directions[i] = LagDirection{Unknown: "no subscription"}
+			}
+		}, Assertion{"lag_p50", "<= 1h0m0s", "not measured (no direction has a subscription)", false}},
 
 		{"unavailability longest window pass", scenario.Assert{Unavailability: ptr(3100 * time.Millisecond)}, nil,
 			Assertion{"unavailability", "<= 3.1s", "3.1s (primary2->primary1)", true}},

@@ -352,14 +352,18 @@ func lagSection(l *Lag, faults []Fault) *htmlSection {
 	s := &htmlSection{ID: "lag", Title: "Replication lag (one-way, heartbeats)"}
 	t := htmlTable{Header: []string{"direction", "samples", "missing", "p50", "p95", "p99", "max", "max behind", "slot wal"}}
 	for _, d := range l.Directions {
-		row := []htmlCell{{Text: d.From + " -> " + d.To}}
-		row = append(row, cells("num", fmt.Sprint(d.Samples), fmt.Sprint(d.Missing),
-			HumanDuration(d.P50.D()), HumanDuration(d.P95.D()), HumanDuration(d.P99.D()), HumanDuration(d.Max.D()),
-			HumanBytes(d.BytesMax))...)
-		row = append(row, htmlCell{Text: dash(d.SlotWALStatus)})
+		r := lagRow(d)
+		row := []htmlCell{{Text: r[0]}}
+		row = append(row, cells("num", r[1:8]...)...)
+		row = append(row, htmlCell{Text: r[8]})
 		t.Rows = append(t.Rows, row)
 	}
 	s.table(t)
+	for _, d := range l.Directions {
+		if d.Unknown != "" {
+			s.text("", "%s -> %s: unknown: %s", d.From, d.To, d.Unknown)
+		}
+	}
 	if header, rows := lagMatrix(l); rows != nil {
 		m := htmlTable{Caption: "Lag p99 from each node (row) to each other (column)", Header: header}
 		for _, r := range rows {
@@ -491,6 +495,9 @@ func conflictsSection(c *Conflicts) *htmlSection {
 	}
 	if c.CountedUnknown != "" {
 		s.text("", "counted by PostgreSQL: - (%s)", c.CountedUnknown)
+	}
+	if c.LoggedUnknown != "" {
+		s.text("", "logged: partly unknown (%s)", c.LoggedUnknown)
 	}
 
 	ww := c.Workload

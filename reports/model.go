@@ -190,6 +190,10 @@ type LagDirection struct {
 	BytesMax      int64        `json:"bytes_behind_max"`   // largest WAL distance seen while sampling
 	Bytes         []BytesPoint `json:"bytes_timeline,omitempty"`
 	SlotWALStatus string       `json:"slot_wal_status,omitempty"` // worst pg_replication_slots.wal_status seen
+	// Unknown says why the direction has no figures at all (a target's
+	// partial mesh: "no subscription from east to north"); the counts and
+	// percentiles are then zero and mean nothing.
+	Unknown string `json:"unknown,omitempty"`
 }
 
 // LagPoint is the max one-way lag of heartbeats sent in second T.
@@ -331,9 +335,12 @@ type Conflicts struct {
 	// counted (the engine keeps no counters), not because nothing happened.
 	CountedUnknown string          `json:"counted_unknown,omitempty"`
 	Logged         []ConflictCount `json:"logged"` // server log lines
-	Samples        []LogSample     `json:"samples,omitempty"`
-	Workload       WorkloadWitness `json:"workload"`
-	Stalls         []Stall         `json:"stalls"`
+	// LoggedUnknown says which nodes' logs were not read, and why (a
+	// target node without a container): Logged holds the other nodes'.
+	LoggedUnknown string          `json:"logged_unknown,omitempty"`
+	Samples       []LogSample     `json:"samples,omitempty"`
+	Workload      WorkloadWitness `json:"workload"`
+	Stalls        []Stall         `json:"stalls"`
 
 	// Retention is what retain_dead_tuples (PostgreSQL 19) cost during the
 	// run; nil when the lab's subscriptions do not retain dead tuples.

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -27,7 +28,8 @@ func lagNodes(l *Lag) []string {
 
 // lagMatrix lays out the p99 of every direction as a grid, a row per
 // sending node and a column per receiving one; "-" where a direction was
-// not measured, nothing on the diagonal. None for two nodes or fewer,
+// not measured, "unknown" where it has no figures for a reason the list
+// below it gives (no subscription), nothing on the diagonal. None for two nodes or fewer,
 // whose directions the list already shows at a glance.
 func lagMatrix(l *Lag) (header []string, rows [][]string) {
 	if l == nil {
@@ -40,6 +42,9 @@ func lagMatrix(l *Lag) (header []string, rows [][]string) {
 	p99 := map[[2]string]string{}
 	for _, d := range l.Directions {
 		p99[[2]string{d.From, d.To}] = HumanDuration(d.P99.D())
+		if d.Unknown != "" {
+			p99[[2]string{d.From, d.To}] = "unknown"
+		}
 	}
 	header = append([]string{"from \\ to"}, nodes...)
 	for _, from := range nodes {
@@ -57,6 +62,19 @@ func lagMatrix(l *Lag) (header []string, rows [][]string) {
 		rows = append(rows, row)
 	}
 	return header, rows
+}
+
+// lagRow is a direction's line in the lag list: "-" for every figure of
+// a direction that is unknown (Unknown gives why), never a zero.
+func lagRow(d LagDirection) []string {
+	if d.Unknown != "" {
+		return []string{d.From + " -> " + d.To, "-", "-", "-", "-", "-", "-", "-", "-"}
+	}
+	return []string{
+		d.From + " -> " + d.To, fmt.Sprint(d.Samples), fmt.Sprint(d.Missing),
+		HumanDuration(d.P50.D()), HumanDuration(d.P95.D()), HumanDuration(d.P99.D()), HumanDuration(d.Max.D()),
+		HumanBytes(d.BytesMax), dash(d.SlotWALStatus),
+	}
 }
 
 // divergenceCounts lays out the per-table counts. Two nodes keep the

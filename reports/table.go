@@ -267,13 +267,14 @@ func (p *printer) lag(l *Lag, faults []Fault) {
 	p.title("Replication lag (one-way, heartbeats)")
 	rows := make([][]string, 0, len(l.Directions))
 	for _, d := range l.Directions {
-		rows = append(rows, []string{
-			d.From + " -> " + d.To, fmt.Sprint(d.Samples), fmt.Sprint(d.Missing),
-			HumanDuration(d.P50.D()), HumanDuration(d.P95.D()), HumanDuration(d.P99.D()), HumanDuration(d.Max.D()),
-			HumanBytes(d.BytesMax), dash(d.SlotWALStatus),
-		})
+		rows = append(rows, lagRow(d))
 	}
 	p.table([]string{"direction", "samples", "missing", "p50", "p95", "p99", "max", "max behind", "slot wal"}, rows)
+	for _, d := range l.Directions {
+		if d.Unknown != "" {
+			p.printf("%s -> %s: unknown: %s\n", d.From, d.To, d.Unknown)
+		}
+	}
 	if header, rows := lagMatrix(l); rows != nil {
 		p.title("Lag p99 from each node (row) to each other (column)")
 		p.table(header, rows)
@@ -464,6 +465,9 @@ func (p *printer) conflicts(c *Conflicts) {
 	}
 	if c.CountedUnknown != "" {
 		p.printf("counted by PostgreSQL: - (%s)\n", c.CountedUnknown)
+	}
+	if c.LoggedUnknown != "" {
+		p.printf("logged: partly unknown (%s)\n", c.LoggedUnknown)
 	}
 
 	ww := c.Workload

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // ways, the workload's own witnesses, divergence, failovers.
 func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath string) {
 	r.opt.Log("waiting for the nodes to converge (at most %s)", r.opt.ConvergeTimeout)
-	conv := observe.WaitConverged(ctx, r.pools, r.lab.SlotOn, r.opt.ConvergeTimeout)
+	conv := observe.WaitConvergedLinks(ctx, r.pools, r.lab.SlotOn, r.lab.HasLink, r.opt.ConvergeTimeout)
 	r.opt.Log("%s", conv)
 	// Apply workers flush their statistics at most once a second, after a
 	// later transaction: with heartbeats still flowing, two more rounds of
@@ -33,6 +34,7 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 		if r.samplers != nil {
 			r.samplers.wal.Fill(lag)
 		}
+		observe.MarkUnlinked(lag, r.lab.HasLink)
 		rep.Lag = lag
 	}
 
@@ -63,14 +65,26 @@ func (r *run) analyse(ctx context.Context, rep *reports.Report, historyPath stri
 func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]pglog.Event) {
 	c := &reports.Conflicts{CountedUnknown: r.lab.Replication().UncountedConflicts()}
 	logs := map[string][]pglog.Event{}
+	var unread []string
 	for _, n := range r.lab.Nodes {
 		if n.ID == "" {
-			r.warn("log of %s not read: the target names no container for it (conflicts are counted from pg_stat_subscription_stats only)", n.Name)
+			why := fmt.Sprintf("log of %s not read: the target names no container for it", n.Name)
+			if c.CountedUnknown != "" {
+				// pglogical.show_subscription_status says a subscription is
+				// down, not why (a cut link looks the same as an apply
+				// error): without the log its stalls are unknown too.
+				why += " (" + r.lab.Replication().Name() + " keeps no counters: the conflicts applied and the stalls on " + n.Name + " are unknown)"
+			} else {
+				why += " (conflicts are counted from pg_stat_subscription_stats only)"
+			}
+			r.warn("%s", why)
+			unread = append(unread, why)
 			continue
 		}
 		out, err := r.lab.LogsSince(ctx, n.ID, r.start)
 		if err != nil {
 			r.warn("log of %s not read: %s", n.Name, trimErr(err))
+			unread = append(unread, fmt.Sprintf("log of %s not read: %s", n.Name, trimErr(err)))
 			continue
 		}
 		evs, _ := pglog.Parse(strings.NewReader(out))
@@ -78,6 +92,7 @@ func (r *run) conflicts(ctx context.Context) (*reports.Conflicts, map[string][]p
 		c.Logged = append(c.Logged, observe.LoggedConflicts(n.Name, evs)...)
 		c.Samples = append(c.Samples, observe.LogSamples(n.Name, evs, 3)...)
 	}
+	c.LoggedUnknown = strings.Join(unread, "; ")
 	if r.samplers != nil {
 		c.Counted = r.samplers.stats.Totals()
 		pub := map[[2]string]string{}

@@ -54,6 +54,9 @@ func startSamplers(ctx context.Context, pools map[string]*pgxpool.Pool, l *lab.L
 				// sample, expected during faults.
 				_ = s.stats.Sample(cctx, n.Name, pools[n.Name])
 				for _, to := range node.Others(l.Primaries(), n.Name) {
+					if !l.HasLink(to, n.Name) {
+						continue // a partial mesh: no slot serves to
+					}
 					_ = s.wal.Sample(cctx, n.Name, to, pools[n.Name])
 				}
 				if s.retention != nil {

@@ -138,9 +138,12 @@ func ownTablesNeeded(tables bool) string {
 }
 
 // externalConfig describes the target's nodes as lab.External takes them:
-// containers on the local engine only, the user's subscriptions as links.
+// containers on the local engine only, the user's subscriptions of the
+// target's engine (native or pglogical) as links, each with the slot
+// preflight read (pglogical.subscription.sub_slot_name for pglogical).
 func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
-	cfg := lab.ExternalConfig{Name: TargetLabName(t.File), Engine: lab.EngineNative}
+	engine, _ := targetEngines(pre)
+	cfg := lab.ExternalConfig{Name: TargetLabName(t.File), Engine: engine}
 	for _, n := range t.Nodes {
 		en := lab.ExternalNode{Name: n.Name, ConnString: n.ConnString()}
 		if n.DockerHost == "" {
@@ -149,7 +152,7 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 		cfg.Nodes = append(cfg.Nodes, en)
 	}
 	for _, e := range pre.Topology {
-		if e.Publisher != "" && e.Engine == target.EngineNative {
+		if e.Publisher != "" && e.Engine == engine {
 			sub := subscriptionOf(pre, e.Subscriber, e.Subscription)
 			slot := sub.Slot
 			if slot == "" {
@@ -176,6 +179,23 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 		}
 	}
 	return cfg
+}
+
+// targetEngines is the engine of the subscriptions matched between the
+// target's nodes, native when none was (Refusals refuses that target);
+// all lists every engine seen on them.
+func targetEngines(pre target.Report) (engine string, all []string) {
+	for _, e := range pre.Topology {
+		if e.Publisher != "" && !slices.Contains(all, e.Engine) {
+			all = append(all, e.Engine)
+		}
+	}
+	slices.Sort(all)
+	engine = lab.EngineNative
+	if len(all) == 1 {
+		engine = all[0]
+	}
+	return engine, all
 }
 
 // subscriptionOf is what preflight read of node's subscription sub (its
@@ -244,29 +264,23 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		errs = append(errs, &scenario.Error{File: t.File, Pos: t.Nodes[0].Pos,
 			Msg: fmt.Sprintf("the target has %d nodes: pgchaos run --target takes %d to %d, as a lab has", len(t.Nodes), node.MinPrimaries, node.MaxPrimaries)})
 	}
+	// Lag, convergence and divergence are measured on the links that
+	// exist (a partial mesh is fine: a pair without a subscription is
+	// reported unknown); what cannot work is a node whose replication
+	// pgchaos does not read, two engines at once, or no link at all.
 	for _, n := range pre.Facts.Nodes {
-		if !slices.Contains(n.Engines, target.EngineNative) {
+		if !slices.Contains(n.Engines, target.EngineNative) && !slices.Contains(n.Engines, target.EnginePglogical) {
 			errs = append(errs, &scenario.Error{File: t.File, Pos: nodePos(t, n.Name),
-				Msg: fmt.Sprintf("node %s: run --target measures native logical replication, and found %s", n.Name, engines(n.Engines))})
-			continue
+				Msg: fmt.Sprintf("node %s: run --target measures native logical replication and pglogical, and found %s", n.Name, engines(n.Engines))})
 		}
-		// Lag, convergence and divergence read every ordered pair: the
-		// nodes must replicate in a full mesh, as a lab's do.
-		var missing []string
-		for _, m := range t.Nodes {
-			if m.Name == n.Name {
-				continue
-			}
-			if !slices.ContainsFunc(pre.Topology, func(e target.Edge) bool {
-				return e.Subscriber == n.Name && e.Publisher == m.Name && e.Engine == target.EngineNative
-			}) {
-				missing = append(missing, m.Name)
-			}
-		}
-		if len(missing) > 0 {
-			errs = append(errs, &scenario.Error{File: t.File, Pos: nodePos(t, n.Name),
-				Msg: fmt.Sprintf("node %s has no native subscription to %s: run --target needs every node to subscribe to every other (see `pgchaos target check %s`)", n.Name, strings.Join(missing, ", "), t.File)})
-		}
+	}
+	switch _, all := targetEngines(pre); {
+	case len(all) == 0:
+		errs = append(errs, &scenario.Error{File: t.File, Pos: t.Nodes[0].Pos,
+			Msg: fmt.Sprintf("no subscription of one node of the target to another was matched: run --target measures replication between the nodes (see the topology in `pgchaos target check %s`)", t.File)})
+	case len(all) > 1:
+		errs = append(errs, &scenario.Error{File: t.File, Pos: t.Nodes[0].Pos,
+			Msg: fmt.Sprintf("the nodes replicate with %s subscriptions at once: run --target measures one engine per target (see `pgchaos target check %s`)", strings.Join(all, " and "), t.File)})
 	}
 	if sc.Schema != nil {
 		add(sc.Schema.Pos, "schema: is for labs pgchaos builds; on a target the tables are yours, and pgchaos creates only its own, in schema %s (remove schema:, or run on a lab)", target.SchemaName)

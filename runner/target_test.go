@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/target"
 )
@@ -178,6 +179,93 @@ func TestNeedsTablesForBuiltInKindsAndLockRows(t *testing.T) {
 		}
 		if got := needsTables(sc); got != tc.want {
 			t.Errorf("%s: needsTables = %v, want %v", tc.body, got, tc.want)
+		}
+	}
+}
+
+// A target replicating with pglogical, or not in a full mesh, is taken:
+// links are the subscriptions that exist. Refused are a node whose
+// replication pgchaos does not read, two engines at once, and no link.
+func TestRefusalsTakePglogicalAndPartialMeshes(t *testing.T) {
+	tg, err := target.Parse("cluster.yaml", []byte(`nodes:
+  - {name: east, dsn: "host=10.0.0.1 user=app dbname=app"}
+  - {name: west, dsn: "host=10.0.0.2 user=app dbname=app"}
+  - {name: north, dsn: "host=10.0.0.3 user=app dbname=app"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\nworkloads: [{kind: sql, script: ../scenarios/orders.sql}]\n"), scenario.Nodes{Primaries: []string{"east", "west", "north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := func(sub, pub, engine string) target.Edge {
+		return target.Edge{Subscriber: sub, Publisher: pub, Engine: engine, Subscription: "sub_" + pub + "_" + sub, Enabled: true}
+	}
+	report := func(engine string, nodeEngines [3]string, edges ...target.Edge) target.Report {
+		var f target.Facts
+		for i, name := range []string{"east", "west", "north"} {
+			nf := target.NodeFacts{Name: name, Reached: true, Superuser: true, Engines: []string{nodeEngines[i]}}
+			for _, e := range edges {
+				if e.Subscriber == name {
+					nf.Subscriptions = append(nf.Subscriptions, target.Subscription{Engine: e.Engine, Name: e.Subscription, Slot: "pgl_app_" + e.Publisher + "_" + e.Subscriber})
+				}
+			}
+			f.Nodes = append(f.Nodes, nf)
+		}
+		return target.Report{Facts: f, Capabilities: target.Capabilities(f), Topology: edges}
+	}
+	pgl, nat := target.EnginePglogical, target.EngineNative
+	partial := []target.Edge{edge("east", "west", pgl), edge("west", "east", pgl), edge("north", "east", pgl)}
+	for _, tc := range []struct {
+		name string
+		pre  target.Report
+		want string // "": accepted
+	}{
+		{"pglogical, north subscribing to east only", report(pgl, [3]string{pgl, pgl, pgl}, partial...), ""},
+		{"native partial mesh", report(nat, [3]string{nat, nat, nat}, edge("east", "west", nat), edge("north", "east", nat)), ""},
+		{"two engines", report(pgl, [3]string{pgl, pgl, nat}, append(partial, edge("north", "west", nat))...), "cluster.yaml:2:5: the nodes replicate with native and pglogical subscriptions at once"},
+		{"no link", report(nat, [3]string{nat, nat, nat}, target.Edge{Subscriber: "east", Engine: nat, Subscription: "outside"}), "cluster.yaml:2:5: no subscription of one node of the target to another was matched"},
+		{"spock node", report(pgl, [3]string{pgl, pgl, target.EngineSpock}, partial[:2]...), "cluster.yaml:4:5: node north: run --target measures native logical replication and pglogical, and found spock"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Refusals(sc, tg, tc.pre, "")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	// The lab value: pglogical, a link per subscription with its slot as
+	// preflight read it (sub_slot_name), none for the missing pairs.
+	cfg := externalConfig(tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...))
+	if cfg.Engine != lab.EnginePglogical || len(cfg.Links) != 3 {
+		t.Fatalf("config engine %q, links %+v: want pglogical with 3 links", cfg.Engine, cfg.Links)
+	}
+	if k := cfg.Links[2]; k.Subscriber != "north" || k.Publisher != "east" || k.Name != "sub_east_north" || k.Slot != "pgl_app_east_north" {
+		t.Errorf("link %+v: want north <- east through sub_east_north, slot pgl_app_east_north", k)
+	}
+}
+
+// A pglogical target node without a container: its conflicts cannot be
+// counted (no statistics view) nor read (no log), so the report says they
+// are unknown and why, never an empty count that reads as none.
+func TestConflictsOnPglogicalWithoutContainersAreUnknown(t *testing.T) {
+	l, err := lab.External(t.Context(), lab.ExternalConfig{Name: "target-x", Engine: lab.EnginePglogical, Nodes: []lab.ExternalNode{
+		{Name: "east", ConnString: "host=10.0.0.1 user=app dbname=app"}, {Name: "west", ConnString: "host=10.0.0.2 user=app dbname=app"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{lab: l}
+	c, _ := r.conflicts(t.Context())
+	if !strings.Contains(c.CountedUnknown, "pglogical keeps no conflict counters") {
+		t.Errorf("counted unknown %q: want pglogical's reason", c.CountedUnknown)
+	}
+	for _, want := range []string{"log of east not read: the target names no container for it", "the conflicts applied and the stalls on west are unknown"} {
+		if !strings.Contains(c.LoggedUnknown, want) {
+			t.Errorf("logged unknown %q: want %q", c.LoggedUnknown, want)
 		}
 	}
 }

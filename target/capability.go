@@ -101,26 +101,35 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 		}
 		return ""
 	}
-	// The SQL faults drive native subscriptions and walsenders.
+	// The SQL faults drive native subscriptions and walsenders, or
+	// pglogical's (its functions, its apply worker, the walsender of its
+	// slot) on a node without native subscriptions, as the faults do.
 	native := slices.Contains(n.Engines, EngineNative)
+	pgl := slices.Contains(n.Engines, EnginePglogical) && !hasSubscription(n, EngineNative)
 	switch kind {
 	case scenario.FaultDisableSubscription:
-		if !hasSubscription(n, EngineNative) {
+		switch {
+		case pgl && hasSubscription(n, EnginePglogical):
+			if !n.Superuser {
+				return "needs superuser to disable a pglogical subscription (pglogical.alter_subscription_disable; user " + n.User + " is not)"
+			}
+			return ""
+		case !hasSubscription(n, EngineNative):
 			return noNative(n, "no native subscription on this node to disable")
 		}
 		if !n.Superuser && !ownsAll(n, EngineNative) {
 			return "needs superuser or ownership of the node's subscriptions (user " + n.User + " has neither)"
 		}
 	case scenario.FaultKillWalsender:
-		if !native || len(n.Slots) == 0 {
+		if !(native || pgl) || len(n.Slots) == 0 {
 			return noNative(n, "no logical slot on this node: no walsender serves a peer")
 		}
 		if !n.Superuser {
 			return "needs superuser: a walsender runs as the replication user, which pg_signal_backend may not signal when it is a superuser"
 		}
 	case scenario.FaultKillApplyWorker:
-		if !hasSubscription(n, EngineNative) {
-			return noNative(n, "no native subscription on this node: no apply worker")
+		if !hasSubscription(n, EngineNative) && !(pgl && hasSubscription(n, EnginePglogical)) {
+			return noNative(n, "no native or pglogical subscription on this node: no apply worker")
 		}
 		if !n.Superuser {
 			return "needs superuser: the apply worker runs as the subscription's owner"
@@ -141,7 +150,7 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 
 func noNative(n NodeFacts, why string) string {
 	if len(n.Engines) > 0 && !slices.Contains(n.Engines, EngineNative) {
-		return "the SQL faults drive native logical replication; this node runs " + strings.Join(n.Engines, ", ")
+		return "the SQL faults drive native logical replication and pglogical; this node runs " + strings.Join(n.Engines, ", ")
 	}
 	return why
 }
@@ -247,8 +256,8 @@ func Measures(f Facts, edges []Edge) []Measure {
 			if !n.HeartbeatTable {
 				return "needs pgchaos.pgchaos_heartbeat in the replication: run pgchaos target setup"
 			}
-			if !heartbeatPublished(n) {
-				return "pgchaos.pgchaos_heartbeat exists but no publication carries it: run pgchaos target setup"
+			if publishes(n.Name, edges) && !heartbeatPublished(n) {
+				return "pgchaos.pgchaos_heartbeat exists but no publication or replication set carries it: run pgchaos target setup"
 			}
 			return ""
 		}},
@@ -282,6 +291,12 @@ func Measures(f Facts, edges []Edge) []Measure {
 		{"stalls (a subscription stuck on one error)", func(n NodeFacts) string {
 			if !hasSubscription(n, EngineNative) && !hasSubscription(n, EnginePglogical) {
 				return "no subscription on this node"
+			}
+			if !hasSubscription(n, EngineNative) {
+				// pglogical.show_subscription_status says down, not why.
+				if why := containerReason(n.Container); why != "" {
+					return "pglogical's stalls are read from the server log, in the container: " + why
+				}
 			}
 			return ""
 		}},
@@ -355,9 +370,23 @@ func linked(node string, edges []Edge) bool {
 	return false
 }
 
+// heartbeatPublished: a publication, or a pglogical replication set, of
+// the node carries pgchaos.pgchaos_heartbeat.
 func heartbeatPublished(n NodeFacts) bool {
-	for _, p := range n.Publications {
+	for _, p := range append(append([]Publication(nil), n.Publications...), n.ReplicationSets...) {
 		if p.Heartbeat {
+			return true
+		}
+	}
+	return false
+}
+
+// publishes reports whether another node of the target subscribes to
+// node: only then must its heartbeat be published (a node nobody reads
+// from, in a partial mesh, needs the table alone).
+func publishes(node string, edges []Edge) bool {
+	for _, e := range edges {
+		if e.Publisher == node {
 			return true
 		}
 	}

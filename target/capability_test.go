@@ -70,7 +70,22 @@ func TestCapabilities(t *testing.T) {
 		{"kill-apply-worker on pglogical", func(f *Facts) {
 			f.Nodes[0].Engines = []string{EnginePglogical}
 			f.Nodes[0].Subscriptions[0].Engine = EnginePglogical
-		}, scenario.FaultKillApplyWorker, "partly", "this node runs pglogical"},
+		}, scenario.FaultKillApplyWorker, "yes", ""},
+		{"disable-subscription on pglogical, not superuser", func(f *Facts) {
+			f.Nodes[0].Engines = []string{EnginePglogical}
+			f.Nodes[0].Subscriptions[0].Engine = EnginePglogical
+			f.Nodes[0].Superuser = false
+		}, scenario.FaultDisableSubscription, "partly", "needs superuser to disable a pglogical subscription"},
+		{"kill-walsender on pglogical", func(f *Facts) {
+			for i := range f.Nodes {
+				f.Nodes[i].Engines = []string{EnginePglogical}
+				f.Nodes[i].Subscriptions[0].Engine = EnginePglogical
+			}
+		}, scenario.FaultKillWalsender, "yes", ""},
+		{"kill-apply-worker on spock", func(f *Facts) {
+			f.Nodes[0].Engines = []string{EngineSpock}
+			f.Nodes[0].Subscriptions = nil
+		}, scenario.FaultKillApplyWorker, "partly", "this node runs spock"},
 		{"kill-sessions with pg_signal_backend", func(f *Facts) { f.Nodes[0].Superuser, f.Nodes[0].SignalBackend = false, true }, scenario.FaultKillSessions, "yes", ""},
 		{"kill-sessions without", func(f *Facts) { f.Nodes[0].Superuser = false }, scenario.FaultKillSessions, "partly", "pg_signal_backend"},
 		{"lock-rows before setup", nil, scenario.FaultLockRows, "no", "pgchaos target setup"},
@@ -156,7 +171,7 @@ func TestMeasures(t *testing.T) {
 			for i := range f.Nodes {
 				f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
 			}
-		}, "lag (heartbeat", "needs setup", "no publication carries it"},
+		}, "lag (heartbeat", "needs setup", "no publication or replication set carries it"},
 		{"lag without a matched peer", func(f *Facts) {
 			for i := range f.Nodes {
 				f.Nodes[i].Subscriptions[0].Addresses, f.Nodes[i].Subscriptions[0].Slot = []string{"elsewhere:5432"}, "nope"
@@ -171,6 +186,12 @@ func TestMeasures(t *testing.T) {
 		{"bytes lag without stats role", func(f *Facts) { f.Nodes[0].Superuser = false }, "lag (bytes", "partly", "pg_read_all_stats"},
 		{"bytes lag with pg_read_all_stats", func(f *Facts) { f.Nodes[0].Superuser, f.Nodes[0].ReadAllStats = false, true }, "lag (bytes", "yes", ""},
 		{"log lines without container", func(f *Facts) { f.Nodes[0].Container = ContainerFacts{State: ContainerNone} }, "conflict log lines", "partly", "no container named"},
+		{"pglogical stalls without container", func(f *Facts) {
+			f.Nodes[0].Engines = []string{EnginePglogical}
+			f.Nodes[0].Subscriptions[0].Engine = EnginePglogical
+			f.Nodes[0].Container = ContainerFacts{State: ContainerNone}
+		}, "stalls", "partly", "pglogical's stalls are read from the server log"},
+		{"native stalls without container", func(f *Facts) { f.Nodes[0].Container = ContainerFacts{State: ContainerNone} }, "stalls", "yes", ""},
 		{"failover cost without admin", func(f *Facts) { f.HAProxy.Admin = "" }, "failover cost", "no", "no HAProxy admin address"},
 		{"divergence before setup", nil, "divergence", "needs setup", "pgchaos target setup"},
 	}

@@ -55,6 +55,10 @@ type NodeFacts struct {
 	Publications  []Publication  `json:"publications,omitempty"`
 	Subscriptions []Subscription `json:"subscriptions,omitempty"`
 	Slots         []string       `json:"slots,omitempty"` // logical replication slots on this node
+	// ReplicationSets are pglogical's replication sets on this node (its
+	// publications: a subscriber reads the sets its subscription names),
+	// with whether pgchaos.pgchaos_heartbeat is in each.
+	ReplicationSets []Publication `json:"replication_sets,omitempty"`
 	// ConninfoHidden: the user may not read pg_subscription.subconninfo,
 	// so subscriptions are matched to nodes by slot name only.
 	ConninfoHidden bool     `json:"conninfo_hidden,omitempty"`

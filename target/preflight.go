@@ -247,6 +247,19 @@ func inspectNode(ctx context.Context, n Node) NodeFacts {
 			problem("read pglogical subscriptions", err)
 		}
 		nf.Subscriptions = append(nf.Subscriptions, pgl...)
+		rows, _ := conn.Query(ctx, `SELECT s.set_name, false,
+			EXISTS (SELECT 1 FROM pglogical.replication_set_table t WHERE t.set_id = s.set_id AND t.set_reloid = to_regclass($1)),
+			coalesce((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pglogical.replication_set_table t
+				JOIN pg_class c ON c.oid = t.set_reloid JOIN pg_namespace n ON n.oid = c.relnamespace
+				WHERE t.set_id = s.set_id AND n.nspname = $2), '{}')
+			FROM pglogical.replication_set s JOIN pglogical.local_node l ON l.node_id = s.set_nodeid ORDER BY 1`, HeartbeatTable, SchemaName)
+		nf.ReplicationSets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Publication, error) {
+			var p Publication
+			return p, r.Scan(&p.Name, &p.AllTables, &p.Heartbeat, &p.Tables)
+		})
+		if err != nil {
+			problem("read pglogical replication sets", err)
+		}
 	}
 	for _, e := range []string{EngineSpock, EnginePgactive} {
 		if slices.Contains(exts, e) {

@@ -177,15 +177,31 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 			}
 			refresh[e.Subscriber] = append(refresh[e.Subscriber], e.Subscription)
 		case EnginePglogical:
-			for _, set := range s.Publications {
-				for _, tbl := range ownTables() {
-					if foreign[e.Publisher][tbl] {
-						continue
-					}
-					st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(set) + ", " + literal(SchemaName+"."+tbl) + ", false)"}
-					if !slices.Contains(p.Steps, st) {
-						p.Steps = append(p.Steps, st)
-					}
+			// One of the sets the subscription reads is enough. The guard
+			// makes the step a no-op where the table joined a set as it
+			// was created (an event trigger adding every new table to a
+			// set is a common pglogical setup; a set cannot hold a table
+			// twice).
+			if len(s.Publications) == 0 {
+				continue
+			}
+			sets := make([]string, len(s.Publications))
+			for i, set := range s.Publications {
+				sets[i] = literal(set)
+			}
+			for _, tbl := range ownTables() {
+				if foreign[e.Publisher][tbl] || slices.ContainsFunc(s.Publications, func(set string) bool {
+					rs, found := replicationSet(pub, set)
+					return found && (slices.Contains(rs.Tables, tbl) || tbl == "pgchaos_heartbeat" && rs.Heartbeat)
+				}) {
+					continue
+				}
+				q := literal(SchemaName + "." + tbl)
+				st := Step{Node: e.Publisher, SQL: "SELECT pglogical.replication_set_add_table(" + literal(s.Publications[0]) + ", " + q + ", false)" +
+					" WHERE NOT EXISTS (SELECT 1 FROM pglogical.replication_set_table t JOIN pglogical.replication_set r USING (set_id)" +
+					" WHERE t.set_reloid = " + q + "::regclass AND r.set_name IN (" + strings.Join(sets, ", ") + "))"}
+				if !slices.Contains(p.Steps, st) {
+					p.Steps = append(p.Steps, st)
 				}
 			}
 		default:
@@ -204,21 +220,24 @@ func SetupPlan(r Report, marked map[string]bool) Plan {
 }
 
 // NeedsSetup names the reached nodes where pgchaos run cannot work yet:
-// no pgchaos.pgchaos_heartbeat, or no publication of theirs carries it;
-// with workloads (a run of built-in workloads or a lock-rows fault), also
-// a built-in workload table missing, not marked as pgchaos's, or carried
-// by no publication. Empty: setup was done.
+// no pgchaos.pgchaos_heartbeat, or, on a node another node of the target
+// subscribes to, no publication or pglogical replication set of its
+// carries it; with workloads (a run of built-in workloads or a lock-rows
+// fault), also a built-in workload table missing, not marked as
+// pgchaos's, or (on a node others subscribe to) carried by no
+// publication or set. Empty: setup was done.
 func NeedsSetup(r Report, workloads bool) []string {
 	var out []string
 	for _, n := range r.Facts.Nodes {
 		if !n.Reached {
 			continue
 		}
-		ok := n.HeartbeatTable && heartbeatPublished(n)
+		read := publishes(n.Name, r.Topology)
+		ok := n.HeartbeatTable && (!read || heartbeatPublished(n))
 		if ok && workloads {
 			for _, tbl := range ownTables()[1:] {
 				own, exists := ownTable(n, tbl)
-				if !exists || !own.Marked || !published(n, tbl) {
+				if !exists || !own.Marked || read && !published(n, tbl) {
 					ok = false
 				}
 			}
@@ -270,7 +289,7 @@ func CleanPlan(r Report, marked map[string]bool) Plan {
 		if slices.Contains(n.Engines, EnginePglogical) {
 			for _, tbl := range drop {
 				q := literal(SchemaName + "." + tbl)
-				p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "SELECT pglogical.replication_set_remove_table(set_name, " + q + ") FROM pglogical.replication_set_table WHERE set_reloid = " + q + "::regclass"})
+				p.Steps = append(p.Steps, Step{Node: n.Name, SQL: "SELECT pglogical.replication_set_remove_table(r.set_name, " + q + ") FROM pglogical.replication_set_table t JOIN pglogical.replication_set r USING (set_id) WHERE t.set_reloid = " + q + "::regclass"})
 			}
 		}
 		for _, tbl := range drop {
@@ -353,6 +372,15 @@ func subscription(n NodeFacts, name string) Subscription {
 	return Subscription{}
 }
 
+func replicationSet(n NodeFacts, name string) (Publication, bool) {
+	for _, p := range n.ReplicationSets {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Publication{}, false
+}
+
 func publication(n NodeFacts, name string) (Publication, bool) {
 	for _, p := range n.Publications {
 		if p.Name == name {
@@ -371,10 +399,10 @@ func ownTable(n NodeFacts, name string) (OwnTable, bool) {
 	return OwnTable{}, false
 }
 
-// published reports whether a publication of n carries pgchaos's table
-// (a name without the schema).
+// published reports whether a publication or pglogical replication set
+// of n carries pgchaos's table (a name without the schema).
 func published(n NodeFacts, table string) bool {
-	for _, p := range n.Publications {
+	for _, p := range append(append([]Publication(nil), n.Publications...), n.ReplicationSets...) {
 		if slices.Contains(p.Tables, table) {
 			return true
 		}

@@ -196,9 +196,12 @@ func TestSetupPlanPglogicalUsesReplicationSets(t *testing.T) {
 	}
 	sql := SetupPlan(reportOf(f), nil).SQL()
 	for _, tbl := range ownTables() {
-		if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos."+tbl+"', false);") != 2 {
+		if strings.Count(sql, "SELECT pglogical.replication_set_add_table('default', 'pgchaos."+tbl+"', false) WHERE NOT EXISTS (") != 2 {
 			t.Errorf("%s not added to each node's set:\n%s", tbl, sql)
 		}
+	}
+	if strings.Count(sql, "r.set_name IN ('default'));") != 2*len(ownTables()) {
+		t.Errorf("each add is guarded by the sets the subscription reads:\n%s", sql)
 	}
 }
 
@@ -227,5 +230,52 @@ func TestCleanPlanDropsOnlyWhatSetupMade(t *testing.T) {
 	}
 	if strings.Contains(sql, "CASCADE") || strings.Contains(sql, "pgchaos_pub") || strings.Contains(sql, "TRUNCATE") {
 		t.Errorf("clean must not cascade, truncate nor touch a FOR ALL TABLES publication:\n%s", sql)
+	}
+}
+
+// On pglogical the heartbeat counts as replicated when a replication set
+// of the node carries it: setup then adds it to no set twice, and a run
+// needs no setup.
+func TestPglogicalHeartbeatInASetNeedsNoSetup(t *testing.T) {
+	f := tutorial()
+	for i := range f.Nodes {
+		f.Nodes[i].Engines = []string{EnginePglogical}
+		f.Nodes[i].Publications = nil
+		f.Nodes[i].Subscriptions[0].Engine = EnginePglogical
+		f.Nodes[i].Subscriptions[0].Publications = []string{"default"}
+		f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
+		f.Nodes[i].ReplicationSets = []Publication{{Name: "default"}}
+	}
+	if need := NeedsSetup(reportOf(f), false); len(need) != 2 {
+		t.Errorf("heartbeat in no set: NeedsSetup = %v, want east and west", need)
+	}
+	f.Nodes[0].ReplicationSets[0].Heartbeat = true
+	r := reportOf(f)
+	if need := NeedsSetup(r, false); len(need) != 1 || need[0] != "west" {
+		t.Errorf("heartbeat in east's set only: NeedsSetup = %v, want west", need)
+	}
+	sql := SetupPlan(r, map[string]bool{"east": true, "west": true}).SQL()
+	if n := strings.Count(sql, "replication_set_add_table('default', 'pgchaos.pgchaos_heartbeat'"); n != 1 || !strings.Contains(sql[strings.Index(sql, "-- on west"):], "'pgchaos.pgchaos_heartbeat'") {
+		t.Errorf("plan should add the heartbeat to west's set only (%d adds):\n%s", n, sql)
+	}
+}
+
+// In a partial mesh a node nobody subscribes to needs the heartbeat table
+// (it receives heartbeats) but no publication of it.
+func TestNeedsSetupAsksPublicationsOnlyOfPublishers(t *testing.T) {
+	f := tutorial()
+	// west no longer subscribes to east: nobody reads from east.
+	f.Nodes[1].Subscriptions = nil
+	for i := range f.Nodes {
+		f.Nodes[i].PgchaosSchema, f.Nodes[i].HeartbeatTable = true, true
+		f.Nodes[i].Publications = []Publication{{Name: "app"}}
+	}
+	f.Nodes[1].Publications[0].Heartbeat = true // west publishes it; east does not
+	if need := NeedsSetup(reportOf(f), false); len(need) != 0 {
+		t.Errorf("NeedsSetup = %v, want none: east is nobody's publisher", need)
+	}
+	f.Nodes[1].Publications[0].Heartbeat = false
+	if need := NeedsSetup(reportOf(f), false); len(need) != 1 || need[0] != "west" {
+		t.Errorf("NeedsSetup = %v, want west (east subscribes to it)", need)
 	}
 }
