@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pgchaos/pgchaos/dockerhost"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/node"
@@ -22,7 +23,7 @@ import (
 func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.Lab, error) {
 	t := opt.Target
 	opt.Log("preflight of %s (read-only)", t.File)
-	pre := target.Preflight(ctx, t)
+	pre := Preflight(ctx, t)
 	if !pre.AllReached() {
 		var why []string
 		for _, n := range pre.Facts.Nodes {
@@ -64,7 +65,7 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: setup: %w (the statements before it were run; `pgchaos target clean %s --allow` removes them)", t.File, err, t.File))
 		}
-		pre = target.Preflight(ctx, t)
+		pre = Preflight(ctx, t)
 		if need := target.NeedsSetup(pre); len(need) > 0 {
 			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup the heartbeat is still not replicated on %s%s", t.File, strings.Join(need, ", "), notes))
@@ -73,16 +74,19 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 	return l, nil
 }
 
+// Preflight is target.Preflight that also asks each engine for the
+// network-tools image link faults need there.
+func Preflight(ctx context.Context, t *target.Target) target.Report {
+	return target.PreflightWith(ctx, t, target.DockerChecker{NetTools: lab.NetToolsImage()})
+}
+
 // externalConfig describes the target's nodes as lab.External takes them:
-// containers on the local engine only, the user's subscriptions as links.
+// containers on their engines, the user's subscriptions as links.
 func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 	cfg := lab.ExternalConfig{Name: TargetLabName(t.File), Engine: lab.EngineNative}
 	for _, n := range t.Nodes {
-		en := lab.ExternalNode{Name: n.Name, ConnString: n.ConnString()}
-		if n.DockerHost == "" {
-			en.Container = n.Container
-		}
-		cfg.Nodes = append(cfg.Nodes, en)
+		cfg.Nodes = append(cfg.Nodes, lab.ExternalNode{Name: n.Name, ConnString: n.ConnString(),
+			Container: n.Container, DockerHost: n.DockerHost})
 	}
 	for _, e := range pre.Topology {
 		if e.Publisher != "" && e.Engine == target.EngineNative {
@@ -206,8 +210,16 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		if f.Node == "" {
 			on = f.Between // a link fault: both ends
 		}
+		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss) && len(f.Between) == 2 {
+			a, _ := t.Node(f.Between[0])
+			b, _ := t.Node(f.Between[1])
+			if dockerhost.Key(a.DockerHost) != dockerhost.Key(b.DockerHost) {
+				add(f.Pos, "%s: %s and %s run on different Docker engines (%s, %s): a link fault places rules from a helper on one engine's network, so both ends must be on one engine and network", where, a.Name, b.Name, engineOf(a), engineOf(b))
+				continue
+			}
+		}
 		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss) && network == "" {
-			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, on the local engine", where)
+			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, or are not all on one engine", where)
 			continue
 		}
 		c, ok := pre.Capability(f.Kind)
@@ -216,10 +228,6 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 			continue
 		}
 		for _, name := range on {
-			if n, _ := t.Node(name); n.DockerHost != "" && isContainerFault(f.Kind) {
-				add(f.Pos, "%s: %s's container is on another Docker engine (%s), which run --target does not drive yet", where, name, n.DockerHost)
-				continue
-			}
 			if !c.CanOn(name) {
 				why := "preflight found it cannot be done there"
 				for _, r := range c.Cannot {
@@ -246,13 +254,11 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
 }
 
-func isContainerFault(kind string) bool {
-	switch kind {
-	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultPartition, scenario.FaultLoss:
-		return true
+func engineOf(n target.Node) string {
+	if n.DockerHost == "" {
+		return "the local engine"
 	}
-	return false
+	return n.DockerHost
 }
 
 func nodePos(t *target.Target, name string) scenario.Pos {

@@ -97,7 +97,18 @@ type ContainerFacts struct {
 	DockerHost string `json:"docker_host,omitempty"` // "" = local
 	State      string `json:"state"`
 	Reason     string `json:"reason,omitempty"`
+	// NetTools is the network-tools image link faults run their helper
+	// from, and NetToolsState whether that engine has it: "present",
+	// "missing", or "" when not asked.
+	NetTools      string `json:"nettools,omitempty"`
+	NetToolsState string `json:"nettools_state,omitempty"`
 }
+
+// The values of ContainerFacts.NetToolsState.
+const (
+	NetToolsPresent = "present"
+	NetToolsMissing = "missing"
+)
 
 // Edge is one replication direction: Subscriber applies what Publisher
 // writes.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/internal/term"
+	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/target"
 )
 
@@ -47,7 +48,7 @@ Examples:
 		if err != nil {
 			return err
 		}
-		r := target.Preflight(ctx, t)
+		r := runner.Preflight(ctx, t)
 		if *format == "json" {
 			if err := writeJSON(e.stdout, r); err != nil {
 				return err
