@@ -74,6 +74,17 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 	return l, nil
 }
 
+// TargetLab makes the lab value a run on t uses (lab.External over its
+// nodes, containers on their engines), after a read-only preflight, for
+// healing what an interrupted run left: unlike a run it does not need
+// every node to answer (a stopped node is what a heal starts). The
+// preflight's report says what it found. Close the lab when done.
+func TargetLab(ctx context.Context, t *target.Target) (*lab.Lab, target.Report, error) {
+	pre := Preflight(ctx, t)
+	l, err := lab.External(ctx, externalConfig(t, pre))
+	return l, pre, err
+}
+
 // Preflight is target.Preflight that also asks each engine for the
 // network-tools image link faults need there.
 func Preflight(ctx context.Context, t *target.Target) target.Report {
