@@ -136,7 +136,8 @@ func forwardDocker(t *testing.T) *dockerForwarder {
 // by inspect on the engine while the run holds the fault, west untouched
 // — heals both, and replication resumes both ways; east's stop, start,
 // pause, unpause and log reads went through the tcp engine, nothing of
-// west's did. Then a run killed (SIGKILL) inside a
+// west's did. With both nodes on the tcp engine a partition's helper runs
+// there and holds replication up both ways. Then a run killed (SIGKILL) inside a
 // stop leaves it in the ledger target-cluster, and `pgchaos lab heal
 // --target` in another process heals it; a second heal finds nothing.
 func TestTargetContainerFaultsThroughATCPDockerHost(t *testing.T) {
@@ -244,6 +245,50 @@ faults:
 		if f.Target != "east" || f.Healed == nil || f.HealError != "" {
 			t.Errorf("fault %+v: want on east, injected and healed", f)
 		}
+	}
+	assertRunningAndReplicating(t, l, east)
+
+	// Both nodes on the tcp engine: a partition runs its helper there, in
+	// each node's namespace, and cuts replication both ways until healed.
+	both := write("both.yaml", fmt.Sprintf(`nodes:
+  - {name: east, dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", container: %s, docker_host: "tcp://%s"}
+  - {name: west, dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", container: %s, docker_host: "tcp://%s"}
+`, east.Port, east.Container, fwd.Addr, west.Port, west.Container, fwd.Addr))
+	part := write("partition.yaml", `name: remote-partition
+duration: 14s
+workloads:
+  - {kind: sql, script: add.sql, targets: [east, west], rate: 10/s}
+faults:
+  - {at: 3s, kind: partition, between: [east, west], for: 5s}
+`)
+	before = len(fwd.Requests())
+	partDir := filepath.Join(work, "partition")
+	if out, err := runBin(bin, env, "run", part, "--target", both, "--format", "none", "--report-dir", partDir); err != nil {
+		t.Fatalf("run --target with a partition on the tcp engine: %v\n%s", err, out)
+	}
+	if !fwd.Carried(before, "POST", "/containers/create") {
+		t.Errorf("the partition's helper was not created through the tcp:// engine; requests: %q", fwd.Requests()[before:])
+	}
+	raw, err = os.ReadFile(filepath.Join(partDir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = reports.Report{}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Faults) != 1 || rep.Faults[0].Healed == nil || rep.Faults[0].HealError != "" {
+		t.Fatalf("partition: faults %+v, want one injected and healed", rep.Faults)
+	}
+	t.Logf("partition %s: effects %q", rep.Faults[0].Target, rep.Faults[0].Effects)
+	cut := 0
+	for _, e := range rep.Faults[0].Effects {
+		if strings.HasPrefix(e, "replication east->west:") || strings.HasPrefix(e, "replication west->east:") {
+			cut++
+		}
+	}
+	if cut != 2 {
+		t.Errorf("partition effects %q: want replication held up both ways", rep.Faults[0].Effects)
 	}
 	assertRunningAndReplicating(t, l, east)
 
