@@ -25,11 +25,11 @@ import (
 	"github.com/pgchaos/pgchaos/reports"
 )
 
-// dockerForwarder is a tcp:// Docker engine for tests: a listener on
-// 127.0.0.1 that carries each connection to the local engine's unix
-// socket. It keeps the request lines it carried ("POST /v1.51/containers/ID/stop").
+// dockerForwarder is another Docker engine for tests: a listener (tcp on
+// 127.0.0.1, or a unix socket in a temporary directory) that carries each
+// connection to the local engine's unix socket. It keeps the request lines it carried ("POST /v1.51/containers/ID/stop").
 type dockerForwarder struct {
-	Addr string
+	Addr string // 127.0.0.1:PORT, or the socket's path
 	mu   sync.Mutex
 	reqs []string
 }
@@ -83,13 +83,17 @@ func (r *requestLines) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func forwardDocker(t *testing.T) *dockerForwarder {
+func forwardDocker(t *testing.T, network string) *dockerForwarder {
 	t.Helper()
 	sock := "/var/run/docker.sock"
 	if h, ok := strings.CutPrefix(os.Getenv(client.EnvOverrideHost), "unix://"); ok {
 		sock = h
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if network == "unix" {
+		addr = filepath.Join(t.TempDir(), "docker.sock")
+	}
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,13 +140,13 @@ func forwardDocker(t *testing.T) *dockerForwarder {
 // by inspect on the engine while the run holds the fault, west untouched
 // — heals both, and replication resumes both ways; east's stop, start,
 // pause, unpause and log reads went through the tcp engine, nothing of
-// west's did. With both nodes on the tcp engine a partition's helper runs
-// there and holds replication up both ways. Then a run killed (SIGKILL) inside a
+// west's did. With both nodes on a unix:// engine (another socket) a
+// partition's helper runs there and holds replication up both ways. Then a run killed (SIGKILL) inside a
 // stop leaves it in the ledger target-cluster, and `pgchaos lab heal
 // --target` in another process heals it; a second heal finds nothing.
-func TestTargetContainerFaultsThroughATCPDockerHost(t *testing.T) {
+func TestTargetContainerFaultsThroughTCPAndUnixDockerHosts(t *testing.T) {
 	l := labtest.Start(t)
-	fwd := forwardDocker(t)
+	fwd := forwardDocker(t, "tcp")
 	bin := buildBinary(t)
 	state := t.TempDir()
 	env := append(os.Environ(), "XDG_STATE_HOME="+state, "PGPASSWORD="+l.SuperuserPassword())
@@ -248,12 +252,14 @@ faults:
 	}
 	assertRunningAndReplicating(t, l, east)
 
-	// Both nodes on the tcp engine: a partition runs its helper there, in
-	// each node's namespace, and cuts replication both ways until healed.
+	// Both nodes on a unix:// engine (another socket): a partition runs
+	// its helper there, in each node's namespace, and cuts replication
+	// both ways until healed.
+	sock := forwardDocker(t, "unix")
 	both := write("both.yaml", fmt.Sprintf(`nodes:
-  - {name: east, dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", container: %s, docker_host: "tcp://%s"}
-  - {name: west, dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", container: %s, docker_host: "tcp://%s"}
-`, east.Port, east.Container, fwd.Addr, west.Port, west.Container, fwd.Addr))
+  - {name: east, dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", container: %s, docker_host: "unix://%s"}
+  - {name: west, dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", container: %s, docker_host: "unix://%s"}
+`, east.Port, east.Container, sock.Addr, west.Port, west.Container, sock.Addr))
 	part := write("partition.yaml", `name: remote-partition
 duration: 14s
 workloads:
@@ -261,13 +267,12 @@ workloads:
 faults:
   - {at: 3s, kind: partition, between: [east, west], for: 5s}
 `)
-	before = len(fwd.Requests())
 	partDir := filepath.Join(work, "partition")
 	if out, err := runBin(bin, env, "run", part, "--target", both, "--format", "none", "--report-dir", partDir); err != nil {
 		t.Fatalf("run --target with a partition on the tcp engine: %v\n%s", err, out)
 	}
-	if !fwd.Carried(before, "POST", "/containers/create") {
-		t.Errorf("the partition's helper was not created through the tcp:// engine; requests: %q", fwd.Requests()[before:])
+	if !sock.Carried(0, "POST", "/containers/create") {
+		t.Errorf("the partition's helper was not created through the unix:// engine; requests: %q", sock.Requests())
 	}
 	raw, err = os.ReadFile(filepath.Join(partDir, "report.json"))
 	if err != nil {
