@@ -141,7 +141,9 @@ func forwardDocker(t *testing.T, network string) *dockerForwarder {
 // — heals both, and replication resumes both ways; east's stop, start,
 // pause, unpause and log reads went through the tcp engine, nothing of
 // west's did. With both nodes on a unix:// engine (another socket) a
-// partition's helper runs there and holds replication up both ways. Then a run killed (SIGKILL) inside a
+// partition is refused at its line while the engine lacks the
+// network-tools image, and otherwise runs its helper there and holds
+// replication up both ways. Then a run killed (SIGKILL) inside a
 // stop leaves it in the ledger target-cluster, and `pgchaos lab heal
 // --target` in another process heals it; a second heal finds nothing.
 func TestTargetContainerFaultsThroughTCPAndUnixDockerHosts(t *testing.T) {
@@ -267,6 +269,14 @@ workloads:
 faults:
   - {at: 3s, kind: partition, between: [east, west], for: 5s}
 `)
+	// Without the network-tools image on that engine the partition is
+	// refused at its line, before anything runs.
+	noTools := append(slices.Clone(env), lab.NetToolsEnv+"=pgchaos-local/nettools:absent")
+	out, err = runBin(bin, noTools, "run", part, "--target", both, "--format", "none", "--report-dir", filepath.Join(work, "refused"))
+	var refused *exec.ExitError
+	if !errors.As(err, &refused) || refused.ExitCode() != 2 || !strings.Contains(out, "partition.yaml:6:5: faults[0] (kind: partition): cannot be done on east: the network-tools image pgchaos-local/nettools:absent is not on unix://"+sock.Addr) {
+		t.Errorf("partition without the nettools image on its engine: %v, want exit 2 at partition.yaml:6:5 naming the image and the engine\n%s", err, out)
+	}
 	partDir := filepath.Join(work, "partition")
 	if out, err := runBin(bin, env, "run", part, "--target", both, "--format", "none", "--report-dir", partDir); err != nil {
 		t.Fatalf("run --target with a partition on the tcp engine: %v\n%s", err, out)
