@@ -72,7 +72,11 @@ type proxyDocker interface {
 
 func newDelay(l *lab.Lab, nf netFault) *Delay {
 	d := &Delay{netFault: nf, db: l, slotOn: l.SlotOn, pgPort: l.PeerPort}
-	if cli := l.Docker(); cli != nil {
+	on := nf.node.Name
+	if nf.isLink {
+		on = nf.link.from
+	}
+	if cli := l.DockerFor(on); cli != nil {
 		d.docker = cli
 	}
 	return d

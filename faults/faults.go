@@ -82,7 +82,6 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 	if l == nil {
 		return nil, fmt.Errorf("fault %s: no lab", spec.Kind)
 	}
-	d := l.Docker()
 	node := func() (lab.Node, error) {
 		n, ok := l.Node(spec.Node)
 		if !ok {
@@ -95,7 +94,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 	// first, this keeps a ledger heal from reaching a nil client.
 	container := func() (lab.Node, error) {
 		n, err := node()
-		if err == nil && l.IsExternal() && (n.ID == "" || d == nil) {
+		if err == nil && l.IsExternal() && (n.ID == "" || l.DockerFor(n.Name) == nil) {
 			err = fmt.Errorf("fault %s: node %s runs in no container pgchaos can reach", spec.Kind, n.Name)
 		}
 		return n, err
@@ -106,7 +105,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		if err != nil {
 			return nil, err
 		}
-		c := lifecycle{spec: spec, node: n, docker: d, ready: l}
+		c := lifecycle{spec: spec, node: n, docker: l.DockerFor(n.Name), ready: l}
 		switch spec.Kind {
 		case scenario.FaultStop:
 			return &Stop{c}, nil
@@ -120,7 +119,7 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Pause{spec: spec, node: n, docker: d}, nil
+		return &Pause{spec: spec, node: n, docker: l.DockerFor(n.Name)}, nil
 	case scenario.FaultIsolate:
 		n, err := node()
 		if err != nil {
@@ -132,9 +131,9 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 			if _, err := container(); err != nil {
 				return nil, err
 			}
-			return &Isolate{spec: spec, node: n, docker: d, ready: l, external: true}, nil
+			return &Isolate{spec: spec, node: n, docker: l.DockerFor(n.Name), ready: l, external: true}, nil
 		}
-		return &Isolate{spec: spec, node: n, network: l.Network, docker: d, ready: l}, nil
+		return &Isolate{spec: spec, node: n, network: l.Network, docker: l.DockerFor(n.Name), ready: l}, nil
 	case scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
 		return newNetFault(l, spec)
 	case scenario.FaultDisableSubscription, scenario.FaultKillWalsender, scenario.FaultKillApplyWorker,

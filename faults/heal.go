@@ -28,7 +28,9 @@ fi
 // started, paused ones unpaused, disconnected ones reconnected, PGCHAOS
 // iptables chains and netem root qdiscs removed on both nodes, disabled
 // subscriptions enabled and lock-rows sessions ended, and both HAProxy
-// servers made ready. It returns what it healed, in words.
+// servers made ready. On a user's nodes (lab.External) only the ledger is
+// healed: nothing there is pgchaos's to sweep. It returns what it healed,
+// in words.
 func HealLab(ctx context.Context, l *lab.Lab, ledgerDir string) (healed []string, err error) {
 	var errs []error
 	g, lerr := OpenLedger(l, WithStateDir(ledgerDir))
@@ -46,6 +48,10 @@ func HealLab(ctx context.Context, l *lab.Lab, ledgerDir string) (healed []string
 				}
 			}
 		}
+	}
+	if l.IsExternal() {
+		// A user's nodes: pgchaos touches only what it recorded doing.
+		return healed, errors.Join(errs...)
 	}
 	swept, err := sweep(ctx, l)
 	healed = append(healed, swept...)

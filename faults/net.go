@@ -17,6 +17,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/pgchaos/pgchaos/dockerhost"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/scenario"
 )
@@ -102,6 +103,14 @@ func (h helper) output(ctx context.Context, id string) (stdout, stderr string) {
 	return o.String(), e.String()
 }
 
+// engineOf names a node's engine in messages.
+func engineOf(n lab.Node) string {
+	if n.DockerHost == "" {
+		return "the local engine"
+	}
+	return n.DockerHost
+}
+
 // devOf is a shell snippet setting DEV to the interface that holds ip:
 // Docker names a reconnected node's interface eth1, eth2, …, not eth0.
 func devOf(ip string) string {
@@ -168,7 +177,7 @@ type Loss struct{ netFault }
 func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 	nf := netFault{
 		spec: spec, kind: spec.Kind, network: l.Network, nodes: map[string]lab.Node{},
-		help: helper{docker: l.Docker(), image: l.Images.NetTools, lab: l.Name},
+		help: helper{image: l.Images.NetTools, lab: l.Name},
 	}
 	for _, n := range l.Nodes {
 		nf.nodes[n.Name] = n
@@ -176,6 +185,7 @@ func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 	if nf.help.image == "" {
 		nf.help.image = lab.LocalRepo + "/nettools:2"
 	}
+	var engineNode string // a node on the engine the fault acts through
 	if lk, ok := linkOf(spec); ok {
 		for _, name := range []string{lk.from, lk.to} {
 			if _, ok := nf.nodes[name]; !ok {
@@ -186,13 +196,26 @@ func newNetFault(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 			return nil, fmt.Errorf("fault %s: a link needs two different nodes, got %s twice", spec.Kind, lk.from)
 		}
 		nf.link, nf.isLink = lk, true
+		// The helper and the peer's address are on one engine's network:
+		// both ends must be there.
+		a, b := nf.nodes[lk.from], nf.nodes[lk.to]
+		if dockerhost.Key(a.DockerHost) != dockerhost.Key(b.DockerHost) {
+			return nil, fmt.Errorf("fault %s: %s and %s run on different Docker engines (%s, %s): a link fault needs both ends on one engine and network", spec.Kind, a.Name, b.Name, engineOf(a), engineOf(b))
+		}
+		engineNode = lk.from
 	} else {
 		n, ok := l.Node(spec.Node)
 		if !ok {
 			return nil, fmt.Errorf("fault %s: node %q is not in lab %q (use primary1 or primary2, or between: [primary1, primary2] for the link)", spec.Kind, spec.Node, l.Name)
 		}
 		nf.node = n
+		engineNode = n.Name
 	}
+	cli := l.DockerFor(engineNode)
+	if cli == nil && l.IsExternal() {
+		return nil, fmt.Errorf("fault %s: no Docker engine reaches the containers it acts on", spec.Kind)
+	}
+	nf.help.docker = cli
 	switch spec.Kind {
 	case scenario.FaultPartition:
 		return &Partition{nf}, nil

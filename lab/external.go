@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/client"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgchaos/pgchaos/dockerhost"
 	"github.com/pgchaos/pgchaos/exitcode"
 )
 
@@ -24,12 +26,16 @@ type ExternalNode struct {
 	// and only ever hands it to pgx. The password may also come from
 	// PGPASSWORD or ~/.pgpass, which pgx reads when it parses it.
 	ConnString string
-	// Container names the node's container on the local Docker engine, for
-	// container faults and its server log; "" for none.
+	// Container names the node's container, for container faults and its
+	// server log; "" for none.
 	Container string
 	// ClusterName is the node's cluster_name as preflight read it: ops
 	// served by the node record it as served_by.
 	ClusterName string
+	// DockerHost is the engine running Container: "" for the local one
+	// (DOCKER_HOST and friends), else unix://PATH, tcp://HOST:PORT or
+	// ssh://[USER@]HOST[:PORT]. Nodes on the same engine share one client.
+	DockerHost string
 }
 
 // ExternalConfig describes a user's nodes as a lab: a target that pgchaos
@@ -61,11 +67,13 @@ type ExternalConfig struct {
 // and reports run on them through the same code as on a lab pgchaos built.
 // Such a lab has no volumes and creates no network; nothing may remove it
 // (Down works by label and finds nothing of it; callers check IsExternal).
-// When a node names a container, External inspects it on the local engine
-// (its ID is what container faults and log reads take); a container the
-// engine does not have is left out (Container and ID empty). When every node names a container and they share
-// exactly one Docker network, that is the lab's Network (link faults find
-// peers' addresses on it); otherwise Network is empty. Close it when done.
+// When a node names a container, External inspects it on the node's engine
+// (its ID is what container faults and log reads take, through DockerFor);
+// a container the engine does not have is left out (Container and ID
+// empty). When every node names a container on one engine and they share
+// exactly one Docker network there, that is the lab's Network (link faults
+// find peers' addresses on it); otherwise Network is empty. Close it when
+// done.
 func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 	if cfg.Name == "" || len(cfg.Nodes) == 0 {
 		return nil, exitcode.BadInputErr(errors.New("external lab: a name and at least one node are needed"))
@@ -83,7 +91,8 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 			first = pc
 		}
 		l.conns[en.Name] = en.ConnString
-		l.Nodes = append(l.Nodes, Node{Name: en.Name, Container: en.Container, Host: pc.Host, Port: int(pc.Port), User: pc.User, ClusterName: en.ClusterName})
+		l.Nodes = append(l.Nodes, Node{Name: en.Name, Container: en.Container, DockerHost: en.DockerHost,
+			Host: pc.Host, Port: int(pc.Port), User: pc.User, ClusterName: en.ClusterName})
 	}
 	l.Proxy.AdminAddr, l.Proxy.Backend, l.Proxy.Servers = cfg.HAProxyAdmin, cfg.HAProxyBackend, cfg.HAProxyServers
 	if cfg.HAProxy != "" {
@@ -95,33 +104,57 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 		l.Proxy.Host, l.Proxy.Port = host, p
 		l.conns[HAProxy] = withHostPort(cfg.Nodes[0].ConnString, host, p)
 	}
-	needDocker := false
-	for _, n := range l.Nodes {
-		needDocker = needDocker || n.Container != ""
+	// One client per engine the nodes' containers run on.
+	l.engines = map[string]*client.Client{}
+	fail := func(err error) (*Lab, error) {
+		l.Close()
+		return nil, err
 	}
-	if !needDocker {
+	for _, n := range l.Nodes {
+		if n.Container == "" {
+			continue
+		}
+		key := dockerhost.Key(n.DockerHost)
+		if _, ok := l.engines[key]; ok {
+			continue
+		}
+		var cli *client.Client
+		var err error
+		if n.DockerHost == "" {
+			cli, err = Docker(ctx)
+		} else {
+			cli, err = dockerhost.Client(ctx, n.DockerHost)
+		}
+		if err != nil {
+			return fail(exitcode.InfraErr(fmt.Errorf("external lab: node %s: %w", n.Name, err)))
+		}
+		l.engines[key] = cli
+		if key == dockerhost.Key("") {
+			l.docker = cli
+		}
+	}
+	if len(l.engines) == 0 {
+		l.engines = nil
 		return l, nil
 	}
-	cli, err := Docker(ctx)
-	if err != nil {
-		return nil, exitcode.InfraErr(fmt.Errorf("external lab: %w", err))
-	}
-	l.docker = cli
 	l.Images.NetTools = imageCandidates("nettools", l.Postgres)[0]
-	shared := map[string]int{} // network → how many of the nodes' containers are on it
+	// network → how many of the nodes' containers are on it; a network is
+	// an engine's own, so the key holds both.
+	type onEngine struct{ engine, network string }
+	shared := map[onEngine]int{}
 	for i, n := range l.Nodes {
 		if n.Container == "" {
 			continue
 		}
-		ci, err := cli.ContainerInspect(ctx, n.Container)
+		key := dockerhost.Key(n.DockerHost)
+		ci, err := l.engines[key].ContainerInspect(ctx, n.Container)
 		if cerrdefs.IsNotFound(err) {
 			// Preflight says so; the faults that need it are refused.
 			l.Nodes[i].Container = ""
 			continue
 		}
 		if err != nil {
-			cli.Close()
-			return nil, exitcode.InfraErr(fmt.Errorf("external lab: node %s: container %s: %w", n.Name, n.Container, err))
+			return fail(exitcode.InfraErr(fmt.Errorf("external lab: node %s: container %s on %s: %w", n.Name, n.Container, engineName(n.DockerHost), err)))
 		}
 		l.Nodes[i].ID = ci.ID
 		if ci.State != nil {
@@ -132,22 +165,29 @@ func External(ctx context.Context, cfg ExternalConfig) (*Lab, error) {
 		}
 		if ci.NetworkSettings != nil {
 			for name := range ci.NetworkSettings.Networks {
-				shared[name]++
+				shared[onEngine{key, name}]++
 			}
 		}
 	}
 	// Link faults find a node's peer by its address on the network the
-	// nodes share: usable only when there is exactly one.
+	// nodes share: usable only when there is exactly one, on one engine.
 	var nets []string
-	for name, k := range shared {
-		if k == len(l.Nodes) && name != "host" && name != "none" {
-			nets = append(nets, name)
+	for on, k := range shared {
+		if k == len(l.Nodes) && on.network != "host" && on.network != "none" {
+			nets = append(nets, on.network)
 		}
 	}
 	if len(nets) == 1 {
 		l.Network = nets[0]
 	}
 	return l, nil
+}
+
+func engineName(host string) string {
+	if host == "" {
+		return "the local Docker engine"
+	}
+	return host
 }
 
 // IsExternal reports whether the lab is a user's nodes (External): pgchaos

@@ -22,6 +22,11 @@ const LocalRepo = "pgchaos-local"
 
 // imageCandidates lists, best first, the images that can play a part: the
 // official image, then the local build of the same interface.
+// NetToolsImage is the network-tools image network faults run their
+// helper containers from (PGCHAOS_NETTOOLS_IMAGE overrides it); a user's
+// engine needs it for link faults.
+func NetToolsImage() string { return imageCandidates("nettools", "")[0] }
+
 func imageCandidates(kind, pgVersion string) []string {
 	switch kind {
 	case "postgres":

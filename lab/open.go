@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
+	"github.com/pgchaos/pgchaos/dockerhost"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/node"
 )
@@ -132,13 +133,53 @@ func trimSlash(s string) string {
 	return s
 }
 
-// Docker is the lab's Docker client, for packages that act on its
-// containers (faults). It stays owned by the Lab.
+// Docker is the lab's Docker client (the local engine), for packages that
+// act on its containers. It stays owned by the Lab. A user's node may run
+// on another engine: act on a node's container through DockerFor.
 func (l *Lab) Docker() *client.Client { return l.docker }
 
-// Close releases the Docker client. Safe on nil.
+// DockerFor is the client of the engine that runs node's container: the
+// lab's one engine on a lab pgchaos built, the node's docker_host on a
+// user's (External). nil when the node has no reachable engine; names that
+// are not nodes (haproxy) get the lab's client. It stays owned by the Lab.
+func (l *Lab) DockerFor(node string) *client.Client {
+	if l == nil {
+		return nil
+	}
+	if l.engines == nil {
+		return l.docker
+	}
+	n, ok := l.Node(node)
+	if !ok {
+		return l.docker
+	}
+	return l.engines[dockerhost.Key(n.DockerHost)]
+}
+
+// dockerForID is DockerFor the node whose container has that ID (log
+// reads take an ID).
+func (l *Lab) dockerForID(id string) *client.Client {
+	for _, n := range l.Nodes {
+		if n.ID != "" && n.ID == id {
+			return l.DockerFor(n.Name)
+		}
+	}
+	return l.docker
+}
+
+// Close releases the Docker clients. Safe on nil.
 func (l *Lab) Close() error {
-	if l == nil || l.docker == nil {
+	if l == nil {
+		return nil
+	}
+	if l.engines != nil {
+		var errs []error
+		for _, c := range l.engines {
+			errs = append(errs, c.Close())
+		}
+		return errors.Join(errs...)
+	}
+	if l.docker == nil {
 		return nil
 	}
 	return l.docker.Close()

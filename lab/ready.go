@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,7 +50,11 @@ func (l *Lab) WaitReady(ctx context.Context, node string, timeout time.Duration)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		ci, ierr := l.docker.ContainerInspect(ctx, n.ID)
+		var ci container.InspectResponse
+		ierr := errNoContainer
+		if cli := l.DockerFor(n.Name); cli != nil && n.ID != "" {
+			ci, ierr = cli.ContainerInspect(ctx, n.ID)
+		}
 		if ierr == nil && ci.State != nil && (ci.State.Status == "exited" || ci.State.Status == "dead") {
 			return fmt.Errorf("%s exited (code %d) before it was ready; its last log lines:\n%s",
 				n.Container, ci.State.ExitCode, l.LogTail(ctx, n.ID, 20))
@@ -66,6 +71,9 @@ func (l *Lab) WaitReady(ctx context.Context, node string, timeout time.Duration)
 	}
 }
 
+// errNoContainer: a user's node without a container pgchaos can reach.
+var errNoContainer = errors.New("no container pgchaos can reach")
+
 // Logs returns a container's last tail log lines (stdout and stderr
 // together, as PostgreSQL and HAProxy log to stderr).
 func (l *Lab) Logs(ctx context.Context, containerID string, tail int) (string, error) {
@@ -74,7 +82,11 @@ func (l *Lab) Logs(ctx context.Context, containerID string, tail int) (string, e
 
 func (l *Lab) logs(ctx context.Context, containerID string, opts container.LogsOptions) (string, error) {
 	opts.ShowStdout, opts.ShowStderr = true, true
-	rc, err := l.docker.ContainerLogs(ctx, containerID, opts)
+	cli := l.dockerForID(containerID)
+	if cli == nil || containerID == "" {
+		return "", errNoContainer
+	}
+	rc, err := cli.ContainerLogs(ctx, containerID, opts)
 	if err != nil {
 		return "", err
 	}

@@ -137,6 +137,10 @@ type Lab struct {
 	schema *Schema // the DDL itself, while the lab is being built
 
 	docker *client.Client
+	// engines are a user's nodes' Docker clients (External), one per
+	// engine (dockerhost.Key); docker is among them when a node is on the
+	// local engine.
+	engines map[string]*client.Client
 
 	// A user's nodes (External): never built, changed or removed by
 	// pgchaos. conns holds each target's connection string (it may carry
@@ -167,6 +171,10 @@ type Node struct {
 	// ClusterName is the node's cluster_name, which ops record as who
 	// served them; "" = the node's Name (a lab sets cluster_name to it).
 	ClusterName string
+	// DockerHost is the engine running the container on a user's node
+	// (External): "" for the local one, else unix://, tcp:// or ssh://.
+	// Reach it through Lab.DockerFor.
+	DockerHost string
 }
 
 // Proxy is the lab's HAProxy.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgchaos/pgchaos/dockerhost"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/lab"
 	"github.com/pgchaos/pgchaos/node"
@@ -24,7 +25,7 @@ import (
 func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*lab.Lab, error) {
 	t := opt.Target
 	opt.Log("preflight of %s (read-only)", t.File)
-	pre := target.Preflight(ctx, t)
+	pre := Preflight(ctx, t)
 	if !pre.AllReached() {
 		var why []string
 		for _, n := range pre.Facts.Nodes {
@@ -74,13 +75,30 @@ func acquireTarget(ctx context.Context, sc *scenario.Scenario, opt Options) (*la
 			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: setup: %w (the statements before it were run; `pgchaos target clean %s --allow` removes them)", t.File, err, t.File))
 		}
-		pre = target.Preflight(ctx, t)
+		pre = Preflight(ctx, t)
 		if need := target.NeedsSetup(pre, tables); len(need) > 0 {
 			l.Close()
 			return nil, exitcode.InfraErr(fmt.Errorf("target %s: after setup pgchaos's own tables (%s) are still missing, not pgchaos's, or not replicated on %s%s", t.File, ownTablesNeeded(tables), strings.Join(need, ", "), notes))
 		}
 	}
 	return l, nil
+}
+
+// TargetLab makes the lab value a run on t uses (lab.External over its
+// nodes, containers on their engines), after a read-only preflight, for
+// healing what an interrupted run left: unlike a run it does not need
+// every node to answer (a stopped node is what a heal starts). The
+// preflight's report says what it found. Close the lab when done.
+func TargetLab(ctx context.Context, t *target.Target) (*lab.Lab, target.Report, error) {
+	pre := Preflight(ctx, t)
+	l, err := lab.External(ctx, externalConfig(t, pre))
+	return l, pre, err
+}
+
+// Preflight is target.Preflight that also asks each engine for the
+// network-tools image link faults need there.
+func Preflight(ctx context.Context, t *target.Target) target.Report {
+	return target.PreflightWith(ctx, t, target.DockerChecker{NetTools: lab.NetToolsImage()})
 }
 
 // userTables checks, read-only, that each table of the user's a lock-rows
@@ -145,11 +163,8 @@ func externalConfig(t *target.Target, pre target.Report) lab.ExternalConfig {
 	engine, _ := targetEngines(pre)
 	cfg := lab.ExternalConfig{Name: TargetLabName(t.File), Engine: engine}
 	for _, n := range t.Nodes {
-		en := lab.ExternalNode{Name: n.Name, ConnString: n.ConnString()}
-		if n.DockerHost == "" {
-			en.Container = n.Container
-		}
-		cfg.Nodes = append(cfg.Nodes, en)
+		cfg.Nodes = append(cfg.Nodes, lab.ExternalNode{Name: n.Name, ConnString: n.ConnString(),
+			Container: n.Container, DockerHost: n.DockerHost})
 	}
 	for _, e := range pre.Topology {
 		if e.Publisher != "" && e.Engine == engine {
@@ -317,8 +332,17 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 			add(f.Pos, "%s: a node-wide delay needs sch_netem in the Docker host's kernel, which pgchaos cannot check on your host before the run; delay the replication link instead (between: [a, b], which runs pgchaos's link proxy beside the publisher)", where)
 			continue
 		}
-		if (f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss || f.Kind == scenario.FaultDelay) && network == "" {
-			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, on the local engine", where)
+		link := f.Kind == scenario.FaultPartition || f.Kind == scenario.FaultLoss || f.Kind == scenario.FaultDelay
+		if link && len(f.Between) == 2 {
+			a, _ := t.Node(f.Between[0])
+			b, _ := t.Node(f.Between[1])
+			if dockerhost.Key(a.DockerHost) != dockerhost.Key(b.DockerHost) {
+				add(f.Pos, "%s: %s and %s run on different Docker engines (%s, %s): a link fault places rules from a helper on one engine's network, so both ends must be on one engine and network", where, a.Name, b.Name, engineOf(a), engineOf(b))
+				continue
+			}
+		}
+		if link && network == "" {
+			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, or are not all on one engine", where)
 			continue
 		}
 		c, ok := pre.Capability(f.Kind)
@@ -327,10 +351,6 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 			continue
 		}
 		for _, name := range on {
-			if n, _ := t.Node(name); n.DockerHost != "" && isContainerFault(f.Kind) {
-				add(f.Pos, "%s: %s's container is on another Docker engine (%s), which run --target does not drive yet", where, name, n.DockerHost)
-				continue
-			}
 			if !c.CanOn(name) {
 				why := "preflight found it cannot be done there"
 				for _, r := range c.Cannot {
@@ -357,13 +377,11 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
 }
 
-func isContainerFault(kind string) bool {
-	switch kind {
-	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultIsolate, scenario.FaultPartition, scenario.FaultLoss, scenario.FaultDelay:
-		return true
+func engineOf(n target.Node) string {
+	if n.DockerHost == "" {
+		return "the local engine"
 	}
-	return false
+	return n.DockerHost
 }
 
 func nodePos(t *target.Target, name string) scenario.Pos {
@@ -378,15 +396,4 @@ func engines(es []string) string {
 		return "no replication"
 	}
 	return strings.Join(es, ", ")
-}
-
-// TargetLab is the lab value a run on t would use (a read-only preflight,
-// then lab.External over the nodes), without the refusals and the setup:
-// for healing the target's fault ledger from another process (pgchaos
-// target heal). A node that does not answer is no error here: the heal
-// of a fault on it says what failed. Close it when done.
-func TargetLab(ctx context.Context, t *target.Target) (*lab.Lab, target.Report, error) {
-	pre := target.Preflight(ctx, t)
-	l, err := lab.External(ctx, externalConfig(t, pre))
-	return l, pre, err
 }

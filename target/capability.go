@@ -72,13 +72,23 @@ func cannot(kind string, n NodeFacts, f Facts) string {
 	}
 	switch kind {
 	case scenario.FaultStop, scenario.FaultKill, scenario.FaultRestart, scenario.FaultPause,
-		scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
-		return containerReason(n.Container)
-	case scenario.FaultIsolate:
+		scenario.FaultIsolate:
 		if why := containerReason(n.Container); why != "" {
 			return why
 		}
-		return isolateReason(n.Container)
+		if kind == scenario.FaultIsolate {
+			return isolateReason(n.Container)
+		}
+		return ""
+	case scenario.FaultPartition, scenario.FaultDelay, scenario.FaultLoss:
+		if why := containerReason(n.Container); why != "" {
+			return why
+		}
+		if c := n.Container; c.NetToolsState == NetToolsMissing {
+			return "the network-tools image " + c.NetTools + " is not on " + engineName(c.DockerHost) +
+				" (the helper that places the rules runs from it there): build it there (`make images`) or copy it (`docker save " + c.NetTools + " | docker load` on that engine)"
+		}
+		return ""
 	case scenario.FaultFailover:
 		h := f.HAProxy
 		switch {

@@ -120,7 +120,18 @@ type ContainerFacts struct {
 	// Networks are the Docker networks the container is on, with its IP
 	// address on each ("" when it has none there).
 	Networks map[string]string `json:"networks,omitempty"`
+	// NetTools is the network-tools image link faults run their helper
+	// from, and NetToolsState whether that engine has it: "present",
+	// "missing", or "" when not asked.
+	NetTools      string `json:"nettools,omitempty"`
+	NetToolsState string `json:"nettools_state,omitempty"`
 }
+
+// The values of ContainerFacts.NetToolsState.
+const (
+	NetToolsPresent = "present"
+	NetToolsMissing = "missing"
+)
 
 // Edge is one replication direction: Subscriber applies what Publisher
 // writes.

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pgchaos/pgchaos/dockerhost"
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/internal/inputfile"
 	"github.com/pgchaos/pgchaos/node"
@@ -249,11 +250,14 @@ func (p *parser) node(i int, n *yaml.Node) (Node, bool) {
 	}
 	if v, ok := f["docker_host"]; ok {
 		if s, ok := p.str(v, where+".docker_host", maxHostLen); ok {
+			_, err := dockerhost.Parse(s)
 			switch {
 			case !strings.HasPrefix(s, "unix://") && !strings.HasPrefix(s, "tcp://") && !strings.HasPrefix(s, "ssh://"):
-				p.errorf(v, "%s.docker_host %q: use unix://PATH, tcp://HOST:PORT or ssh://USER@HOST, as DOCKER_HOST takes", where, s)
+				p.errorf(v, "%s.docker_host %q: use unix://PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT], as DOCKER_HOST takes", where, s)
 			case strings.Contains(s, "@") && strings.Contains(strings.SplitN(strings.TrimPrefix(s, "ssh://"), "@", 2)[0], ":"):
 				p.errorf(v, "%s.docker_host holds a password: use an SSH key or agent instead (the value is not shown)", where)
+			case err != nil:
+				p.errorf(v, "%s.docker_host %q: %v", where, s, err)
 			default:
 				nd.DockerHost = s
 			}

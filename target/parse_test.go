@@ -79,6 +79,7 @@ func TestParseErrorsArePositioned(t *testing.T) {
 		{"bad dsn", "nodes:\n  - {name: a, dsn: 'postgres://u:pw@h:notaport/d'}\n", "f.yaml:2:20: nodes[0].dsn does not parse"},
 		{"too many", "nodes: [" + strings.Repeat("{name: a, dsn: 'host=x'},", MaxNodes+1) + "]\n", "at most 16 are allowed"},
 		{"bad docker_host", "nodes:\n  - {name: a, dsn: 'host=x', container: c, docker_host: 'http://x'}\n", "docker_host \"http://x\": use unix://"},
+		{"docker_host with a bad ssh port", "nodes:\n  - {name: a, dsn: 'host=x', container: c, docker_host: 'ssh://ops@west:0'}\n", "ssh:// port must be 1 to 65535"},
 		{"docker_host without container", "nodes:\n  - {name: a, dsn: 'host=x', docker_host: 'tcp://x:2375'}\n", "names an engine but no container"},
 		{"bad container", "nodes:\n  - {name: a, dsn: 'host=x', container: 'a b'}\n", "is not a Docker container name"},
 		{"bad admin", "nodes: [{name: a, dsn: 'host=x'}]\nhaproxy: {admin: 'lb'}\n", `f.yaml:2:18: haproxy.admin "lb" is not host:port`},

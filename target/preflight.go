@@ -12,9 +12,10 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/client"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/pgchaos/pgchaos/dockerhost"
 )
 
 // SchemaName is the schema pgchaos owns on a target: everything it
@@ -373,23 +374,18 @@ func showInfo(ctx context.Context, d net.Dialer, addr string) error {
 	return fmt.Errorf("%s answered, but not as an HAProxy runtime API (no \"Name:\" in show info)", addr)
 }
 
-// DockerChecker asks a Docker engine (the local one, or a unix:// or
-// tcp:// docker_host) whether a container exists and runs. ssh:// engines
-// are not dialled: that needs the docker CLI's ssh helper.
-type DockerChecker struct{}
+// DockerChecker asks a Docker engine (the local one, or a unix://, tcp://
+// or ssh:// docker_host) whether a container exists and runs, and, when
+// NetTools names an image, whether that engine has it (link faults run
+// their helper from it there).
+type DockerChecker struct {
+	NetTools string
+}
 
-// Check inspects the container; it never changes it.
-func (DockerChecker) Check(ctx context.Context, host, name string) ContainerFacts {
+// Check inspects the container (and the image); it never changes them.
+func (dc DockerChecker) Check(ctx context.Context, host, name string) ContainerFacts {
 	cf := ContainerFacts{Name: name, DockerHost: host, State: ContainerUnknown}
-	if strings.HasPrefix(host, "ssh://") {
-		cf.Reason = "ssh:// engines are not checked by preflight yet"
-		return cf
-	}
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if host != "" {
-		opts = append(opts, client.WithHost(host))
-	}
-	cli, err := client.NewClientWithOpts(opts...)
+	cli, err := dockerhost.Client(ctx, host)
 	if err != nil {
 		cf.Reason = err.Error()
 		return cf
@@ -414,6 +410,16 @@ func (DockerChecker) Check(ctx context.Context, host, name string) ContainerFact
 				ip = ep.IPAddress
 			}
 			cf.Networks[name] = ip
+		}
+	}
+	if dc.NetTools != "" && err == nil {
+		cf.NetTools = dc.NetTools
+		_, ierr := cli.ImageInspect(ctx, dc.NetTools)
+		switch {
+		case ierr == nil:
+			cf.NetToolsState = NetToolsPresent
+		case cerrdefs.IsNotFound(ierr):
+			cf.NetToolsState = NetToolsMissing
 		}
 	}
 	return cf

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/exitcode"
 	"github.com/pgchaos/pgchaos/internal/term"
+	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/target"
 )
 
@@ -20,9 +21,12 @@ Connects to each node of the target file (read-only sessions, read-only
 queries: nothing is written), detects the replication in place (native
 publications and subscriptions, pglogical; spock and pgactive are detected,
 not measured), who subscribes to whom, the server versions and privileges,
-asks the Docker engines about the named containers and the HAProxy admin
-address whether it answers, and prints what a run would measure and which
-faults it could inject, and why not.
+asks the Docker engines about the named containers (the local engine, or
+each node's docker_host: unix://PATH, tcp://HOST:PORT, or
+ssh://[USER@]HOST[:PORT] through ssh -o BatchMode=yes … docker system
+dial-stdio) and whether they have the network-tools image, asks the
+HAProxy admin address whether it answers, and prints what a run would
+measure and which faults it could inject, and why not.
 
 FILE is a target file (nodes:, haproxy:) or a scenario with a target:
 section. Passwords come from the DSN, PGPASSWORD or ~/.pgpass, and are
@@ -47,7 +51,7 @@ Examples:
 		if err != nil {
 			return err
 		}
-		r := target.Preflight(ctx, t)
+		r := runner.Preflight(ctx, t)
 		if *format == "json" {
 			if err := writeJSON(e.stdout, r); err != nil {
 				return err
