@@ -107,6 +107,11 @@ func isNull(n *yaml.Node) bool {
 }
 
 // describe names what a node is, for "is X, not Y" messages.
+// DescribeNode says what a YAML node is, for a message: "a mapping",
+// "the number 5", "the string \"x\"" (clipped). The target file's parser
+// uses it too, so both files word their errors alike.
+func DescribeNode(n *yaml.Node) string { return describe(n) }
+
 func describe(n *yaml.Node) string {
 	switch {
 	case n == nil:

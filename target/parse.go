@@ -144,7 +144,7 @@ func (p *parser) parse(data []byte) *Target {
 		top = top.Content[0]
 	}
 	if top.Kind != yaml.MappingNode {
-		p.errorf(top, "the top level must be a mapping with nodes: (or a scenario's target:), not %s", describe(top))
+		p.errorf(top, "the top level must be a mapping with nodes: (or a scenario's target:), not %s", scenario.DescribeNode(top))
 		return nil
 	}
 	// A scenario names its target in a target: section; take only that.
@@ -152,7 +152,7 @@ func (p *parser) parse(data []byte) *Target {
 		if top.Content[i].Value == "target" {
 			sec := top.Content[i+1]
 			if sec.Kind != yaml.MappingNode {
-				p.errorf(sec, "target: must be a mapping with nodes: and optionally haproxy:, not %s", describe(sec))
+				p.errorf(sec, "target: must be a mapping with nodes: and optionally haproxy:, not %s", scenario.DescribeNode(sec))
 				return nil
 			}
 			return p.target(sec)
@@ -168,7 +168,7 @@ func (p *parser) target(n *yaml.Node) *Target {
 	if !ok {
 		p.errorf(n, "nodes: is required: a list of the nodes, each with name: and dsn:")
 	} else if nodes.Kind != yaml.SequenceNode {
-		p.errorf(nodes, "nodes: must be a list (e.g. [{name: east, dsn: \"postgres://app@db-east:5432/app\"}]), not %s", describe(nodes))
+		p.errorf(nodes, "nodes: must be a list (e.g. [{name: east, dsn: \"postgres://app@db-east:5432/app\"}]), not %s", scenario.DescribeNode(nodes))
 	} else if len(nodes.Content) == 0 {
 		p.errorf(nodes, "nodes: is empty: name at least one node")
 	} else if len(nodes.Content) > MaxNodes {
@@ -206,7 +206,7 @@ func (p *parser) target(n *yaml.Node) *Target {
 func (p *parser) node(i int, n *yaml.Node) (Node, bool) {
 	where := fmt.Sprintf("nodes[%d]", i)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s must be a mapping of %s, not %s", where, strings.Join(nodeKeys, ", "), describe(n))
+		p.errorf(n, "%s must be a mapping of %s, not %s", where, strings.Join(nodeKeys, ", "), scenario.DescribeNode(n))
 		return Node{}, false
 	}
 	before := len(p.errs)
@@ -315,7 +315,7 @@ func (p *parser) haproxy(n *yaml.Node, nodes []Node) *HAProxy {
 // node of the target at most once and each server for one node only.
 func (p *parser) servers(n *yaml.Node, nodes []Node) map[string]string {
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "haproxy.servers must be a mapping of node name to HAProxy server name (e.g. {east: srv1, west: srv2}), not %s", describe(n))
+		p.errorf(n, "haproxy.servers must be a mapping of node name to HAProxy server name (e.g. {east: srv1, west: srv2}), not %s", scenario.DescribeNode(n))
 		return nil
 	}
 	known := make([]string, 0, len(nodes))
@@ -363,7 +363,7 @@ func (p *parser) servers(n *yaml.Node, nodes []Node) map[string]string {
 func (p *parser) mapping(n *yaml.Node, what string, allowed []string) map[string]*yaml.Node {
 	out := map[string]*yaml.Node{}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s must be a mapping of %s, not %s", what, strings.Join(allowed, ", "), describe(n))
+		p.errorf(n, "%s must be a mapping of %s, not %s", what, strings.Join(allowed, ", "), scenario.DescribeNode(n))
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -392,7 +392,7 @@ func (p *parser) mapping(n *yaml.Node, what string, allowed []string) map[string
 // characters (names end up in terminals and reports).
 func (p *parser) str(n *yaml.Node, what string, maxLen int) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" {
-		p.errorf(n, "%s must be a non-empty value, not %s", what, describe(n))
+		p.errorf(n, "%s must be a non-empty value, not %s", what, scenario.DescribeNode(n))
 		return "", false
 	}
 	if len(n.Value) > maxLen {
@@ -412,28 +412,12 @@ func (p *parser) secretStr(n *yaml.Node, what string, maxLen int) (string, bool)
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" {
 		kind := "empty"
 		if n.Kind != yaml.ScalarNode {
-			kind = describe(n)
+			kind = scenario.DescribeNode(n)
 		}
 		p.errorf(n, "%s must be a connection string, not %s", what, kind)
 		return "", false
 	}
 	return p.str(n, what, maxLen)
-}
-
-func describe(n *yaml.Node) string {
-	switch {
-	case n == nil:
-		return "nothing"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
-		return "empty"
-	case n.Kind == yaml.ScalarNode:
-		return strconv.Quote(clip(n.Value))
-	}
-	return "a document"
 }
 
 func clip(s string) string {
