@@ -88,6 +88,9 @@ type VariantLab struct {
 	Postgres  string `json:"postgres"`
 	Sequences string `json:"sequences"`
 	Nodes     int    `json:"nodes"`
+	// RetainDeadTuples is true when the subscriptions retained dead
+	// tuples (PostgreSQL 19): the report measured their retention.
+	RetainDeadTuples bool `json:"retain_dead_tuples,omitempty"`
 }
 
 // VariantConflicts are a variant's conflicts by kind, summed over nodes.
@@ -121,7 +124,8 @@ func VariantOf(name string, r *Report) VariantResult {
 		v.Status = VariantInterrupted
 	}
 	v.Lab = &VariantLab{Engine: cmp.Or(r.Lab.Engine, "native"), Resolver: r.Lab.Resolver,
-		Postgres: r.Lab.Postgres, Sequences: r.Lab.Sequences, Nodes: len(r.Lab.Nodes)}
+		Postgres: r.Lab.Postgres, Sequences: r.Lab.Sequences, Nodes: len(r.Lab.Nodes),
+		RetainDeadTuples: r.Conflicts != nil && r.Conflicts.Retention != nil}
 	for _, w := range r.Workloads {
 		v.OpsOK += w.OK
 		v.Ops += w.Ops

@@ -66,6 +66,23 @@ func TestVariantOfPicksTheReportsFigures(t *testing.T) {
 	}
 }
 
+// A variant's lab says it retained dead tuples exactly when its report
+// measured the retention.
+func TestVariantLabSaysWhetherItRetained(t *testing.T) {
+	r := fixture()
+	if r.Conflicts == nil {
+		r.Conflicts = &Conflicts{}
+	}
+	r.Conflicts.Retention = nil
+	if VariantOf("off", r).Lab.RetainDeadTuples {
+		t.Error("no retention measured, yet the lab says it retained")
+	}
+	r.Conflicts.Retention = &Retention{Table: "test_table"}
+	if !VariantOf("on", r).Lab.RetainDeadTuples {
+		t.Error("retention measured, yet the lab says it did not retain")
+	}
+}
+
 // A workload that did not run leaves its figure unmeasured, not zero.
 func TestVariantOfLeavesUnmeasuredFiguresNull(t *testing.T) {
 	r := fixture()

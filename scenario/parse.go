@@ -254,6 +254,13 @@ func (r *reader) scenario(top *yaml.Node) *Scenario {
 	if r.variant != nil {
 		s.Lab = r.variant.Apply(s.Lab)
 		r.nodes = s.Lab.NodeCount()
+		if why := r.variant.retainConflict(s.Lab); why != "" {
+			at := Pos{Line: 1, Col: 1}
+			if v, ok := f["lab"]; ok {
+				at = Pos{Line: v.key.Line, Col: v.key.Column}
+			}
+			r.errAt(at, "%s", why)
+		}
 	}
 	if v, ok := f["schema"]; ok && !isNull(v.val) {
 		s.Schema = r.schema(v.val)

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 //	nodes=<n>               n primaries (2 to 5)
 //	postgres=<major>        PostgreSQL 18, 17 or 19 (19: no pglogical)
 //	sequences=<mode>        interleaved, serial or uuid
+//	retain_dead_tuples=<b>  true or false: native subscriptions WITH (retain_dead_tuples) (PostgreSQL 19)
 //
 // e.g. "pglogical:keep_local+nodes=3".
 type Variant struct {
@@ -32,6 +34,9 @@ type Variant struct {
 	Nodes     int    // 0 keeps the scenario's
 	Postgres  string // "" keeps the scenario's
 	Sequences string // "" keeps the scenario's
+	// Retain is "true" or "false" for lab.retain_dead_tuples; "" keeps the
+	// scenario's.
+	Retain string
 }
 
 // MaxVariants bounds how many variants one comparison runs: each builds a
@@ -44,7 +49,7 @@ const MaxVariants = 16
 const maxVariantLen = 128
 
 // variantTerms is what a term can start with, in the order messages list them.
-var variantTerms = []string{"native", "pglogical", "pglogical:<resolver>", "nodes=<n>", "postgres=<major>", "sequences=<mode>"}
+var variantTerms = []string{"native", "pglogical", "pglogical:<resolver>", "nodes=<n>", "postgres=<major>", "sequences=<mode>", "retain_dead_tuples=<true|false>"}
 
 // ParseVariant reads one variant such as "pglogical:keep_local+nodes=3".
 // Its error says what is wrong and what is allowed; it does not name a
@@ -103,6 +108,12 @@ func (v *Variant) term(t string) (string, error) {
 			}
 			v.Sequences = val
 			return "sequence mode", nil
+		case "retain_dead_tuples":
+			if val != "true" && val != "false" {
+				return "", fmt.Errorf("%s: %q is not true or false", t, val)
+			}
+			v.Retain = val
+			return "retain_dead_tuples option", nil
 		case "engine", "resolver":
 			return "", fmt.Errorf("%s: name the engine as a term of its own: native, pglogical or pglogical:<resolver>", t)
 		}
@@ -191,7 +202,25 @@ func (v Variant) Apply(l LabSpec) LabSpec {
 	if v.Sequences != "" {
 		l.Sequences = v.Sequences
 	}
+	if v.Retain != "" {
+		l.RetainDeadTuples = v.Retain == "true"
+	}
 	return l
+}
+
+// retainConflict says why a lab that retains dead tuples cannot be built
+// as v leaves it (PostgreSQL 19 and native replication only), or "".
+func (v Variant) retainConflict(l LabSpec) string {
+	if !l.RetainDeadTuples {
+		return ""
+	}
+	switch {
+	case l.Engine == "pglogical":
+		return fmt.Sprintf("variant %q: retain_dead_tuples is an option of native subscriptions, and this variant runs pglogical (add retain_dead_tuples=false to it, or drop pglogical)", v.Name)
+	case l.Postgres != "19":
+		return fmt.Sprintf("variant %q: retain_dead_tuples needs PostgreSQL 19, and this variant runs %s (add postgres=19, or retain_dead_tuples=false)", v.Name, cmp.Or(l.Postgres, "18, the default"))
+	}
+	return ""
 }
 
 // WithVariant returns a copy of s whose lab is v applied to s's lab.

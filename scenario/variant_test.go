@@ -19,6 +19,8 @@ func TestParseVariant(t *testing.T) {
 		{"pglogical:last_update_wins+nodes=5", Variant{Name: "pglogical:last_update_wins+nodes=5", Engine: "pglogical", Resolver: "last_update_wins", Nodes: 5}},
 		{"postgres=17+native", Variant{Name: "postgres=17+native", Engine: "native", Postgres: "17"}},
 		{"sequences=serial + pglogical:error", Variant{Name: "sequences=serial + pglogical:error", Engine: "pglogical", Resolver: "error", Sequences: "serial"}},
+		{"postgres=19+retain_dead_tuples=true", Variant{Name: "postgres=19+retain_dead_tuples=true", Postgres: "19", Retain: "true"}},
+		{"retain_dead_tuples=false", Variant{Name: "retain_dead_tuples=false", Retain: "false"}},
 	} {
 		got, err := ParseVariant(tc.in)
 		if err != nil {
@@ -149,5 +151,45 @@ func TestScenarioVariantErrorsArePlaced(t *testing.T) {
 		if !strings.HasPrefix(es[0].Error(), tc.want) {
 			t.Errorf("got  %s\nwant %s…", es[0], tc.want)
 		}
+	}
+}
+
+// A variant may turn retain_dead_tuples on or off; the lab it leaves must
+// still be one that can retain (PostgreSQL 19, native), else the file is
+// refused at its lab: before any lab is built.
+func TestVariantRetainDeadTuples(t *testing.T) {
+	if _, err := ParseVariant("retain_dead_tuples=yes"); err == nil || !strings.Contains(err.Error(), `"yes" is not true or false`) {
+		t.Errorf("retain_dead_tuples=yes: %v", err)
+	}
+	file := "duration: 10s\nlab: {postgres: \"19\", retain_dead_tuples: true}\nworkloads: [{kind: insert}]\n"
+	for _, tc := range []struct {
+		variant string
+		retain  bool
+		err     string
+	}{
+		{"native", true, ""},
+		{"retain_dead_tuples=false", false, ""},
+		{"postgres=18", false, `r.yaml:2:1: variant "postgres=18": retain_dead_tuples needs PostgreSQL 19, and this variant runs 18`},
+		{"postgres=18+retain_dead_tuples=false", false, ""},
+		{"pglogical", false, `r.yaml:2:1: variant "pglogical": retain_dead_tuples is an option of native subscriptions`},
+	} {
+		v, err := ParseVariant(tc.variant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ParseAs("r.yaml", []byte(file), v)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: %v", tc.variant, err)
+		case tc.err == "" && s.Lab.RetainDeadTuples != tc.retain:
+			t.Errorf("%s: retain %v, want %v", tc.variant, s.Lab.RetainDeadTuples, tc.retain)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: error %v, want %q", tc.variant, err, tc.err)
+		}
+	}
+	// Turned on where the file has 18: refused the same way.
+	v, _ := ParseVariant("retain_dead_tuples=true")
+	if _, err := ParseAs("r.yaml", []byte("duration: 10s\nworkloads: [{kind: insert}]\n"), v); err == nil || !strings.Contains(err.Error(), "r.yaml:1:1: variant \"retain_dead_tuples=true\": retain_dead_tuples needs PostgreSQL 19") {
+		t.Errorf("retain on 18: %v", err)
 	}
 }

@@ -39,6 +39,7 @@ the scenario's lab setting:
   nodes=N                N primaries, 2 to 5
   postgres=MAJOR         18, 17 or 19 (19: no pglogical)
   sequences=MODE         interleaved, serial or uuid
+  retain_dead_tuples=B   true or false (PostgreSQL 19, native only)
 --variants takes them comma-separated; without it the scenario's variants:
 list is used. A variant that does not parse is an error (exit 2) before any
 lab is built.
