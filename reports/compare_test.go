@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -276,5 +278,69 @@ func TestVariantConflictsLeaveOutZeroKinds(t *testing.T) {
 	}
 	if cell := conflictsCell(&VariantConflicts{Counted: map[string]int64{}}); cell != "none" {
 		t.Errorf("no conflicts counted: %q", cell)
+	}
+}
+
+// A compare.json written by CompareJSON reads back as it was, with the
+// reports of the variants that have one (from their folders beside it);
+// a variant without a report has nil, and a run's report.json is not a
+// comparison.
+func TestReadComparisonRoundTrips(t *testing.T) {
+	c, reps := compareFixture()
+	dir := t.TempDir()
+	for i, v := range c.Variants {
+		if reps[i] == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(dir, v.Dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(dir, v.Dir, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := JSON(f, reps[i]); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	path := filepath.Join(dir, "compare.json")
+	var b bytes.Buffer
+	if err := CompareJSON(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if SchemaOf(path) != CompareSchema {
+		t.Fatalf("SchemaOf = %q", SchemaOf(path))
+	}
+	got, greps, err := ReadComparison(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := CompareJSON(&again, got); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != b.String() {
+		t.Errorf("the comparison read back differs:\n%s\nwant\n%s", &again, &b)
+	}
+	if len(greps) != 3 || greps[0] == nil || greps[1] == nil || greps[2] != nil || greps[1].Lab.Resolver != "keep_local" {
+		t.Errorf("reports read: %v", greps)
+	}
+	var page bytes.Buffer
+	if err := CompareHTML(&page, got, greps); err != nil || !strings.Contains(page.String(), "pglogical:keep_local") {
+		t.Errorf("page from the read comparison: %v", err)
+	}
+	// A run's report is not a comparison, and says what it is.
+	if _, _, err := ReadComparison(filepath.Join(dir, c.Variants[0].Dir, "report.json")); err == nil || !strings.Contains(err.Error(), `schema is "pgchaos.report/v1", expected "pgchaos.compare/v1"`) {
+		t.Errorf("a report read as a comparison: %v", err)
+	}
+	// An unknown field is refused, not dropped.
+	bad := strings.Replace(b.String(), `"verdict"`, `"verdikt": 1, "verdict"`, 1)
+	os.WriteFile(path, []byte(bad), 0o644)
+	if _, _, err := ReadComparison(path); err == nil || !strings.Contains(err.Error(), "verdikt") {
+		t.Errorf("unknown field: %v", err)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/pgchaos/pgchaos/internal/inputfile"
 )
@@ -72,27 +75,9 @@ const MaxReportSize = 64 << 20
 // and says where in the file malformed JSON is and which field holds a
 // value the schema (docs/report.md) does not allow.
 func Read(path string) (*Report, error) {
-	b, err := inputfile.Read(path, "report", MaxReportSize)
+	b, err := readSchema(path, "report", Schema)
 	if err != nil {
 		return nil, err
-	}
-	// Editors on some systems start UTF-8 files with a byte order mark,
-	// which JSON does not allow; it carries no meaning, so it is dropped.
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, fmt.Errorf("read report %s: the file is empty: expected a pgchaos report (JSON, schema %q)", path, Schema)
-	}
-	var head struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("read report %s: %w", path, describeJSONError(b, err))
-	}
-	switch {
-	case head.Schema == nil:
-		return nil, fmt.Errorf("read report %s: no \"schema\" field: not a pgchaos report (expected schema %q)", path, Schema)
-	case *head.Schema != Schema:
-		return nil, fmt.Errorf("read report %s: schema is %q, expected %q: it was written by another pgchaos version; re-render it with that version", path, *head.Schema, Schema)
 	}
 	if err := checkFields(b); err != nil {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
@@ -105,6 +90,83 @@ func Read(path string) (*Report, error) {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
 	}
 	return &r, nil
+}
+
+// readSchema reads a JSON file of pgchaos's (what: "report",
+// "comparison") and checks its schema field is want, saying what it found
+// instead: another pgchaos schema (with the command that reads it), none,
+// or an empty file.
+func readSchema(path, what, want string) ([]byte, error) {
+	b, err := inputfile.Read(path, what, MaxReportSize)
+	if err != nil {
+		return nil, err
+	}
+	// Editors on some systems start UTF-8 files with a byte order mark,
+	// which JSON does not allow; it carries no meaning, so it is dropped.
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("read %s %s: the file is empty: expected a pgchaos %s (JSON, schema %q)", what, path, what, want)
+	}
+	var head struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", what, path, describeJSONError(b, err))
+	}
+	switch {
+	case head.Schema == nil:
+		return nil, fmt.Errorf("read %s %s: no \"schema\" field: not a pgchaos %s (expected schema %q)", what, path, what, want)
+	case *head.Schema != want:
+		return nil, fmt.Errorf("read %s %s: schema is %q, expected %q: it was written by another pgchaos version; re-render it with that version", what, path, *head.Schema, want)
+	}
+	return b, nil
+}
+
+// SchemaOf is the schema field of a pgchaos JSON file, "" when it has
+// none or is not JSON: report show picks the reader by it.
+func SchemaOf(path string) string {
+	b, err := inputfile.Read(path, "report", MaxReportSize)
+	if err != nil {
+		return ""
+	}
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	json.Unmarshal(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), &head)
+	return head.Schema
+}
+
+// ReadComparison loads a compare.json written by CompareJSON, refusing
+// another schema as Read does, and the variants' reports beside it (each
+// variant's Dir, relative to the file's folder): nil for a variant whose
+// report is missing (it did not run, or was interrupted before one).
+func ReadComparison(path string) (*Comparison, []*Report, error) {
+	b, err := readSchema(path, "comparison", CompareSchema)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c Comparison
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, nil, fmt.Errorf("read comparison %s: %w", path, describeJSONError(b, err))
+	}
+	reps := make([]*Report, len(c.Variants))
+	for i, v := range c.Variants {
+		if v.Dir == "" || filepath.IsAbs(v.Dir) || strings.HasPrefix(filepath.Clean(v.Dir), "..") {
+			continue
+		}
+		rp := filepath.Join(filepath.Dir(path), v.Dir, "report.json")
+		if _, err := os.Stat(rp); err != nil {
+			continue
+		}
+		r, err := Read(rp)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read comparison %s: variant %s: %w", path, v.Variant, err)
+		}
+		reps[i] = r
+	}
+	return &c, reps, nil
 }
 
 // describeJSONError adds the line and column to encoding/json's errors,

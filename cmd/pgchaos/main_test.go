@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pgchaos/pgchaos/exitcode"
+	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/runner"
 	"github.com/pgchaos/pgchaos/workload"
 )
@@ -62,5 +63,36 @@ func TestProgressLine(t *testing.T) {
 	want := " 12s/30s | primary1 412 ops/s | haproxy 98 ops/s 7 err | faults: failover haproxy/primary1, pause primary2"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// report show takes a compare.json too: its table, JSON and page; JUnit
+// is refused with what to do.
+func TestReportShowRendersAComparison(t *testing.T) {
+	dir := t.TempDir()
+	c := &reports.Comparison{Version: "v-test", Scenario: reports.Scenario{Name: "hot"},
+		Variants: []reports.VariantResult{reports.VariantOf("native", nil), reports.VariantOf("pglogical:keep_local", nil)}}
+	c.Summarise()
+	var b bytes.Buffer
+	if err := reports.CompareJSON(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "compare.json")
+	os.WriteFile(path, b.Bytes(), 0o644)
+	for _, tc := range []struct {
+		format string
+		code   int
+		out    string
+	}{
+		{"table", exitcode.OK, "pglogical:keep_local"},
+		{"json", exitcode.OK, `"schema": "pgchaos.compare/v1"`},
+		{"html", exitcode.OK, "<html"},
+		{"junit", exitcode.BadInput, "--format junit is for a run's report.json"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := runMain([]string{"report", "show", path, "--format", tc.format}, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stdout.String()+stderr.String(), tc.out) {
+			t.Errorf("report show --format %s: exit %d, want %d with %q\nstdout:\n%.300s\nstderr:\n%s", tc.format, code, tc.code, tc.out, &stdout, &stderr)
+		}
 	}
 }
