@@ -69,14 +69,7 @@ func TestRunFailoverAndIsolateOnTheTutorialComposeSetup(t *testing.T) {
 
 	work := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", filepath.Join(work, "state")) // the target's ledger
-	write := func(name, text string) string {
-		t.Helper()
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writeIn(t, work)
 	targetFile := write("cluster.yaml", fmt.Sprintf(`nodes:
   - name: east
     dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable"

@@ -43,14 +43,7 @@ func TestRunTargetOnTheTutorialComposeSetup(t *testing.T) {
 	before := dump()
 
 	work := t.TempDir()
-	write := func(name, text string) string {
-		t.Helper()
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writeIn(t, work)
 	targetFile := write("cluster.yaml", fmt.Sprintf(`nodes:
   - name: east
     dsn: "postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable"

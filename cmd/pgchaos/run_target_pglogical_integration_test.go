@@ -45,11 +45,7 @@ func newTargetFixture(t *testing.T, l *lab.Lab, names ...string) *targetFixture 
 
 func (f *targetFixture) write(name, text string) string {
 	f.t.Helper()
-	p := filepath.Join(f.work, name)
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		f.t.Fatal(err)
-	}
-	return p
+	return writeIn(f.t, f.work)(name, text)
 }
 
 // query runs sql on the lab node the user calls name and returns the

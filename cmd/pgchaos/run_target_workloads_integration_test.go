@@ -88,14 +88,7 @@ func TestRunTargetWithBuiltInWorkloadsAndLockRows(t *testing.T) {
 	}
 
 	work := t.TempDir()
-	write := func(name, text string) string {
-		t.Helper()
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writeIn(t, work)
 	t.Setenv("PGPASSWORD", lab.Password)
 	targetFile := write("cluster.yaml", fmt.Sprintf(`nodes:
   - name: east

@@ -68,3 +68,16 @@ func tutorialCompose(t *testing.T, projectPrefix string) (run func(name string, 
 	run("./setup-replication.sh")
 	return run, free
 }
+
+// writeIn returns a function that writes a file of the test's into dir
+// (mode 0600: target files may hold a password) and returns its path.
+func writeIn(t *testing.T, dir string) func(name, text string) string {
+	return func(name, text string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
