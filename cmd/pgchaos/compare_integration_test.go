@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,54 +135,14 @@ func TestCompareInterruptedMidVariantHealsAndWrites(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command(bin, "compare", scen, "--variants", "native,pglogical:keep_local", "--report-dir", out, "--format", "none")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+t.TempDir())
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	injected := make(chan struct{})
-	var log strings.Builder
-	labName := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if m := regexp.MustCompile(`building lab (\S+)`).FindStringSubmatch(sc.Text()); m != nil {
-				labName <- m[1]
-			}
-			if !once && strings.Contains(sc.Text(), "inject partition") {
-				once = true
-				close(injected)
-			}
-		}
-	}()
-	select {
-	case <-injected:
-	case <-time.After(4 * time.Minute):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("the partition was never injected; stderr:\n%s", log.String())
-	}
+	w := startWatched(t, cmd)
+	labName := regexp.MustCompile(`building lab (\S+)`).FindStringSubmatch(w.until("building lab ", 2*time.Minute))
+	w.until("inject partition", 4*time.Minute)
 	time.Sleep(2 * time.Second) // mid-partition, with increments on both sides
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
+	if code := w.signal(syscall.SIGINT, 3*time.Minute); code != exitcode.Interrupted {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitcode.Interrupted, w.log())
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(3 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("compare did not stop within 3 minutes of SIGINT; stderr:\n%s", log.String())
-	}
-	var exitErr *exec.ExitError
-	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitcode.Interrupted {
-		t.Fatalf("exit: %v, want %d; stderr:\n%s", err, exitcode.Interrupted, log.String())
-	}
-	t.Logf("stderr:\n%s", log.String())
+	t.Logf("stderr:\n%s", w.log())
 
 	b, err := os.ReadFile(filepath.Join(out, "compare.json"))
 	if err != nil {
@@ -209,17 +168,15 @@ func TestCompareInterruptedMidVariantHealsAndWrites(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "compare.html")); err != nil {
 		t.Error(err)
 	}
-	select {
-	case name := <-labName:
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if l, err := lab.Open(ctx, name); !errors.Is(err, lab.ErrNotFound) {
-			if err == nil {
-				l.Close()
-			}
-			t.Errorf("lab %s is still there after the interrupt (%v)", name, err)
+	if labName == nil {
+		t.Fatal("the log named no lab")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if l, err := lab.Open(ctx, labName[1]); !errors.Is(err, lab.ErrNotFound) {
+		if err == nil {
+			l.Close()
 		}
-	default:
-		t.Error("the log named no lab")
+		t.Errorf("lab %s is still there after the interrupt (%v)", labName[1], err)
 	}
 }

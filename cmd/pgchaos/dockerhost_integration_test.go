@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -311,41 +310,12 @@ faults:
 `)
 	cmd := exec.Command(bin, "run", long, "--target", targetFile, "--format", "none", "--report-dir", filepath.Join(work, "killed"))
 	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	injected := make(chan struct{})
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if !once && strings.Contains(sc.Text(), "inject stop east") {
-				once = true
-				close(injected)
-			}
-		}
-	}()
-	select {
-	case <-injected:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("the stop was never injected; stderr:\n%s", log.String())
-	}
+	w := startWatched(t, cmd)
+	w.until("inject stop east", 2*time.Minute)
 	// Killed once the container has stopped: the fault is in force.
 	waitState(t, docker, east, "exited")
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	var exitErr *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() != -1 {
-		t.Fatalf("pgchaos run ended with %v before the SIGKILL; stderr:\n%s", err, log.String())
+	if code := w.signal(os.Kill, time.Minute); code != -1 {
+		t.Fatalf("pgchaos run ended with exit %d before the SIGKILL; stderr:\n%s", code, w.log())
 	}
 	if _, err := os.Stat(filepath.Join(state, "pgchaos", "target-cluster.ledger.json")); err != nil {
 		t.Fatalf("no ledger target-cluster after the killed run: %v", err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,44 +101,15 @@ func killMidFault(t *testing.T, bin string, env []string, scen string, l *lab.La
 	t.Helper()
 	cmd := exec.Command(bin, "run", scen, "--lab", l.Name, "--report-dir", filepath.Join(dir, "out"), "--format", "none")
 	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	injected := make(chan struct{})
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if !once && strings.Contains(sc.Text(), "inject "+kind) {
-				once = true
-				close(injected)
-			}
-		}
-	}()
-	select {
-	case <-injected:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("the %s was never injected; stderr:\n%s", kind, log.String())
-	}
+	w := startWatched(t, cmd)
+	w.until("inject "+kind, 2*time.Minute)
 	if kind == "restart" {
 		time.Sleep(300 * time.Millisecond)
 	} else {
 		time.Sleep(time.Second)
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	var exitErr *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() != -1 {
-		t.Fatalf("pgchaos run ended with %v before the SIGKILL; stderr:\n%s", err, log.String())
+	if code := w.signal(os.Kill, time.Minute); code != -1 {
+		t.Fatalf("pgchaos run ended with exit %d before the SIGKILL; stderr:\n%s", code, w.log())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +29,102 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// watched is a pgchaos process a test started and whose stderr it reads
+// line by line: the test waits for a line (a fault's inject), signals the
+// process, and quotes everything it said when something goes wrong.
+type watched struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []string
+	seen  int        // lines until has looked at
+	done  chan error // cmd.Wait's result, once stderr is drained
+}
+
+// startWatched starts cmd, reading its stderr.
+func startWatched(t *testing.T, cmd *exec.Cmd) *watched {
+	t.Helper()
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &watched{t: t, cmd: cmd, done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			w.mu.Lock()
+			w.lines = append(w.lines, sc.Text())
+			w.mu.Unlock()
+		}
+		w.done <- cmd.Wait()
+	}()
+	return w
+}
+
+// log is everything the process wrote to stderr so far.
+func (w *watched) log() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.lines, "\n")
+}
+
+// until waits for the next line holding s and returns it; after timeout,
+// or when the process ends first, it kills the process and fails the test.
+func (w *watched) until(s string, timeout time.Duration) string {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		w.mu.Lock()
+		for ; w.seen < len(w.lines); w.seen++ {
+			if strings.Contains(w.lines[w.seen], s) {
+				line := w.lines[w.seen]
+				w.seen++
+				w.mu.Unlock()
+				return line
+			}
+		}
+		w.mu.Unlock()
+		select {
+		case err := <-w.done:
+			w.done <- err
+			w.t.Fatalf("pgchaos ended (%v) before it said %q; stderr:\n%s", err, s, w.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			w.cmd.Process.Kill()
+			w.t.Fatalf("pgchaos did not say %q within %v; stderr:\n%s", s, timeout, w.log())
+		}
+	}
+}
+
+// signal sends sig and waits up to timeout for the process to end,
+// returning its exit code (-1 when a signal ended it).
+func (w *watched) signal(sig os.Signal, timeout time.Duration) int {
+	w.t.Helper()
+	if err := w.cmd.Process.Signal(sig); err != nil {
+		w.t.Fatal(err)
+	}
+	select {
+	case err := <-w.done:
+		w.done <- err
+		var exitErr *exec.ExitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &exitErr):
+			return exitErr.ExitCode()
+		}
+		w.t.Fatalf("waiting for pgchaos: %v", err)
+	case <-time.After(timeout):
+		w.cmd.Process.Kill()
+		w.t.Fatalf("pgchaos did not end within %v of %v; stderr:\n%s", timeout, sig, w.log())
+	}
+	return 0
 }
 
 // Ctrl-C in the middle of a fault: pgchaos heals it, writes what it
@@ -55,45 +152,11 @@ faults:
 	}
 	cmd := exec.Command(bin, "run", scen, "--lab", l.Name, "--report-dir", filepath.Join(dir, "out"), "--format", "none")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	injected := make(chan struct{})
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "inject pause primary2") {
-				close(injected)
-			}
-		}
-	}()
-	select {
-	case <-injected:
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the fault was never injected; stderr:\n%s", log.String())
-	}
+	w := startWatched(t, cmd)
+	w.until("inject pause primary2", 90*time.Second)
 	time.Sleep(time.Second) // mid-fault
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var exitErr *exec.ExitError
-	select {
-	case err = <-done:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("pgchaos did not stop within 2 minutes of SIGINT; stderr:\n%s", log.String())
-	}
-	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitcode.Interrupted {
-		t.Fatalf("exit: %v, want code %d; stderr:\n%s", err, exitcode.Interrupted, log.String())
+	if code := w.signal(syscall.SIGINT, 2*time.Minute); code != exitcode.Interrupted {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitcode.Interrupted, w.log())
 	}
 
 	// The node is unpaused and the lab replicates both ways again.

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -238,45 +236,11 @@ faults:
 `)
 	cmd := exec.Command(bin, "run", interrupt, "--target", targetFile, "--report-dir", filepath.Join(work, "r-int"), "--format", "none")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(work, "state"), "PGPASSWORD=postgres")
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	injected := make(chan struct{})
-	var log strings.Builder
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "inject isolate east") {
-				close(injected)
-			}
-		}
-	}()
-	select {
-	case <-injected:
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the isolate was never injected; stderr:\n%s", log.String())
-	}
+	w := startWatched(t, cmd)
+	w.until("inject isolate east", 90*time.Second)
 	time.Sleep(time.Second) // mid-fault
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(2 * time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("pgchaos did not stop within 2 minutes of SIGINT; stderr:\n%s", log.String())
-	}
-	var exitErr *exec.ExitError
-	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitcode.Interrupted {
-		t.Fatalf("exit: %v, want %d; stderr:\n%s", err, exitcode.Interrupted, log.String())
+	if code := w.signal(syscall.SIGINT, 2*time.Minute); code != exitcode.Interrupted {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitcode.Interrupted, w.log())
 	}
 	if got := endpoint(); got != before {
 		t.Errorf("east's endpoint after Ctrl-C: %s, want %s", got, before)
