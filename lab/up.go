@@ -9,6 +9,7 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -283,7 +284,7 @@ func createProxy(ctx context.Context, cli *client.Client, cfg Config, l *Lab, ad
 		return fmt.Errorf("copy haproxy.cfg into %s: %w", p.Container, err)
 	}
 	if err := cli.ContainerStart(ctx, p.ID, container.StartOptions{}); err != nil {
-		return fmt.Errorf("start %s: %w", p.Container, portHint(err, cfg.Ports.HAProxy))
+		return fmt.Errorf("start %s: %w", p.Container, portHint(err, cfg.Ports.HAProxy, cfg.Ports.Stats))
 	}
 	p.State = "running"
 	return nil
@@ -341,8 +342,15 @@ func labHoldingPort(ctx context.Context, cli *client.Client, port int) string {
 	return ""
 }
 
-func portHint(err error, port int) error {
-	return fmt.Errorf("%w (is port %d free?)", err, port)
+func portHint(err error, ports ...int) error {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(p)
+	}
+	if len(s) == 1 {
+		return fmt.Errorf("%w (is port %s free?)", err, s[0])
+	}
+	return fmt.Errorf("%w (are ports %s free?)", err, strings.Join(s, " and "))
 }
 
 func freePort() (int, error) {

@@ -66,16 +66,35 @@ func Config(t testing.TB, opts ...lab.Option) lab.Config {
 func Start(t testing.TB, opts ...lab.Option) *lab.Lab {
 	t.Helper()
 	RequireDocker(t)
-	cfg := Config(t, opts...)
-	t.Cleanup(func() { Remove(t, cfg.Name) })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	l, err := lab.Up(ctx, cfg)
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		cfg := Config(t, opts...)
+		t.Cleanup(func() { Remove(t, cfg.Name) })
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		l, err := lab.Up(ctx, cfg)
+		cancel()
+		if err == nil {
+			t.Cleanup(func() { l.Close() })
+			return l
+		}
+		// Tests in other packages pick free ports too, in other
+		// processes: one may publish a port this lab picked before this
+		// lab does. Only that is tried again, on new ports.
+		if attempt < 3 && portTaken(err) {
+			t.Logf("lab up: %v: another test published a port this lab had picked; again on new ports", err)
+			Remove(t, cfg.Name)
+			continue
+		}
 		t.Fatalf("lab up: %v", err)
 	}
-	t.Cleanup(func() { l.Close() })
-	return l
+}
+
+// portTaken reports whether lab up failed because a host port it was
+// given was taken meanwhile (Docker's port allocator, the kernel, or lab
+// up's own check).
+func portTaken(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "port is already allocated") || strings.Contains(msg, "address already in use") ||
+		strings.Contains(msg, "is in use by another program")
 }
 
 // Remove tears a lab down, failing the test if that does not work.

@@ -1,6 +1,7 @@
 package labtest
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,5 +63,21 @@ func TestRequireDockerSkipsUnderShortAndFailsUnderCI(t *testing.T) {
 				t.Errorf("the child got past RequireDocker with no engine:\n%s", out)
 			}
 		})
+	}
+}
+
+// Only a host port taken between picking and publishing is tried again;
+// any other failure of lab up fails the test at once.
+func TestPortTakenIsOnlyAPortRace(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"start x-haproxy: Error response from daemon: driver failed programming external connectivity on endpoint x: Bind for 127.0.0.1:33085 failed: port is already allocated (are ports 1 and 2 free?)": true,
+		"listen tcp 127.0.0.1:5442: bind: address already in use":                                              true,
+		"port 5442 (for primary1) on 127.0.0.1 is in use by another program: stop it, or pass --port-primary1": true,
+		"lab up: image pgchaos-local/postgres:18 not found: run make images":                                   false,
+		"replication not proven in 60s":                                                                        false,
+	} {
+		if got := portTaken(errors.New(msg)); got != want {
+			t.Errorf("portTaken(%q) = %v, want %v", msg, got, want)
+		}
 	}
 }
