@@ -56,7 +56,23 @@ type Delay struct {
 	// pgPort is the port subscriber connects to publisher's PostgreSQL on
 	// (lab.Lab.PeerPort): 5432 in a lab, the user's on a target.
 	pgPort func(subscriber, publisher string) int
+	// settle is how long after a subscription came back through the proxy
+	// its heal waits before ending the connection again (0: not at all),
+	// and streamed when each delayed direction came back (publisher ->
+	// subscriber), as this process saw it.
+	settle   time.Duration
+	streamed map[string]time.Time
 }
+
+// pglogicalSettle is how long a pglogical apply worker must have run before
+// its connection may be ended again. pglogical's manager restarts a
+// crashed apply worker 5 s after the crash (MIN_SLEEP); measured here
+// (pglogical 2.4.8 on PostgreSQL 18.6, a three-node lab), a worker whose
+// connection was ended again within a second of that restart stayed down
+// for more than 60 s, while one ended 12 s after its restart was back in
+// 5 s. A link delay costs its direction two such ends (inject and heal),
+// so on pglogical the heal lets the first restart settle before the second.
+const pglogicalSettle = 6 * time.Second
 
 // connector opens a connection to a lab node; *lab.Lab is one.
 type connector interface {
@@ -71,7 +87,10 @@ type proxyDocker interface {
 }
 
 func newDelay(l *lab.Lab, nf netFault) *Delay {
-	d := &Delay{netFault: nf, db: l, slotOn: l.SlotOn, pgPort: l.PeerPort}
+	d := &Delay{netFault: nf, db: l, slotOn: l.SlotOn, pgPort: l.PeerPort, streamed: map[string]time.Time{}}
+	if l.Engine == lab.EnginePglogical {
+		d.settle = pglogicalSettle
+	}
 	on := nf.node.Name
 	if nf.isLink {
 		on = nf.link.from
@@ -264,6 +283,7 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	if err := d.waitWalsender(ctx, publisher, subscriber, pubIP, slot); err != nil {
 		return fmt.Errorf("%w%s", err, d.proxyLogs(ctx, publisher))
 	}
+	d.streamed[publisher.Name+"->"+subscriber.Name] = time.Now()
 	return nil
 }
 
@@ -278,6 +298,17 @@ func (d *Delay) healLink(ctx context.Context, publisher, subscriber lab.Node) er
 		return err
 	}
 	if up {
+		// Ending the connection again too soon after the inject's reconnect
+		// can leave the subscription down for minutes (pglogicalSettle).
+		if at, ok := d.streamed[publisher.Name+"->"+subscriber.Name]; ok && d.settle > 0 {
+			if wait := d.settle - time.Since(at); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
 		if _, err := d.help.run(ctx, publisher, redirectDel(d.tag())); err != nil {
 			return err
 		}
