@@ -141,7 +141,11 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		if _, err := node(); err != nil {
 			return nil, err
 		}
-		f, err := NewSQL(l, spec)
+		link, err := sqlLink(l, spec)
+		if err != nil {
+			return nil, err
+		}
+		f, err := newSQL(l, spec, link)
 		if lr, ok := f.(*LockRows); ok && l.IsExternal() && !scenario.UserTable(spec.Table) {
 			// On a target pgchaos's workload tables are in its own
 			// schema, and the fault's session keeps the user's
@@ -169,6 +173,29 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 		return &Failover{spec: spec, backend: backend, srv: l.Proxy.Server(spec.From), admin: l, recorded: l.IsExternal()}, nil
 	}
 	return nil, fmt.Errorf("fault kind %q is unknown (kinds: stop, kill, restart, pause, isolate, partition, delay, loss, failover, disable-subscription, kill-walsender, kill-apply-worker, kill-sessions, lock-rows)", spec.Kind)
+}
+
+// sqlLink is the subscription (disable-subscription, kill-apply-worker) or
+// slot (kill-walsender) of the link between spec.Node and spec.Peer, as
+// the lab names it; "" without a peer.
+func sqlLink(l *lab.Lab, spec scenario.Fault) (string, error) {
+	if spec.Peer == "" {
+		return "", nil
+	}
+	sub, pub := spec.Node, spec.Peer
+	if spec.Kind == scenario.FaultKillWalsender {
+		sub, pub = spec.Peer, spec.Node
+	}
+	for _, k := range l.Links() {
+		if k.Subscriber != sub || k.Publisher != pub {
+			continue
+		}
+		if spec.Kind == scenario.FaultKillWalsender {
+			return l.SlotOn(sub, pub), nil
+		}
+		return k.Name, nil
+	}
+	return "", fmt.Errorf("fault %s: %s does not subscribe to %s in lab %q: no link to act on", spec.Kind, sub, pub, l.Name)
 }
 
 // Describe gives the kind, target and parameters of a scenario fault as a
@@ -200,6 +227,9 @@ func Describe(spec scenario.Fault) (kind, target string, params map[string]strin
 		if spec.Mode == "" {
 			params["mode"] = scenario.LockRow
 		}
+	}
+	if spec.Peer != "" {
+		params["peer"] = spec.Peer
 	}
 	if spec.Kind == scenario.FaultLoss {
 		params["loss"] = strconv.FormatFloat(spec.Loss, 'f', -1, 64) + "%"

@@ -56,6 +56,7 @@ type Spec struct {
 	Instance string `json:"instance,omitempty"`
 	Table    string `json:"table,omitempty"`
 	Mode     string `json:"mode,omitempty"`
+	Peer     string `json:"peer,omitempty"`
 	// State is what a Stateful fault read before it acted and its heal
 	// restores (an isolated container's endpoint settings).
 	State json.RawMessage `json:"state,omitempty"`
@@ -64,13 +65,13 @@ type Spec struct {
 // SpecOf keeps what re-creating a fault needs from a scenario entry.
 func SpecOf(f scenario.Fault) Spec {
 	return Spec{Kind: f.Kind, Node: f.Node, Between: f.Between, Direction: f.Direction,
-		From: f.From, Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, For: f.For, Table: f.Table, Mode: f.Mode}
+		From: f.From, Delay: f.Delay, Jitter: f.Jitter, Loss: f.Loss, For: f.For, Table: f.Table, Mode: f.Mode, Peer: f.Peer}
 }
 
 // Fault turns the spec back into a scenario entry.
 func (s Spec) Fault() scenario.Fault {
 	return scenario.Fault{Kind: s.Kind, Node: s.Node, Between: s.Between, Direction: s.Direction,
-		From: s.From, Delay: s.Delay, Jitter: s.Jitter, Loss: s.Loss, For: s.For, Table: s.Table, Mode: s.Mode}
+		From: s.From, Delay: s.Delay, Jitter: s.Jitter, Loss: s.Loss, For: s.For, Table: s.Table, Mode: s.Mode, Peer: s.Peer}
 }
 
 type ledgerFile struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,16 +56,22 @@ const busyWindow = time.Second
 // kill-apply-worker, kill-sessions, lock-rows) on the nodes db reaches. It
 // touches nothing.
 func NewSQL(db SQLNodes, spec scenario.Fault) (Fault, error) {
+	return newSQL(db, spec, "")
+}
+
+// newSQL is NewSQL for a fault on one of its node's links: link is the
+// subscription or slot spec.Peer names ("" for the node's only one).
+func newSQL(db SQLNodes, spec scenario.Fault, link string) (Fault, error) {
 	if spec.Node == "" {
 		return nil, fmt.Errorf("fault %s: no node", spec.Kind)
 	}
 	switch spec.Kind {
 	case scenario.FaultDisableSubscription:
-		return &DisableSubscription{sqlFault: sqlFault{spec: spec, db: db}}, nil
+		return &DisableSubscription{sqlFault: sqlFault{spec: spec, db: db, link: link}}, nil
 	case scenario.FaultKillWalsender:
-		return &KillWalsender{sqlFault: sqlFault{spec: spec, db: db}}, nil
+		return &KillWalsender{sqlFault: sqlFault{spec: spec, db: db, link: link}}, nil
 	case scenario.FaultKillApplyWorker:
-		return &KillApplyWorker{sqlFault: sqlFault{spec: spec, db: db}}, nil
+		return &KillApplyWorker{sqlFault: sqlFault{spec: spec, db: db, link: link}}, nil
 	case scenario.FaultKillSessions:
 		return &KillSessions{sqlFault: sqlFault{spec: spec, db: db}}, nil
 	case scenario.FaultLockRows:
@@ -138,6 +145,10 @@ WHERE starts_with(application_name, $1) AND pid <> pg_backend_pid()`, faultAppNa
 type sqlFault struct {
 	spec scenario.Fault
 	db   SQLNodes
+	// link names the one subscription (disable-subscription,
+	// kill-apply-worker) or slot (kill-walsender) the fault acts on when
+	// its node has several (spec.Peer); "" for the node's only one.
+	link string
 
 	mu      sync.Mutex
 	effects []string
@@ -180,7 +191,7 @@ func (s *sqlFault) session(ctx context.Context, node, appName string) (*pgx.Conn
 // primaries, the subscription to the other. More than one is refused
 // rather than guessed. A database without native subscriptions is asked
 // for pglogical's (pglogical is then true).
-func subscription(ctx context.Context, conn *pgx.Conn, node string) (name string, pglogical bool, err error) {
+func subscription(ctx context.Context, conn *pgx.Conn, node, only string) (name string, pglogical bool, err error) {
 	rows, err := conn.Query(ctx, `SELECT subname FROM pg_subscription
 WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY subname`)
 	if err != nil {
@@ -201,13 +212,19 @@ WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 			}
 		}
 	}
+	if only != "" {
+		if slices.Contains(names, only) {
+			return only, pglogical, nil
+		}
+		return "", false, fmt.Errorf("%s has no subscription %s (it has: %s)", node, only, strings.Join(names, ", "))
+	}
 	switch len(names) {
 	case 0:
 		return "", false, fmt.Errorf("%s has no subscription in its database: is replication set up? (see `pgchaos lab status`)", node)
 	case 1:
 		return names[0], pglogical, nil
 	}
-	return "", false, fmt.Errorf("%s has %d subscriptions (%s): SQL faults act on a node with one subscription (two primaries) only", node, len(names), strings.Join(names, ", "))
+	return "", false, fmt.Errorf("%s has %d subscriptions (%s): name the publisher with peer:", node, len(names), strings.Join(names, ", "))
 }
 
 // usesPglogical reports whether the session's database replicates with
@@ -252,7 +269,7 @@ func (d *DisableSubscription) alter(ctx context.Context, verb string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	sub, pgl, err := subscription(ctx, conn, d.spec.Node)
+	sub, pgl, err := subscription(ctx, conn, d.spec.Node, d.link)
 	if err != nil {
 		return err
 	}
@@ -304,14 +321,14 @@ func (k *KillWalsender) Inject(ctx context.Context) error {
 		return fmt.Errorf("inject %s: %w", k, err)
 	}
 	defer conn.Close(context.WithoutCancel(ictx))
-	p, err := findBusy(ictx, conn, walsenderSQL, 5*time.Millisecond)
+	p, err := findBusy(ictx, conn, walsenderSQL, k.link, 5*time.Millisecond)
 	switch {
 	case err != nil:
 		return fmt.Errorf("inject %s: find the walsender on %s: %w", k, k.spec.Node, err)
 	case len(p) == 0:
 		return fmt.Errorf("inject %s: %s has no walsender serving a subscription: is the peer's subscription enabled and connected? (see `pgchaos lab status`)", k, k.spec.Node)
 	case len(p) > 1:
-		return fmt.Errorf("inject %s: %s has %d walsenders serving subscriptions (slots %s): SQL faults act on two primaries only", k, k.spec.Node, len(p), names(p))
+		return fmt.Errorf("inject %s: %s has %d walsenders serving subscriptions (slots %s): name the subscriber with peer:", k, k.spec.Node, len(p), names(p))
 	}
 	pid, slot, behind := p[0].pid, p[0].name, p[0].behind
 	if err := terminate(ictx, conn, pid); err != nil {
@@ -383,14 +400,14 @@ func (k *KillApplyWorker) Inject(ctx context.Context) error {
 	} else if pgl {
 		q = pglogicalApplyWorkerSQL
 	}
-	p, err := findBusy(ictx, conn, q, 2*time.Millisecond)
+	p, err := findBusy(ictx, conn, q, k.link, 2*time.Millisecond)
 	switch {
 	case err != nil:
 		return fmt.Errorf("inject %s: find the apply worker on %s: %w", k, k.spec.Node, err)
 	case len(p) == 0:
 		return fmt.Errorf("inject %s: %s has no apply worker running: is its subscription enabled? (see `pgchaos lab status`)", k, k.spec.Node)
 	case len(p) > 1:
-		return fmt.Errorf("inject %s: %s has %d apply workers (subscriptions %s): SQL faults act on two primaries only", k, k.spec.Node, len(p), names(p))
+		return fmt.Errorf("inject %s: %s has %d apply workers (subscriptions %s): name the publisher with peer:", k, k.spec.Node, len(p), names(p))
 	}
 	pid, sub, inTx := p[0].pid, p[0].name, p[0].busy
 	if err := terminate(ictx, conn, pid); err != nil {
@@ -673,7 +690,7 @@ type serverProc struct {
 // findBusy runs query (pid, name, busy, behind) until the one process it
 // finds is busy or busyWindow has passed, polling every poll. It returns
 // what the last query found: none or several is for the caller to refuse.
-func findBusy(ctx context.Context, conn *pgx.Conn, query string, poll time.Duration) ([]serverProc, error) {
+func findBusy(ctx context.Context, conn *pgx.Conn, query, only string, poll time.Duration) ([]serverProc, error) {
 	deadline := time.Now().Add(busyWindow)
 	for {
 		var ps []serverProc
@@ -681,7 +698,9 @@ func findBusy(ctx context.Context, conn *pgx.Conn, query string, poll time.Durat
 		rows, err := conn.Query(ctx, query)
 		if err == nil {
 			_, err = pgx.ForEachRow(rows, []any{&p.pid, &p.name, &p.busy, &p.behind}, func() error {
-				ps = append(ps, p)
+				if only == "" || p.name == only {
+					ps = append(ps, p)
+				}
 				return nil
 			})
 		}

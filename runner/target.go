@@ -307,6 +307,16 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 	}
 	for i, f := range sc.Faults {
 		where := fmt.Sprintf("faults[%d] (kind: %s)", i, f.Kind)
+		if f.Peer != "" {
+			sub, pub := f.Node, f.Peer
+			if f.Kind == scenario.FaultKillWalsender {
+				sub, pub = f.Peer, f.Node
+			}
+			if !slices.ContainsFunc(pre.Topology, func(e target.Edge) bool { return e.Subscriber == sub && e.Publisher == pub }) {
+				add(f.Pos, "%s: %s does not subscribe to %s (see the topology in `pgchaos target check %s`): there is no link to act on", where, sub, pub, t.File)
+				continue
+			}
+		}
 		if f.Kind == scenario.FaultLockRows {
 			// pgchaos's own tables: setup (run before the workloads, or
 			// refused with its SQL) makes them. A table of yours named

@@ -238,6 +238,16 @@ func TestRefusalsTakePglogicalAndPartialMeshes(t *testing.T) {
 			}
 		})
 	}
+	// An SQL fault on a link names it with peer:, and the link must exist:
+	// north subscribes to east only.
+	withPeer, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\nworkloads: [{kind: sql, script: ../scenarios/orders.sql}]\nfaults:\n  - {at: 1s, kind: kill-apply-worker, node: north, peer: west}\n  - {at: 5s, kind: kill-apply-worker, node: north, peer: east}\n"), scenario.Nodes{Primaries: []string{"east", "west", "north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Refusals(withPeer, tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...), "")
+	if err == nil || !strings.Contains(err.Error(), "s.yaml:4:5: faults[0] (kind: kill-apply-worker): north does not subscribe to west") || strings.Contains(err.Error(), "faults[1]") {
+		t.Errorf("peer without a link: %v", err)
+	}
 	// The lab value: pglogical, a link per subscription with its slot as
 	// preflight read it (sub_slot_name), none for the missing pairs.
 	cfg := externalConfig(tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...))

@@ -438,7 +438,8 @@ func claims(f Fault, i int, runEnd time.Duration, nodes int) []claim {
 		}
 		return cs
 	case FaultDisableSubscription:
-		return []claim{c("subscription:"+f.Node, roleOwn)}
+		// One subscription per peer: two on different links may overlap.
+		return []claim{c("subscription:"+f.Node+"<-"+f.Peer, roleOwn)}
 	}
 	return nil
 }

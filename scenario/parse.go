@@ -60,7 +60,7 @@ func faultKeys(kind string) []string {
 }
 
 // anyFaultKeys is the union of faultKeys over all kinds, in a readable order.
-var anyFaultKeys = []string{"kind", "at", "for", "node", "between", "direction", "delay", "jitter", "loss", "from", "table", "mode"}
+var anyFaultKeys = []string{"kind", "at", "for", "node", "peer", "between", "direction", "delay", "jitter", "loss", "from", "table", "mode"}
 
 // defaultRows is rows: for update-hot and bank when the file says nothing.
 const defaultRows = 10

@@ -474,7 +474,7 @@ func TestParseThreeNodesNamesEveryPrimary(t *testing.T) {
 	if !reflect.DeepEqual(p.Between, []string{"primary1", "primary3"}) || p.Direction != "primary3->primary1" {
 		t.Errorf("partition between %v direction %s", p.Between, p.Direction)
 	}
-	if s.Faults[1].Node != "primary3" || s.Faults[2].Node != "primary3" || s.Faults[3].From != "primary3" {
+	if s.Faults[1].Node != "primary3" || s.Faults[2].Node != "primary3" || s.Faults[2].Peer != "primary1" || s.Faults[3].From != "primary3" {
 		t.Errorf("faults %v", s.Faults)
 	}
 	two, err := Parse("two.yaml", []byte("duration: 10s\nworkloads: [{kind: insert}]\nfaults: [{kind: partition, at: 1s}]\n"))
@@ -483,5 +483,31 @@ func TestParseThreeNodesNamesEveryPrimary(t *testing.T) {
 	}
 	if two.Lab.NodeCount() != 2 || !reflect.DeepEqual(two.Faults[0].Between, []string{"primary1", "primary2"}) {
 		t.Errorf("two-node default: lab %+v, between %v", two.Lab, two.Faults[0].Between)
+	}
+}
+
+// Above two primaries a node has a link to each other one: the SQL faults
+// on a link must name its other end (peer:), which must be another
+// primary; with two it may be left out, and kill-sessions takes none.
+func TestSQLLinkFaultsNamePeerAboveTwoNodes(t *testing.T) {
+	for _, tc := range []struct{ faults, want string }{
+		{"[{kind: kill-walsender, node: primary1, at: 1s}]", "p.yaml:4:10: faults[0] (kind: kill-walsender): with 3 primaries primary1 has a link to each other one: name the link with peer: (the subscriber whose walsender on primary1 is killed; one of: primary2, primary3)"},
+		{"[{kind: kill-apply-worker, node: primary2, peer: primary2, at: 1s}]", `p.yaml:4:58: faults[0].peer: "primary2" is not the publisher whose apply worker on primary2 is killed (allowed: primary1, primary3)`},
+		{"[{kind: disable-subscription, node: primary2, peer: primary3, at: 1s, for: 2s}]", ""},
+		{"[{kind: kill-sessions, node: primary2, peer: primary3, at: 1s}]", `key "peer" is not valid for a kill-sessions fault`},
+		{"[{kind: disable-subscription, node: primary2, peer: primary3, at: 1s, for: 5s}, {kind: disable-subscription, node: primary2, peer: primary1, at: 2s, for: 5s}]", ""},
+		{"[{kind: disable-subscription, node: primary2, peer: primary3, at: 1s, for: 5s}, {kind: disable-subscription, node: primary2, peer: primary3, at: 2s, for: 5s}]", "faults[1]"},
+	} {
+		_, err := Parse("p.yaml", []byte("lab: {nodes: 3}\nduration: 10s\nworkloads: [{kind: insert}]\nfaults: "+tc.faults+"\n"))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.faults, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s:\n got %v\nwant %s", tc.faults, err, tc.want)
+		}
+	}
+	two, err := Parse("p.yaml", []byte("duration: 10s\nworkloads: [{kind: insert}]\nfaults: [{kind: kill-walsender, node: primary1, at: 1s}]\n"))
+	if err != nil || two.Faults[0].Peer != "" {
+		t.Errorf("two nodes without peer: %v, peer %q", err, two.Faults[0].Peer)
 	}
 }

@@ -48,8 +48,10 @@ func instantKind(kind string) bool {
 func sqlFaultKeys(kind string) []string {
 	switch kind {
 	case FaultDisableSubscription:
-		return []string{"kind", "at", "for", "node"}
-	case FaultKillWalsender, FaultKillApplyWorker, FaultKillSessions:
+		return []string{"kind", "at", "for", "node", "peer"}
+	case FaultKillWalsender, FaultKillApplyWorker:
+		return []string{"kind", "at", "node", "peer"}
+	case FaultKillSessions:
 		return []string{"kind", "at", "node"}
 	case FaultLockRows:
 		return []string{"kind", "at", "for", "node", "table", "mode"}
@@ -68,7 +70,11 @@ func (e *faultEntry) sqlFault() {
 		FaultLockRows:            "a node",
 	}[e.f.Kind]
 	e.f.Node = e.choice("node", e.primaries(), noun)
-	if e.f.Kind != FaultLockRows {
+	switch e.f.Kind {
+	case FaultDisableSubscription, FaultKillWalsender, FaultKillApplyWorker:
+		e.peer()
+		return
+	case FaultKillSessions:
 		return
 	}
 	e.f.Table = e.lockTable()
@@ -108,6 +114,32 @@ func (e *faultEntry) lockTable() string {
 	}
 	e.f.TablePos = Pos{Line: v.val.Line, Col: v.val.Column}
 	return v.val.Value
+}
+
+// peer reads the other end of the link an SQL fault acts on. With two
+// primaries node has one link and peer may be left out; above two it is
+// required, since node has a subscription to (and a walsender for) each
+// other primary.
+func (e *faultEntry) peer() {
+	var others []string
+	for _, p := range e.primaries() {
+		if p != e.f.Node {
+			others = append(others, p)
+		}
+	}
+	role := map[string]string{
+		FaultDisableSubscription: "the publisher whose subscription on " + e.f.Node + " is disabled",
+		FaultKillWalsender:       "the subscriber whose walsender on " + e.f.Node + " is killed",
+		FaultKillApplyWorker:     "the publisher whose apply worker on " + e.f.Node + " is killed",
+	}[e.f.Kind]
+	if _, ok := e.fields["peer"]; ok {
+		e.f.Peer = e.optionalChoice("peer", others, role)
+		return
+	}
+	if len(others) > 1 && e.f.Node != "" {
+		e.errorf(e.n, "%s: with %d primaries %s has a link to each other one: name the link with peer: (%s; one of: %s)", e.label, len(others)+1, e.f.Node, role, strings.Join(others, ", "))
+		e.valid = false
+	}
 }
 
 // instantForMessage is the message for a for: on a kind without a window.

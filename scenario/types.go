@@ -153,7 +153,13 @@ type Fault struct {
 	Table     string        // table: the table a lock-rows fault locks: one of pgchaos's, or a user's as schema.table
 	TablePos  Pos           // where table: is, for a check against the nodes (a user's table must exist)
 	Mode      string        // mode: row (default) or table, for lock-rows
-	Pos       Pos
+	// Peer is peer: the other end of the replication link a
+	// disable-subscription, kill-walsender or kill-apply-worker acts on:
+	// the publisher of node's subscription, or (kill-walsender) the
+	// subscriber node's walsender serves. Required above two primaries,
+	// where node has a link to each other; "" with two.
+	Peer string
+	Pos  Pos
 }
 
 // Until is when the fault is healed, given the run's duration.
