@@ -46,6 +46,15 @@ type CauseEvidence struct {
 	// Writes are the history's writes of the divergent rows
 	// (HistoryWrites).
 	Writes map[RowRef][]Write
+	// Nodes are the compared nodes, in the divergence's order; nil means
+	// primary1 and primary2. A two-node divergence's first node is the
+	// one of its _primary1 fields, whatever its name.
+	Nodes []string
+	// Publisher names the node whose changes node's subscription sub
+	// applies ("" when it cannot tell). Past two nodes a stopped apply
+	// worker accounts for a missing write only when it serves the
+	// subscription to the writer; without Publisher that rule is not used.
+	Publisher func(node, sub string) string
 }
 
 // ExplainDivergence gives every listed divergent row of div a cause
@@ -68,23 +77,13 @@ type CauseEvidence struct {
 //     nodes.
 //  5. unexplained.
 //
-// The rules are for two nodes, and a divergence of more (div.Nodes set)
-// gets no cause: rows keep an empty Cause and Unexplained stays nil, as
-// when no cause is sought. Past two nodes, "the other node" of a conflict
-// or of a stalled apply worker is any of several, and a worker's stop
-// accounts for a missing write only when it serves the subscription to
-// the writer, which the evidence here cannot tell (the subscription's
-// publisher is the lab's or target's naming). Guessing would give causes
-// that read right and are wrong. When no row diverged there is nothing to
-// explain, on any number of nodes: Unexplained is 0.
+// Past two nodes (div.Nodes set) the same rules read the row's versions:
+// a node lacks a write when it holds another version than the writer's
+// (or none), and a stopped apply worker counts only when it serves the
+// subscription to the writer (ev.Publisher); a conflict's "other node" is
+// any of them, so the words say "several nodes" where two would say both.
 func ExplainDivergence(div *reports.Divergence, ev CauseEvidence) {
 	if div == nil {
-		return
-	}
-	if div.Nodes != nil {
-		if div.DivergentRows == 0 {
-			div.Unexplained = new(int64)
-		}
 		return
 	}
 	conflicts := keyConflicts(ev.Logs)
@@ -143,15 +142,16 @@ func keyConflicts(logs map[string][]pglog.Event) map[RowRef][]keyConflict {
 	return out
 }
 
-// stoppedNodes gives, for each node whose apply worker an error stopped,
-// the first such error.
-func stoppedNodes(logs map[string][]pglog.Event) map[string]pglog.Event {
-	out := map[string]pglog.Event{}
+// stoppedNodes gives, for each node whose apply workers an error stopped,
+// the first such error of each subscription, in log order.
+func stoppedNodes(logs map[string][]pglog.Event) map[string][]pglog.Event {
+	out := map[string][]pglog.Event{}
 	for node, evs := range logs {
+		seen := map[string]bool{}
 		for _, e := range evs {
-			if e.Stops() {
-				out[node] = e
-				break
+			if e.Stops() && !seen[e.Subscription] {
+				seen[e.Subscription] = true
+				out[node] = append(out[node], e)
 			}
 		}
 	}
@@ -164,7 +164,7 @@ type rowEvidence struct {
 	row       reports.DivergentRow
 	conflicts []keyConflict
 	writes    []Write
-	stops     map[string]pglog.Event
+	stops     map[string][]pglog.Event
 }
 
 // Conflict kinds by the cause they point to.
@@ -219,19 +219,22 @@ func (e rowEvidence) byConflict(cause string) (string, bool) {
 	cited := citeConflicts(cs)
 	switch cause {
 	case reports.CauseInsertCollision:
-		d := "inserted on both nodes: the key collided (" + cited + ")"
+		d := "inserted on " + e.both() + ": the key collided (" + cited + ")"
 		if slices.ContainsFunc(cs, func(c keyConflict) bool { return c.stops }) {
 			d += "; the apply stopped on it, and skipping it drops the remote row"
 		}
 		return d, true
 	case reports.CauseConcurrentUpdate:
 		nodes := e.writers()
-		who := "both nodes"
+		who := e.both()
 		if len(nodes) >= 2 {
 			who = strings.Join(nodes, " and ")
 		}
 		return join("updated on "+who, e.when(nodes)) + "; each applied the other's row (" + cited + ")", true
 	default:
+		if len(e.nodes()) > 2 {
+			return "updated on one node while deleted on another (" + cited + ")", true
+		}
 		return "updated on one node while deleted on the other (" + cited + ")", true
 	}
 }
@@ -261,20 +264,27 @@ func citeConflicts(cs []keyConflict) string {
 }
 
 // lacking are the (writer, lacking) node pairs where lacking misses a write
-// writer made: the row is missing on lacking and writer wrote it, or the
-// row differs and writer's commit is last (either way round when the last
-// writer is unknown).
+// writer made: lacking has no row while writer's node holds one, or both
+// hold versions that differ and writer's commit is last (either way round
+// when the last writer is unknown).
 func (e rowEvidence) lacking() [][2]string {
+	version := e.versions()
 	var out [][2]string
 	for _, w := range e.writers() {
+		vw, ok := version[w]
+		if !ok {
+			continue // not a compared node
+		}
 		for _, n := range e.nodes() {
-			if n == w {
-				continue
-			}
+			vn := version[n]
 			switch {
-			case e.row.Kind == reports.MissingOnPrimary1 && n != node.Primary1,
-				e.row.Kind == reports.MissingOnPrimary2 && n != node.Primary2,
-				e.row.Kind == reports.Different && e.row.LastWriter != "" && e.row.LastWriter != w:
+			case n == w || vn == vw:
+				continue
+			case vn == "":
+				// n lacks the row the writer's node holds.
+			case vw == "":
+				continue // the writer's node lacks it: not a write n missed
+			case e.row.LastWriter != "" && e.row.LastWriter != w:
 				continue
 			}
 			out = append(out, [2]string{w, n})
@@ -283,26 +293,70 @@ func (e rowEvidence) lacking() [][2]string {
 	return out
 }
 
+// versions is the row as each compared node holds it ("" for none): from
+// its versions past two nodes, from its two sides otherwise.
+func (e rowEvidence) versions() map[string]string {
+	out := map[string]string{}
+	if e.row.Versions != nil {
+		for _, v := range e.row.Versions {
+			for _, n := range v.Nodes {
+				out[n] = v.Row
+			}
+		}
+		return out
+	}
+	// Two nodes: the kind says which side lacks the row; the sides' text
+	// may be cut or left out, so only whether it is there counts.
+	ns := e.nodes()
+	out[ns[0]], out[ns[1]] = "version on "+ns[0], "version on "+ns[1]
+	switch e.row.Kind {
+	case reports.MissingOnPrimary1:
+		out[ns[0]] = ""
+	case reports.MissingOnPrimary2:
+		out[ns[1]] = ""
+	}
+	return out
+}
+
 // nodes are the nodes the row is compared on.
-func (e rowEvidence) nodes() []string { return node.Primaries() }
+func (e rowEvidence) nodes() []string {
+	if len(e.ev.Nodes) >= 2 {
+		return e.ev.Nodes
+	}
+	return node.Primaries()
+}
+
+// both is "both nodes", or past two "several nodes".
+func (e rowEvidence) both() string {
+	if len(e.nodes()) > 2 {
+		return "several nodes"
+	}
+	return "both nodes"
+}
 
 func (e rowEvidence) stalled() (string, bool) {
 	for _, p := range e.lacking() {
-		stop, ok := e.stops[p[1]]
-		if w, _ := e.last(p[0]); !ok || e.ev.Converged && w.End.After(stop.Time) {
-			// Once the nodes converged, only a write from before the
-			// stop can be the change that stopped it (and was skipped).
-			continue
+		for _, stop := range e.stops[p[1]] {
+			if len(e.nodes()) > 2 && (e.ev.Publisher == nil || e.ev.Publisher(p[1], stop.Subscription) != p[0]) {
+				// Past two nodes only the worker applying the writer's
+				// changes can have lost them.
+				continue
+			}
+			if w, _ := e.last(p[0]); e.ev.Converged && w.End.After(stop.Time) {
+				// Once the nodes converged, only a write from before the
+				// stop can be the change that stopped it (and was skipped).
+				continue
+			}
+			what := stop.Kind
+			if stop.Key != "" {
+				what += " for " + stop.Key
+			}
+			if stop.FinishLSN != "" {
+				what += " at " + stop.FinishLSN
+			}
+			return join("written on "+p[0], e.lastWrite(p[0])) + fmt.Sprintf(" and never applied on %s, whose apply worker stopped on %s at %s (a stalled subscription: later changes from its peer do not arrive)",
+				p[1], what, e.offset(stop.Time)), true
 		}
-		what := stop.Kind
-		if stop.Key != "" {
-			what += " for " + stop.Key
-		}
-		if stop.FinishLSN != "" {
-			what += " at " + stop.FinishLSN
-		}
-		return join("written on "+p[0], e.lastWrite(p[0])) + fmt.Sprintf(" and never applied on %s, whose apply worker stopped on %s at %s (a stalled subscription: later changes from its peer do not arrive)",
-			p[1], what, e.offset(stop.Time)), true
 	}
 	return "", false
 }
@@ -438,7 +492,7 @@ func (e rowEvidence) offset(t time.Time) string {
 // div lists: memory follows the listed rows, not the run. Ops that failed
 // wrote nothing and are left out; an op through the proxy whose answer was
 // lost is kept with no node.
-func HistoryWrites(path string, div *reports.Divergence, nodes []string) (map[RowRef][]Write, error) {
+func HistoryWrites(path string, div *reports.Divergence, nodes []string, nodeOf map[string]string) (map[RowRef][]Write, error) {
 	out := map[RowRef][]Write{}
 	if div == nil {
 		return out, nil
@@ -457,6 +511,9 @@ func HistoryWrites(path string, div *reports.Divergence, nodes []string) (map[Ro
 			return nil
 		}
 		node := op.ServedBy
+		if n, ok := nodeOf[node]; ok {
+			node = n
+		}
 		if node == "" && slices.Contains(nodes, op.Target) {
 			node = op.Target
 		}

@@ -153,7 +153,7 @@ func TestCausesOfDivergenceKnownAnswers(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	writes, err := HistoryWrites(rec.Path(), div, []string{lab.Primary1, lab.Primary2})
+	writes, err := HistoryWrites(rec.Path(), div, []string{lab.Primary1, lab.Primary2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,19 +239,64 @@ func TestExplainDivergenceCountsOnlyUnexplainedRows(t *testing.T) {
 	}
 }
 
-// Over three nodes the rules (a row missing on one of two nodes) do not
-// apply: no row gets a cause, and unexplained stays "not measured" rather
-// than a count the rules could not make, even with a conflict logged for
-// the row; with no divergent row it is 0.
-func TestExplainDivergenceOverThreeNodesMeasuresOnlyNoDivergence(t *testing.T) {
-	div := &reports.Divergence{DivergentRows: 1, Nodes: []string{"primary1", "primary2", "primary3"}, Tables: []reports.TableDivergence{
-		{Table: "test_table", Rows: []reports.DivergentRow{{Key: "7", Kind: reports.Different}}},
-	}}
-	ExplainDivergence(div, CauseEvidence{Start: causeT0, Converged: true, ConflictLogs: true, Logs: map[string][]pglog.Event{
-		"primary3": {conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.test_table", "(id)=(7)", "0/2", causeAt(1))},
-	}})
-	if div.Unexplained != nil || div.Tables[0].Rows[0].Cause != "" {
-		t.Errorf("three nodes: unexplained %v, cause %q; want neither set", div.Unexplained, div.Tables[0].Rows[0].Cause)
+// Over three nodes the rules read the row's versions: a conflict logged
+// for the key names the cause; a node lacking a write is stalled only when
+// its apply worker for the writer's subscription stopped (not another of
+// its workers, and not when the subscriptions cannot be told apart); and
+// Unexplained counts what is left.
+func TestExplainDivergenceOverThreeNodes(t *testing.T) {
+	three := []string{"primary1", "primary2", "primary3"}
+	ref := RowRef{Table: "pgchaos_insert", Key: "k1"}
+	missingOn3 := func() *reports.Divergence {
+		return &reports.Divergence{DivergentRows: 1, Nodes: three, Tables: []reports.TableDivergence{{Table: "pgchaos_insert", Rows: []reports.DivergentRow{{
+			Key: "k1", Kind: "missing_on_primary3",
+			Versions: []reports.RowVersion{{Nodes: []string{"primary1", "primary2"}, Row: `{"id":"k1"}`}, {Nodes: []string{"primary3"}}}}}}}}
+	}
+	stopOn3 := func(sub string) map[string][]pglog.Event {
+		e := conflictEvent(pglog.KindInsertExists, "ERROR", "public.test_table", "(id)=(5)", "0/AB", causeAt(8))
+		e.Subscription = sub
+		return map[string][]pglog.Event{"primary3": {e}}
+	}
+	publisher := func(node, sub string) string { return strings.TrimPrefix(sub, "sub_from_") }
+	for _, tc := range []struct {
+		name      string
+		ev        CauseEvidence
+		want      string
+		wantWords string
+	}{
+		{"primary3's worker for primary1 stopped", CauseEvidence{Logs: stopOn3("sub_from_primary1"), Publisher: publisher},
+			reports.CauseStalled, "never applied on primary3, whose apply worker stopped on insert_exists"},
+		{"primary3's worker for primary2 stopped, not the one for the writer", CauseEvidence{Logs: stopOn3("sub_from_primary2"), Publisher: publisher, Converged: true},
+			reports.CauseUnexplained, "no conflict logged"},
+		{"the stop cannot be tied to a subscription's publisher", CauseEvidence{Logs: stopOn3("sub_from_primary1"), NotConverged: "primary1->primary3 behind"},
+			reports.CauseNotConverged, "not yet applied on primary3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			div := missingOn3()
+			tc.ev.Start, tc.ev.Nodes, tc.ev.ConflictLogs = causeT0, three, true
+			tc.ev.Writes = map[RowRef][]Write{ref: {write("primary1", 9)}}
+			ExplainDivergence(div, tc.ev)
+			row := div.Tables[0].Rows[0]
+			if row.Cause != tc.want || !strings.Contains(row.CauseDetail, tc.wantWords) {
+				t.Errorf("cause %q (%s), want %q with %q", row.Cause, row.CauseDetail, tc.want, tc.wantWords)
+			}
+			wantUnexplained := int64(0)
+			if tc.want == reports.CauseUnexplained {
+				wantUnexplained = 1
+			}
+			if div.Unexplained == nil || *div.Unexplained != wantUnexplained {
+				t.Errorf("unexplained %v, want %d", div.Unexplained, wantUnexplained)
+			}
+		})
+	}
+	// A conflict logged for the key: several nodes updated it.
+	div := &reports.Divergence{DivergentRows: 1, Nodes: three, Tables: []reports.TableDivergence{{Table: "test_table", Rows: []reports.DivergentRow{{Key: "7", Kind: reports.Different,
+		Versions: []reports.RowVersion{{Nodes: []string{"primary1", "primary3"}, Row: `{"id":7}`}, {Nodes: []string{"primary2"}, Row: `{"id":7,"v":1}`}}}}}}}
+	ExplainDivergence(div, CauseEvidence{Start: causeT0, Nodes: three, Converged: true, ConflictLogs: true,
+		Logs:   map[string][]pglog.Event{"primary2": {conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.test_table", "(id)=(7)", "0/1", causeAt(12))}},
+		Writes: map[RowRef][]Write{{Table: "test_table", Key: "7"}: {write("primary1", 12), write("primary2", 12)}}})
+	if row := div.Tables[0].Rows[0]; row.Cause != reports.CauseConcurrentUpdate || !strings.Contains(row.CauseDetail, "updated on primary1 and primary2") || *div.Unexplained != 0 {
+		t.Errorf("cause %q (%s), unexplained %v", row.Cause, row.CauseDetail, *div.Unexplained)
 	}
 	// Nothing diverged: nothing is unexplained, on any number of nodes.
 	same := &reports.Divergence{Nodes: []string{"primary1", "primary2", "primary3"}, Tables: []reports.TableDivergence{{Table: "test_table"}}}
@@ -361,7 +406,7 @@ func TestHistoryWritesKeepsOnlyTheDivergentRows(t *testing.T) {
 		{Table: "pgchaos_insert", Rows: []reports.DivergentRow{{Key: "k1"}}},
 		{Table: "pgchaos_bank", Rows: []reports.DivergentRow{{Key: "(b,2)"}}},
 	}}
-	got, err := HistoryWrites(path, div, []string{"primary1", "primary2"})
+	got, err := HistoryWrites(path, div, []string{"primary1", "primary2"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,18 +432,14 @@ func TestHistoryWritesKeepsOnlyTheDivergentRows(t *testing.T) {
 	}
 }
 
-// TestExplainDivergenceSeeksNoCausePastTwoNodes pins that a divergence of
-// three nodes gets no cause, not a two-node cause that reads right: even
-// with a conflict logged for the key, the row stays without one and
-// Unexplained nil ("not sought").
-func TestExplainDivergenceSeeksNoCausePastTwoNodes(t *testing.T) {
-	div := &reports.Divergence{DivergentRows: 1, Nodes: []string{"primary1", "primary2", "primary3"},
-		Tables: []reports.TableDivergence{{Table: "test_table", DivergentRows: 1, Rows: []reports.DivergentRow{{Key: "7", Kind: reports.Different,
-			Versions: []reports.RowVersion{{Nodes: []string{"primary1", "primary3"}, Row: `{"id":7}`}, {Nodes: []string{"primary2"}, Row: `{"id":7,"v":1}`}}}}}}}
-	ExplainDivergence(div, CauseEvidence{Start: causeT0, Converged: true, ConflictLogs: true,
-		Logs:   map[string][]pglog.Event{"primary2": {conflictEvent(pglog.KindUpdateOriginDiffers, "LOG", "public.test_table", "(id)=(7)", "0/1", causeAt(12))}},
-		Writes: map[RowRef][]Write{{Table: "test_table", Key: "7"}: {write("primary1", 12), write("primary2", 12)}}})
-	if row := div.Tables[0].Rows[0]; row.Cause != "" || row.CauseDetail != "" || div.Unexplained != nil {
-		t.Errorf("cause %q (%q), unexplained %v: want none sought past two nodes", row.Cause, row.CauseDetail, div.Unexplained)
+// A two-node target names its nodes its own way: the rules follow the
+// evidence's names (east lacks what west wrote), not primary1 and primary2.
+func TestExplainDivergenceUsesTheNodesNames(t *testing.T) {
+	ref := RowRef{Table: "pgchaos_insert", Key: "k1"}
+	div := &reports.Divergence{DivergentRows: 1, Tables: []reports.TableDivergence{{Table: "pgchaos.pgchaos_insert", Rows: []reports.DivergentRow{{Key: "k1", Kind: reports.MissingOnPrimary1}}}}}
+	ExplainDivergence(div, CauseEvidence{Start: causeT0, Nodes: []string{"east", "west"}, ConflictLogs: true, NotConverged: "west->east behind",
+		Writes: map[RowRef][]Write{ref: {write("west", 9)}}})
+	if row := div.Tables[0].Rows[0]; row.Cause != reports.CauseNotConverged || !strings.Contains(row.CauseDetail, "written on west at 9.0s and not yet applied on east") {
+		t.Errorf("cause %q (%s)", row.Cause, row.CauseDetail)
 	}
 }

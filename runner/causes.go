@@ -11,23 +11,12 @@ import (
 
 // explainDivergence gives each listed divergent row its cause, from the
 // nodes' logs, the history and the fault timeline (analysis.
-// ExplainDivergence). Without every node's log, or the history, or over
-// more than two nodes, no cause is sought: Divergence.Unexplained stays nil
-// (0 over more nodes when none diverged) and the unexplained_divergence
-// assertion reads "not measured".
+// ExplainDivergence), on any number of nodes. Without every node's log, or
+// the history, no cause is sought: Divergence.Unexplained stays nil and
+// the unexplained_divergence assertion reads "not measured".
 func (r *run) explainDivergence(rep *reports.Report, ar analysis.Run, logs map[string][]pglog.Event) {
 	d := rep.Divergence
 	if d == nil {
-		return
-	}
-	if len(ar.Nodes) > 2 {
-		// Over more than two nodes analysis.ExplainDivergence seeks no
-		// cause (it would name wrong ones): it only says that nothing is
-		// unexplained when nothing diverged, so it needs no evidence.
-		if d.DivergentRows > 0 {
-			r.warn("causes of divergence not sought: the analysis of causes compares two nodes, and this lab has %d (%s)", len(ar.Nodes), strings.Join(ar.Nodes, ", "))
-		}
-		analysis.ExplainDivergence(d, analysis.CauseEvidence{})
 		return
 	}
 	for _, n := range ar.Nodes {
@@ -36,7 +25,7 @@ func (r *run) explainDivergence(rep *reports.Report, ar analysis.Run, logs map[s
 			return
 		}
 	}
-	writes, err := analysis.HistoryWrites(ar.History, d, ar.Nodes)
+	writes, err := analysis.HistoryWrites(ar.History, d, ar.Nodes, nodeOf(ar))
 	if err != nil {
 		r.warn("causes of divergence not sought: %s", trimErr(err))
 		return
@@ -46,7 +35,36 @@ func (r *run) explainDivergence(rep *reports.Report, ar analysis.Run, logs map[s
 		Converged: d.Converged, NotConverged: d.NotConverged,
 		ConflictLogs: logsNameConflicts(rep.Lab),
 		Logs:         logs, Writes: writes,
+		Nodes: ar.Nodes, Publisher: r.publisherOf,
 	})
+}
+
+// publisherOf names the node whose changes node's subscription sub
+// applies, from the lab's links (the user's, on a target); "" when none
+// matches.
+func (r *run) publisherOf(node, sub string) string {
+	for _, k := range r.lab.Links() {
+		if k.Subscriber == node && k.Name == sub {
+			return k.Publisher
+		}
+	}
+	return ""
+}
+
+// nodeOf maps what ops record as served_by to the node's name, for the
+// nodes whose ops record another name (a user's node: its cluster_name)
+// and can be told apart; nil when every node records its own name.
+func nodeOf(ar analysis.Run) map[string]string {
+	var out map[string]string
+	for _, n := range ar.Nodes {
+		if name, unknown := ar.Served(n); unknown == "" && name != n {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = n
+		}
+	}
+	return out
 }
 
 // logsNameConflicts reports whether every node's server logs conflicts by

@@ -241,6 +241,21 @@ func TestScenarioThreeNodePartitionCutsOnlyItsLink(t *testing.T) {
 			}
 		}
 	}
+	// Causes are sought over three nodes too: every divergent counter the
+	// report lists is explained by the update conflicts logged for its key.
+	if d.Unexplained == nil {
+		t.Errorf("unexplained divergence not measured over three nodes")
+	} else if *d.Unexplained != 0 {
+		t.Errorf("%d divergent rows unexplained over three nodes", *d.Unexplained)
+	}
+	for _, tb := range d.Tables {
+		for _, row := range tb.Rows {
+			t.Logf("%s %s: %s (%s)", tb.Table, row.Key, row.Cause, row.CauseDetail)
+			if row.Cause == "" {
+				t.Errorf("%s %s: no cause", tb.Table, row.Key)
+			}
+		}
+	}
 	if rep.Conflicts == nil {
 		t.Fatal("no conflicts section")
 	}
