@@ -56,12 +56,9 @@ type Delay struct {
 	// pgPort is the port subscriber connects to publisher's PostgreSQL on
 	// (lab.Lab.PeerPort): 5432 in a lab, the user's on a target.
 	pgPort func(subscriber, publisher string) int
-	// settle is how long after a subscription came back through the proxy
-	// its heal waits before ending the connection again (0: not at all),
-	// and streamed when each delayed direction came back (publisher ->
-	// subscriber), as this process saw it.
-	settle   time.Duration
-	streamed map[string]time.Time
+	// settle is how long a walsender must have run before the delay ends
+	// it (0: no wait); see pglogicalSettle.
+	settle time.Duration
 }
 
 // pglogicalSettle is how long a pglogical apply worker must have run before
@@ -87,7 +84,7 @@ type proxyDocker interface {
 }
 
 func newDelay(l *lab.Lab, nf netFault) *Delay {
-	d := &Delay{netFault: nf, db: l, slotOn: l.SlotOn, pgPort: l.PeerPort, streamed: map[string]time.Time{}}
+	d := &Delay{netFault: nf, db: l, slotOn: l.SlotOn, pgPort: l.PeerPort}
 	if l.Engine == lab.EnginePglogical {
 		d.settle = pglogicalSettle
 	}
@@ -283,7 +280,6 @@ func (d *Delay) injectLink(ctx context.Context, publisher, subscriber lab.Node) 
 	if err := d.waitWalsender(ctx, publisher, subscriber, pubIP, slot); err != nil {
 		return fmt.Errorf("%w%s", err, d.proxyLogs(ctx, publisher))
 	}
-	d.streamed[publisher.Name+"->"+subscriber.Name] = time.Now()
 	return nil
 }
 
@@ -298,17 +294,6 @@ func (d *Delay) healLink(ctx context.Context, publisher, subscriber lab.Node) er
 		return err
 	}
 	if up {
-		// Ending the connection again too soon after the inject's reconnect
-		// can leave the subscription down for minutes (pglogicalSettle).
-		if at, ok := d.streamed[publisher.Name+"->"+subscriber.Name]; ok && d.settle > 0 {
-			if wait := d.settle - time.Since(at); wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-		}
 		if _, err := d.help.run(ctx, publisher, redirectDel(d.tag())); err != nil {
 			return err
 		}
@@ -429,12 +414,29 @@ func (d *Delay) terminateWalsender(ctx context.Context, publisher lab.Node, publ
 	if proxied {
 		q = terminateProxiedSQL
 	}
+	if d.settle > 0 {
+		// Ending a walsender too soon after its apply worker (re)started
+		// can leave the subscription down for minutes (pglogicalSettle).
+		var secs float64
+		if err := d.query(ctx, publisher, walsenderAgeSQL, &secs, slot); err == nil && time.Duration(secs*float64(time.Second)) < d.settle {
+			select {
+			case <-time.After(d.settle - time.Duration(secs*float64(time.Second))):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 	var n int
 	if err := d.query(ctx, publisher, q, &n, slot, publisherIP); err != nil {
 		return fmt.Errorf("end the walsender of slot %s on %s so it reconnects: %w", slot, publisher.Name, err)
 	}
 	return nil
 }
+
+// walsenderAgeSQL is how long the walsender holding slot has run (0 when
+// none does).
+const walsenderAgeSQL = `SELECT coalesce(extract(epoch FROM max(clock_timestamp() - r.backend_start))::float8, 0)
+FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = $1`
 
 // waitWalsender waits until subscriber streams from slot on publisher
 // through the proxy.
