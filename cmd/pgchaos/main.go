@@ -106,6 +106,19 @@ func runCommands(cmds map[string]command, args []string, stdout, stderr io.Write
 	}
 	name, rest, ok := pick(cmds, args)
 	if !ok {
+		if group := groupOf(cmds, args[0]); group != nil {
+			// "pgchaos lab", "pgchaos target --help": the group's commands.
+			if len(args) > 1 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+				fmt.Fprintf(stdout, "Commands of pgchaos %s (each has --help with examples):\n%s", args[0], listCommands(group))
+				return exitcode.OK
+			}
+			what := "name one of its commands"
+			if len(args) > 1 {
+				what = fmt.Sprintf("unknown command %q", args[0]+" "+args[1])
+			}
+			fmt.Fprintf(stderr, "pgchaos %s: %s:\n%s", args[0], what, listCommands(group))
+			return exitcode.BadInput
+		}
 		fmt.Fprintf(stderr, "pgchaos: unknown command %q\n\n"+mainUsage, strings.Join(args[:min(2, len(args))], " "), listCommands(cmds))
 		return exitcode.BadInput
 	}
@@ -148,6 +161,21 @@ func pick(cmds map[string]command, args []string) (string, []string, bool) {
 		return args[0], args[1:], true
 	}
 	return "", nil, false
+}
+
+// groupOf is the commands named "word …" (lab, target, report), nil when
+// word starts none.
+func groupOf(cmds map[string]command, word string) map[string]command {
+	var out map[string]command
+	for n, c := range cmds {
+		if strings.HasPrefix(n, word+" ") {
+			if out == nil {
+				out = map[string]command{}
+			}
+			out[n] = c
+		}
+	}
+	return out
 }
 
 func listCommands(cmds map[string]command) string {

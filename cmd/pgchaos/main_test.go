@@ -28,6 +28,9 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{"no arguments prints usage", nil, exitcode.OK, "Commands:", ""},
 		{"unknown command", []string{"frobnicate"}, exitcode.BadInput, "", `unknown command "frobnicate"`},
+		{"a command group lists its commands on --help", []string{"target", "--help"}, exitcode.OK, "target heal", ""},
+		{"a command group alone asks for one of its commands", []string{"lab"}, exitcode.BadInput, "", "pgchaos lab: name one of its commands:\n  lab diff"},
+		{"an unknown command of a group lists the group", []string{"lab", "frob"}, exitcode.BadInput, "", `pgchaos lab: unknown command "lab frob":`},
 		{"validate good file", []string{"validate", good}, exitcode.OK, "good.yaml: ok", ""},
 		{"validate bad file says where", []string{"validate", bad}, exitcode.BadInput, "", "bad.yaml:5:5: unknown key \"concurency\""},
 		{"validate without file", []string{"validate"}, exitcode.BadInput, "", "name at least one scenario file"},
