@@ -224,7 +224,7 @@ WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 	case 1:
 		return names[0], pglogical, nil
 	}
-	return "", false, fmt.Errorf("%s has %d subscriptions (%s): name the publisher with peer:", node, len(names), strings.Join(names, ", "))
+	return "", false, fmt.Errorf("%s has %d subscriptions (%s): name the publisher in the fault's peer key", node, len(names), strings.Join(names, ", "))
 }
 
 // usesPglogical reports whether the session's database replicates with
@@ -328,7 +328,7 @@ func (k *KillWalsender) Inject(ctx context.Context) error {
 	case len(p) == 0:
 		return fmt.Errorf("inject %s: %s has no walsender serving a subscription: is the peer's subscription enabled and connected? (see `pgchaos lab status`)", k, k.spec.Node)
 	case len(p) > 1:
-		return fmt.Errorf("inject %s: %s has %d walsenders serving subscriptions (slots %s): name the subscriber with peer:", k, k.spec.Node, len(p), names(p))
+		return fmt.Errorf("inject %s: %s has %d walsenders serving subscriptions (slots %s): name the subscriber in the fault's peer key", k, k.spec.Node, len(p), names(p))
 	}
 	pid, slot, behind := p[0].pid, p[0].name, p[0].behind
 	if err := terminate(ictx, conn, pid); err != nil {
@@ -407,7 +407,7 @@ func (k *KillApplyWorker) Inject(ctx context.Context) error {
 	case len(p) == 0:
 		return fmt.Errorf("inject %s: %s has no apply worker running: is its subscription enabled? (see `pgchaos lab status`)", k, k.spec.Node)
 	case len(p) > 1:
-		return fmt.Errorf("inject %s: %s has %d apply workers (subscriptions %s): name the publisher with peer:", k, k.spec.Node, len(p), names(p))
+		return fmt.Errorf("inject %s: %s has %d apply workers (subscriptions %s): name the publisher in the fault's peer key", k, k.spec.Node, len(p), names(p))
 	}
 	pid, sub, inTx := p[0].pid, p[0].name, p[0].busy
 	if err := terminate(ictx, conn, pid); err != nil {
