@@ -351,6 +351,25 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 				continue
 			}
 		}
+		if f.Kind == scenario.FaultDelay && len(f.Between) == 2 {
+			// The delay rides the delayed direction's subscription: it
+			// must exist (a partial mesh may lack it).
+			dirs := [][2]string{{f.Between[0], f.Between[1]}, {f.Between[1], f.Between[0]}}
+			if f.Direction != "" && f.Direction != scenario.DirBoth {
+				from, to, _ := strings.Cut(f.Direction, "->")
+				dirs = [][2]string{{from, to}}
+			}
+			missing := false
+			for _, d := range dirs {
+				if !slices.ContainsFunc(pre.Topology, func(e target.Edge) bool { return e.Publisher == d[0] && e.Subscriber == d[1] }) {
+					add(f.Pos, "%s: %s does not subscribe to %s, so there is no %s stream to delay (see the topology in `pgchaos target check %s`)", where, d[1], d[0], scenario.Dir(d[0], d[1]), t.File)
+					missing = true
+				}
+			}
+			if missing {
+				continue
+			}
+		}
 		if link && network == "" {
 			add(f.Pos, "%s: link and network faults find a node's peer on the Docker network the nodes' containers share; the target's containers share none, or several, or are not all on one engine", where)
 			continue

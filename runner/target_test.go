@@ -248,7 +248,16 @@ func TestRefusalsTakePglogicalAndPartialMeshes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "s.yaml:4:5: faults[0] (kind: kill-apply-worker): north does not subscribe to west") || strings.Contains(err.Error(), "faults[1]") {
 		t.Errorf("peer without a link: %v", err)
 	}
-	// The lab value: pglogical, a link per subscription with its slot as
+	// A link delay rides its direction's subscription: east's stream to
+	// north exists, west's does not.
+	delays, err := scenario.ParseFor("s.yaml", []byte("duration: 20s\nworkloads: [{kind: sql, script: ../scenarios/orders.sql}]\nfaults:\n  - {at: 1s, kind: delay, between: [west, north], direction: west->north, delay: 100ms, for: 2s}\n"), scenario.Nodes{Primaries: []string{"east", "west", "north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Refusals(delays, tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...), "net"); err == nil || !strings.Contains(err.Error(), "s.yaml:4:5: faults[0] (kind: delay): north does not subscribe to west, so there is no west->north stream to delay") {
+		t.Errorf("delay of a missing stream: %v", err)
+	}
+		// The lab value: pglogical, a link per subscription with its slot as
 	// preflight read it (sub_slot_name), none for the missing pairs.
 	cfg := externalConfig(tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...))
 	if cfg.Engine != lab.EnginePglogical || len(cfg.Links) != 3 {
