@@ -257,7 +257,7 @@ func TestRefusalsTakePglogicalAndPartialMeshes(t *testing.T) {
 	if err := Refusals(delays, tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...), "net"); err == nil || !strings.Contains(err.Error(), "s.yaml:4:5: faults[0] (kind: delay): north does not subscribe to west, so there is no west->north stream to delay") {
 		t.Errorf("delay of a missing stream: %v", err)
 	}
-		// The lab value: pglogical, a link per subscription with its slot as
+	// The lab value: pglogical, a link per subscription with its slot as
 	// preflight read it (sub_slot_name), none for the missing pairs.
 	cfg := externalConfig(tg, report(pgl, [3]string{pgl, pgl, pgl}, partial...))
 	if cfg.Engine != lab.EnginePglogical || len(cfg.Links) != 3 {
