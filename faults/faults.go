@@ -179,12 +179,9 @@ func New(l *lab.Lab, spec scenario.Fault) (Fault, error) {
 // slot (kill-walsender) of the link between spec.Node and spec.Peer, as
 // the lab names it; "" without a peer.
 func sqlLink(l *lab.Lab, spec scenario.Fault) (string, error) {
-	if spec.Peer == "" {
+	sub, pub := spec.PeerLink()
+	if sub == "" {
 		return "", nil
-	}
-	sub, pub := spec.Node, spec.Peer
-	if spec.Kind == scenario.FaultKillWalsender {
-		sub, pub = spec.Peer, spec.Node
 	}
 	for _, k := range l.Links() {
 		if k.Subscriber != sub || k.Publisher != pub {

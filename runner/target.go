@@ -307,12 +307,8 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 	}
 	for i, f := range sc.Faults {
 		where := fmt.Sprintf("faults[%d] (kind: %s)", i, f.Kind)
-		if f.Peer != "" {
-			sub, pub := f.Node, f.Peer
-			if f.Kind == scenario.FaultKillWalsender {
-				sub, pub = f.Peer, f.Node
-			}
-			if !slices.ContainsFunc(pre.Topology, func(e target.Edge) bool { return e.Subscriber == sub && e.Publisher == pub }) {
+		if sub, pub := f.PeerLink(); sub != "" {
+			if !hasEdge(pre, sub, pub) {
 				add(f.Pos, "%s: %s does not subscribe to %s (see the topology in `pgchaos target check %s`): there is no link to act on", where, sub, pub, t.File)
 				continue
 			}
@@ -361,7 +357,7 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 			}
 			missing := false
 			for _, d := range dirs {
-				if !slices.ContainsFunc(pre.Topology, func(e target.Edge) bool { return e.Publisher == d[0] && e.Subscriber == d[1] }) {
+				if !hasEdge(pre, d[1], d[0]) {
 					add(f.Pos, "%s: %s does not subscribe to %s, so there is no %s stream to delay (see the topology in `pgchaos target check %s`)", where, d[1], d[0], scenario.Dir(d[0], d[1]), t.File)
 					missing = true
 				}
@@ -404,6 +400,12 @@ func Refusals(sc *scenario.Scenario, t *target.Target, pre target.Report, networ
 		return a.Pos.Col - b.Pos.Col
 	})
 	return exitcode.BadInputErr(fmt.Errorf("the scenario asks for what target %s cannot do; nothing was run:\n%w", t.File, errs))
+}
+
+// hasEdge reports whether the preflight matched a subscription of
+// subscriber to publisher.
+func hasEdge(pre target.Report, subscriber, publisher string) bool {
+	return slices.ContainsFunc(pre.Topology, func(e target.Edge) bool { return e.Subscriber == subscriber && e.Publisher == publisher })
 }
 
 func engineOf(n target.Node) string {

@@ -116,6 +116,20 @@ func (e *faultEntry) lockTable() string {
 	return v.val.Value
 }
 
+// PeerLink is the replication link a disable-subscription,
+// kill-walsender or kill-apply-worker with peer: acts on: the subscriber
+// and the publisher (node is the publisher for kill-walsender, the
+// subscriber for the others). Empty without a peer.
+func (f Fault) PeerLink() (subscriber, publisher string) {
+	if f.Peer == "" {
+		return "", ""
+	}
+	if f.Kind == FaultKillWalsender {
+		return f.Peer, f.Node
+	}
+	return f.Node, f.Peer
+}
+
 // peer reads the other end of the link an SQL fault acts on. With two
 // primaries node has one link and peer may be left out; above two it is
 // required, since node has a subscription to (and a walsender for) each
